@@ -1,0 +1,35 @@
+//! Command line and environment.
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ServerKind {
+    /// The reference server: notes, calculator, countdown, prompts.
+    Reference,
+    /// The fixtures of the official conformance suite.
+    Conformance,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "mcp-local", version, about = "Local gateway for the serverless MCP function set")]
+pub struct Args {
+    /// Address to bind (loopback by default).
+    #[arg(long, env = "MCP_LOCAL_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to bind (0 picks a free one; the URLs printed at start say which).
+    #[arg(long, env = "MCP_LOCAL_PORT", default_value_t = 8787)]
+    pub port: u16,
+    /// Independent handler instances; messages are spread over them round-robin, so state
+    /// kept in one instance by mistake shows up as a failure.
+    #[arg(long, env = "MCP_LOCAL_INSTANCES", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub instances: u16,
+    /// Which server to serve.
+    #[arg(long, env = "MCP_LOCAL_SERVER", value_enum, default_value_t = ServerKind::Reference)]
+    pub server: ServerKind,
+    /// Serve one session over stdin/stdout instead of HTTP (for desktop clients).
+    #[arg(long)]
+    pub stdio: bool,
+    /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
+    #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+}

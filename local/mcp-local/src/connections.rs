@@ -1,0 +1,62 @@
+//! The `@connections` emulator: which WebSocket each connection id is, so that any instance
+//! can post to any connection (as `PostToConnection` does on AWS). `410 Gone` is an unknown
+//! or closed connection.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use tokio::sync::mpsc;
+
+use mcp_server::{ConnectionSink, OutboundClosed};
+
+/// What the socket writer of a connection receives.
+pub enum Frame {
+    Text(String),
+    Close,
+}
+
+#[derive(Default)]
+pub struct LocalConnections {
+    open: Mutex<HashMap<String, mpsc::Sender<Frame>>>,
+}
+
+impl LocalConnections {
+    pub fn register(&self, id: &str, tx: mpsc::Sender<Frame>) {
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id.to_owned(), tx);
+        }
+    }
+
+    pub fn remove(&self, id: &str) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(id);
+        }
+    }
+
+    fn sender(&self, id: &str) -> Option<mpsc::Sender<Frame>> {
+        self.open.lock().ok().and_then(|open| open.get(id).cloned())
+    }
+
+    pub fn is_open(&self, id: &str) -> bool {
+        self.sender(id).is_some_and(|tx| !tx.is_closed())
+    }
+
+    /// `DeleteConnection`: closes the socket.
+    pub async fn close(&self, id: &str) -> bool {
+        match self.sender(id) {
+            Some(tx) => tx.send(Frame::Close).await.is_ok(),
+            None => false,
+        }
+    }
+}
+
+#[async_trait]
+impl ConnectionSink for LocalConnections {
+    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), OutboundClosed> {
+        let gone = || OutboundClosed(format!("410 Gone: {connection_id}"));
+        let tx = self.sender(connection_id).ok_or_else(gone)?;
+        let text = String::from_utf8(message).map_err(|_| OutboundClosed("message is not UTF-8".into()))?;
+        tx.send(Frame::Text(text)).await.map_err(|_| gone())
+    }
+}

@@ -1,0 +1,71 @@
+//! A deployment in one process: shared state standing in for DynamoDB and Redis, and N
+//! instances that share nothing else (each its own router and edges, as separate Lambda
+//! instances would).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mcp_edge::http::{HttpConfig, HttpEdge};
+use mcp_edge::origin::OriginPolicy;
+use mcp_edge::websocket::WebSocketEdge;
+use mcp_server::{ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
+
+use crate::cli::{Args, ServerKind};
+use crate::connections::LocalConnections;
+
+pub struct Instance {
+    pub router: Arc<Router>,
+    pub http: HttpEdge,
+    pub websocket: WebSocketEdge,
+}
+
+pub struct Deployment {
+    instances: Vec<Instance>,
+    next: AtomicUsize,
+    pub connections: Arc<LocalConnections>,
+}
+
+impl Deployment {
+    pub fn new(args: &Args) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let state = StateHandles::in_memory();
+        let connections = Arc::new(LocalConnections::default());
+        // Instances share the request-state key, as Lambda instances share it through
+        // configuration; a key generated per process is fine for a local gateway.
+        let request_states = RequestStateCodec::ephemeral();
+        let mut origin = OriginPolicy::loopback();
+        origin.allowed_origins.extend(args.allowed_origins.iter().cloned());
+        let http_config = HttpConfig { origin, ..HttpConfig::default() };
+        let mut instances = Vec::new();
+        for _ in 0..args.instances {
+            // Each instance builds its own server definition, as each Lambda instance would.
+            let server: Server = match args.server {
+                ServerKind::Reference => reference_server::server()?,
+                ServerKind::Conformance => conformance_server::server()?,
+            };
+            let sink: Arc<dyn ConnectionSink> = connections.clone();
+            let router = Arc::new(Router::new(
+                Arc::new(server),
+                state.clone(),
+                request_states.clone(),
+                RouterConfig::default(),
+                Some(sink.clone()),
+            ));
+            instances.push(Instance {
+                http: HttpEdge::new(router.clone(), http_config.clone()),
+                websocket: WebSocketEdge::new(router.clone(), sink),
+                router,
+            });
+        }
+        Ok(Deployment { instances, next: AtomicUsize::new(0), connections })
+    }
+
+    /// The next instance, round-robin.
+    pub fn pick(&self) -> &Instance {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.instances.len();
+        &self.instances[i]
+    }
+
+    pub fn len(&self) -> usize {
+        self.instances.len()
+    }
+}

@@ -1,0 +1,87 @@
+//! The HTTP side of the gateway: `/mcp` (Streamable HTTP), `/ws` (WebSocket upgrade) and
+//! `/@connections/{id}` (the management API the Lambda functions post replies through).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::serve::ListenerExt;
+use futures_util::StreamExt;
+
+use mcp_edge::http::HttpBody;
+use mcp_edge::limits::MAX_MESSAGE_BYTES;
+use mcp_server::ConnectionSink;
+
+use crate::cli::Args;
+use crate::deployment::Deployment;
+use crate::websocket;
+
+pub async fn serve(deployment: Arc<Deployment>, args: &Args) -> anyhow::Result<()> {
+    let app = axum::Router::new()
+        .route("/mcp", any(mcp))
+        .route("/ws", get(websocket::upgrade))
+        .route("/@connections/{id}", post(post_to_connection).delete(delete_connection).get(get_connection))
+        .with_state(deployment.clone());
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_loopback() && addr.is_ipv4() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+    // One line a script can wait for, then the URLs.
+    println!("mcp-local listening on {addr} with {} instance(s) serving {:?}", deployment.len(), args.server);
+    println!("  Streamable HTTP  http://{host}:{}/mcp", addr.port());
+    println!("  WebSocket        ws://{host}:{}/ws  (subprotocol: mcp)", addr.port());
+    println!("  @connections     http://{host}:{}/@connections/{{connectionId}}", addr.port());
+    // TCP_NODELAY on every accepted socket: Nagle plus delayed ACK costs ~40 ms a reply.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+async fn mcp(State(deployment): State<Arc<Deployment>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    // One byte over the limit is enough to know it is too large; the edge answers 413.
+    let bytes = match axum::body::to_bytes(body, MAX_MESSAGE_BYTES + 1).await {
+        Ok(b) => b,
+        Err(_) => Bytes::from(vec![b' '; MAX_MESSAGE_BYTES + 1]),
+    };
+    let response = deployment.pick().http.handle(axum::http::Request::from_parts(parts, bytes)).await;
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        HttpBody::Empty => Body::empty(),
+        HttpBody::Full(b) => Body::from(b),
+        HttpBody::Stream(s) => Body::from_stream(s.map(Ok::<_, Infallible>)),
+    };
+    Response::from_parts(parts, body)
+}
+
+async fn post_to_connection(
+    State(deployment): State<Arc<Deployment>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    match deployment.connections.post(&id, body.to_vec()).await {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(_) => StatusCode::GONE.into_response(),
+    }
+}
+
+async fn delete_connection(State(deployment): State<Arc<Deployment>>, Path(id): Path<String>) -> Response {
+    if deployment.connections.close(&id).await {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        StatusCode::GONE.into_response()
+    }
+}
+
+async fn get_connection(State(deployment): State<Arc<Deployment>>, Path(id): Path<String>) -> Response {
+    if deployment.connections.is_open(&id) { StatusCode::OK.into_response() } else { StatusCode::GONE.into_response() }
+}

@@ -1,0 +1,29 @@
+//! `mcp-local`: the local gateway. Streamable HTTP at `/mcp`, WebSocket at `/ws` (each frame
+//! handled as the API Gateway event the Lambda function receives), `@connections` at
+//! `/@connections/{id}`, or stdio with `--stdio`; N handler instances behind it.
+
+mod cli;
+mod connections;
+mod deployment;
+mod http_server;
+mod websocket;
+
+use std::sync::Arc;
+
+use anyhow::Result;
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = cli::Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let deployment = Arc::new(deployment::Deployment::new(&args).map_err(|e| anyhow::anyhow!("{e}"))?);
+    if args.stdio {
+        mcp_edge::stdio::serve(deployment.pick().router.clone(), tokio::io::stdin(), tokio::io::stdout()).await?;
+        return Ok(());
+    }
+    http_server::serve(deployment, &args).await
+}

@@ -1,0 +1,119 @@
+//! WebSocket connections, turned into API Gateway events: the upgrade becomes `$connect`,
+//! each text frame a `$default` event handled by the next instance, the close `$disconnect`.
+//! Replies come back through `@connections` ([`LocalConnections`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::{ApiGatewayWebsocketProxyRequest, ApiGatewayWebsocketProxyRequestContext};
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::connections::Frame;
+use crate::deployment::Deployment;
+
+/// Frames above this are refused by the socket itself; the handler enforces API Gateway's
+/// 128 KB message limit with a JSON-RPC error below it.
+const MAX_FRAME_BYTES: usize = 1024 * 1024;
+
+pub async fn upgrade(State(deployment): State<Arc<Deployment>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let connection_id = new_connection_id();
+    let connect = event("$connect", &connection_id, Some(&headers), None, false);
+    let response = deployment.pick().websocket.handle(connect).await;
+    if response.status_code != 200 {
+        let status = StatusCode::from_u16(response.status_code as u16).unwrap_or(StatusCode::BAD_REQUEST);
+        return (status, "connection refused by $connect").into_response();
+    }
+    ws.protocols(["mcp"])
+        .max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| run(deployment, socket, connection_id))
+}
+
+async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: String) {
+    let (mut sender, mut receiver) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<Frame>(256);
+    deployment.connections.register(&connection_id, tx);
+    let writer = tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            let sent = match frame {
+                Frame::Text(t) => sender.send(Message::Text(t.into())).await,
+                Frame::Close => {
+                    let _ = sender.send(Message::Close(None)).await;
+                    break;
+                }
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    });
+    while let Some(Ok(message)) = receiver.next().await {
+        let (body, binary) = match message {
+            Message::Text(t) => (t.to_string(), false),
+            Message::Binary(b) => (base64::engine::general_purpose::STANDARD.encode(&b), true),
+            Message::Close(_) => break,
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        // Each message is its own invocation, on whichever instance comes next.
+        let deployment = deployment.clone();
+        let default = event("$default", &connection_id, None, Some(body), binary);
+        tokio::spawn(async move {
+            deployment.pick().websocket.handle(default).await;
+        });
+    }
+    deployment.connections.remove(&connection_id);
+    writer.abort();
+    deployment.pick().websocket.handle(event("$disconnect", &connection_id, None, None, false)).await;
+}
+
+/// Builds the event API Gateway would deliver for this connection.
+fn event(
+    route: &str,
+    connection_id: &str,
+    headers: Option<&HeaderMap>,
+    body: Option<String>,
+    binary: bool,
+) -> ApiGatewayWebsocketProxyRequest {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let mut context = ApiGatewayWebsocketProxyRequestContext::default();
+    context.route_key = Some(route.to_owned());
+    context.event_type = Some(
+        match route {
+            "$connect" => "CONNECT",
+            "$disconnect" => "DISCONNECT",
+            _ => "MESSAGE",
+        }
+        .to_owned(),
+    );
+    context.connection_id = Some(connection_id.to_owned());
+    context.connected_at = now;
+    context.request_time_epoch = now;
+    context.stage = Some("local".to_owned());
+    context.domain_name = Some("localhost".to_owned());
+    context.message_direction = Some("IN".to_owned());
+    let mut e = ApiGatewayWebsocketProxyRequest::default();
+    if let Some(h) = headers {
+        e.headers = h.clone();
+    }
+    e.request_context = context;
+    e.body = body;
+    e.is_base64_encoded = binary;
+    e.stage_variables = HashMap::new();
+    e
+}
+
+/// API Gateway connection ids are short opaque strings; these are random too.
+fn new_connection_id() -> String {
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        // Not secret: uniqueness is enough, and the clock is unique enough per process.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        bytes[..12].copy_from_slice(&t.to_le_bytes()[..12]);
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,236 @@
+//! Streamable HTTP (both eras) over `http` types: POST carries one message and gets JSON or
+//! an SSE stream back; GET opens a session's stream (or resumes one with `Last-Event-ID`);
+//! DELETE ends a session.
+
+mod body;
+mod headers;
+mod stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use tokio::sync::mpsc;
+
+use mcp_protocol::jsonrpc;
+use mcp_protocol::model::{Era, ProtocolVersion};
+use mcp_protocol::{ErrorCode, ErrorObject};
+use mcp_server::{Inbound, Reply, ReplyStatus, Router, Transport};
+
+pub use body::HttpBody;
+use stream::{AbortOnDrop, ChannelOutbound, Out};
+
+use crate::limits::MAX_MESSAGE_BYTES;
+use crate::origin::OriginPolicy;
+
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub max_body_bytes: usize,
+    pub origin: OriginPolicy,
+    /// The `retry` hint of resumable streams.
+    pub sse_retry: Duration,
+    /// Interval of SSE comment lines on idle streams (keeps proxies from closing them).
+    pub keepalive: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            max_body_bytes: MAX_MESSAGE_BYTES,
+            origin: OriginPolicy::loopback(),
+            sse_retry: Duration::from_millis(500),
+            keepalive: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The Streamable HTTP endpoint of one instance.
+pub struct HttpEdge {
+    router: Arc<Router>,
+    config: HttpConfig,
+}
+
+impl HttpEdge {
+    pub fn new(router: Arc<Router>, config: HttpConfig) -> Self {
+        HttpEdge { router, config }
+    }
+
+    pub async fn handle(&self, req: Request<Bytes>) -> Response<HttpBody> {
+        if let Err(why) = self.config.origin.check(req.headers()) {
+            tracing::warn!(%why, "request refused");
+            return error_response(StatusCode::FORBIDDEN, ErrorCode::INVALID_REQUEST, &format!("Forbidden: {why}"));
+        }
+        match *req.method() {
+            Method::POST => self.post(req).await,
+            Method::GET => self.get(req).await,
+            Method::DELETE => self.delete(req).await,
+            _ => {
+                let mut r =
+                    error_response(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::INVALID_REQUEST, "Method not allowed");
+                r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST, DELETE"));
+                r
+            }
+        }
+    }
+
+    async fn post(&self, req: Request<Bytes>) -> Response<HttpBody> {
+        let (parts, body) = req.into_parts();
+        if body.len() > self.config.max_body_bytes {
+            let m = format!("message exceeds the {} byte limit", self.config.max_body_bytes);
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::LIMIT_EXCEEDED, &m);
+        }
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !content_type.to_ascii_lowercase().starts_with("application/json") {
+            return error_response(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::INVALID_REQUEST,
+                "Content-Type must be application/json",
+            );
+        }
+        let session_id = headers::text(&parts.headers, headers::SESSION_ID);
+        let http_headers = headers::mcp_headers(&parts.headers);
+        let resumable = session_id.is_some() && !is_stateless(http_headers.protocol_version.as_deref());
+        let inbound = Inbound { transport: Transport::Http, session_id, principal: None, http: Some(http_headers) };
+
+        let (tx, mut rx) = mpsc::channel::<Out>(64);
+        let out = Arc::new(ChannelOutbound(tx));
+        let router = self.router.clone();
+        let session = inbound.session_id.clone();
+        let mut task = AbortOnDrop(tokio::spawn(async move { router.handle(&body, &inbound, out).await }));
+        // The first thing the request produces decides the reply's form: its response
+        // (JSON), or a message before it (an SSE stream that carries both).
+        let first = tokio::select! {
+            biased;
+            m = rx.recv() => m,
+            reply = &mut task.0 => return reply_response(reply.unwrap_or_else(|e| panicked(&e))),
+        };
+        let Some(first) = first else {
+            let reply = (&mut task.0).await.unwrap_or_else(|e| panicked(&e));
+            return reply_response(reply);
+        };
+        let log = match (resumable, session) {
+            (true, Some(s)) => Some(stream::Resumable::new(self.router.state().clone(), &s)),
+            _ => None,
+        };
+        let frames = stream::pump(first, rx, task, log, self.config.sse_retry);
+        sse_response(frames)
+    }
+
+    async fn get(&self, req: Request<Bytes>) -> Response<HttpBody> {
+        let headers = req.headers();
+        let version = headers::text(headers, headers::PROTOCOL_VERSION);
+        let Some(session_id) =
+            headers::text(headers, headers::SESSION_ID).filter(|_| !is_stateless(version.as_deref()))
+        else {
+            // 2026-07-28 has no GET stream (`subscriptions/listen` replaces it).
+            let mut r = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::INVALID_REQUEST,
+                "Method not allowed: no session stream",
+            );
+            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return r;
+        };
+        let state = self.router.state().clone();
+        match state.sessions.get(&session_id).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"),
+            Err(e) => {
+                return error_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::RETRYABLE_BACKEND_ERROR,
+                    &e.to_string(),
+                );
+            }
+        }
+        let frames = match headers::text(headers, headers::LAST_EVENT_ID) {
+            Some(last) => stream::resume(state, last, self.config.keepalive).await,
+            None => stream::session_stream(state, session_id, self.config.keepalive).await,
+        };
+        match frames {
+            Ok(frames) => sse_response(frames),
+            Err(e) => {
+                error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::RETRYABLE_BACKEND_ERROR, &e.to_string())
+            }
+        }
+    }
+
+    async fn delete(&self, req: Request<Bytes>) -> Response<HttpBody> {
+        let Some(session_id) = headers::text(req.headers(), headers::SESSION_ID) else {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::INVALID_REQUEST,
+                "Bad Request: Mcp-Session-Id header is required",
+            );
+        };
+        let state = self.router.state();
+        match state.sessions.delete(&session_id).await {
+            Ok(true) => {
+                let _ = state.subscriptions.remove_subscriber(&session_id).await;
+                empty(StatusCode::OK)
+            }
+            Ok(false) => error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"),
+            Err(e) => {
+                error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::RETRYABLE_BACKEND_ERROR, &e.to_string())
+            }
+        }
+    }
+}
+
+fn is_stateless(version: Option<&str>) -> bool {
+    version.is_some_and(|v| ProtocolVersion::parse(v).is_none_or(|p| p.era() == Era::Stateless))
+}
+
+fn panicked(e: &tokio::task::JoinError) -> Reply {
+    tracing::error!(error = %e, "request task failed");
+    Reply::error(None, &ErrorObject::internal("internal error"), ReplyStatus::Ok)
+}
+
+fn status_of(status: ReplyStatus) -> StatusCode {
+    match status {
+        ReplyStatus::Ok => StatusCode::OK,
+        ReplyStatus::Accepted | ReplyStatus::Cancelled => StatusCode::ACCEPTED,
+        ReplyStatus::BadRequest => StatusCode::BAD_REQUEST,
+        ReplyStatus::SessionNotFound | ReplyStatus::MethodNotFound => StatusCode::NOT_FOUND,
+    }
+}
+
+fn reply_response(reply: Reply) -> Response<HttpBody> {
+    let status = status_of(reply.status);
+    let mut response = match reply.body {
+        Some(body) => json(status, Bytes::from(body)),
+        None => empty(status),
+    };
+    if let Some(id) = reply.new_session.and_then(|s| HeaderValue::from_str(&s).ok()) {
+        response.headers_mut().insert(headers::SESSION_ID, id);
+    }
+    response
+}
+
+fn json(status: StatusCode, body: Bytes) -> Response<HttpBody> {
+    let mut r = Response::new(HttpBody::Full(body));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+fn empty(status: StatusCode) -> Response<HttpBody> {
+    let mut r = Response::new(HttpBody::Empty);
+    *r.status_mut() = status;
+    r
+}
+
+fn sse_response(frames: HttpBody) -> Response<HttpBody> {
+    let mut r = Response::new(frames);
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    r
+}
+
+/// An HTTP error with a JSON-RPC error body (id unknown).
+pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response<HttpBody> {
+    json(status, Bytes::from(jsonrpc::encode_error(None, &ErrorObject::new(code, message))))
+}

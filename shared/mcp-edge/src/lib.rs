@@ -1,0 +1,15 @@
+//! Transport edges: everything that knows how bytes arrive and leave.
+//!
+//! - [`http`]: Streamable HTTP over `http` types (the local gateway serves it with axum; the
+//!   `http` Lambda function serves it behind a Function URL).
+//! - [`websocket`]: the handler of API Gateway WebSocket events (`$connect`, `$default`,
+//!   `$disconnect`), replying through a [`ConnectionSink`](mcp_server::ConnectionSink).
+//! - [`stdio`]: newline-delimited JSON-RPC on stdin/stdout.
+//!
+//! Only this crate (and `functions/*`) knows API Gateway event shapes.
+
+pub mod http;
+pub mod limits;
+pub mod origin;
+pub mod stdio;
+pub mod websocket;

@@ -1,0 +1,153 @@
+//! The API Gateway WebSocket binding: one handler for `$connect`, `$default` and
+//! `$disconnect` events, replying through `@connections` (a [`ConnectionSink`]).
+//!
+//! This is exactly what the `ws-*` Lambda functions run on AWS and what the local gateway
+//! runs for each frame. See `docs/websocket.md` for the binding.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use aws_lambda_events::encodings::Body;
+use http::HeaderValue;
+
+use mcp_protocol::jsonrpc::{self, RequestId};
+use mcp_protocol::{ErrorCode, ErrorObject};
+use mcp_server::state::{ConnectionRecord, now_ms};
+use mcp_server::{ConnectionSink, Inbound, Outbound, OutboundClosed, Router, Transport};
+
+use crate::limits::MAX_MESSAGE_BYTES;
+
+/// The subprotocol clients must offer, echoed in the `$connect` response.
+pub const SUBPROTOCOL: &str = "mcp";
+/// API Gateway closes any connection after two hours.
+const CONNECTION_LIFETIME_MS: u64 = 2 * 3600 * 1000;
+
+pub struct WebSocketEdge {
+    router: Arc<Router>,
+    sink: Arc<dyn ConnectionSink>,
+}
+
+impl WebSocketEdge {
+    pub fn new(router: Arc<Router>, sink: Arc<dyn ConnectionSink>) -> Self {
+        WebSocketEdge { router, sink }
+    }
+
+    pub async fn handle(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+        let ctx = &event.request_context;
+        let Some(connection_id) = ctx.connection_id.clone() else { return status(400) };
+        match ctx.route_key.as_deref().unwrap_or("$default") {
+            "$connect" => self.connect(&event, connection_id).await,
+            "$disconnect" => self.disconnect(&connection_id).await,
+            _ => self.message(&event, connection_id).await,
+        }
+    }
+
+    async fn connect(&self, event: &ApiGatewayWebsocketProxyRequest, connection_id: String) -> ApiGatewayProxyResponse {
+        let offered = event.headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !offered.split(',').any(|p| p.trim() == SUBPROTOCOL) {
+            tracing::info!(connection = %connection_id, "refused: subprotocol mcp not offered");
+            return status(400);
+        }
+        let now = now_ms();
+        let record = ConnectionRecord {
+            id: connection_id.clone(),
+            principal: principal(event),
+            server: self.router.server().info().name.clone(),
+            created_at_ms: now,
+            expires_at_ms: now + CONNECTION_LIFETIME_MS,
+        };
+        if let Err(e) = self.router.state().connections.put(&record).await {
+            tracing::error!(connection = %connection_id, error = %e, "cannot record connection");
+            return status(500);
+        }
+        let mut response = status(200);
+        response.headers.insert("sec-websocket-protocol", HeaderValue::from_static(SUBPROTOCOL));
+        response
+    }
+
+    /// Best effort: API Gateway may not deliver `$disconnect`; TTLs clean up what it misses.
+    async fn disconnect(&self, connection_id: &str) -> ApiGatewayProxyResponse {
+        let state = self.router.state();
+        let _ = state.subscriptions.remove_subscriber(connection_id).await;
+        let _ = state.sessions.delete(connection_id).await;
+        let _ = state.connections.delete(connection_id).await;
+        status(200)
+    }
+
+    async fn message(&self, event: &ApiGatewayWebsocketProxyRequest, connection_id: String) -> ApiGatewayProxyResponse {
+        let out = Arc::new(ConnectionOutbound { sink: self.sink.clone(), connection_id: connection_id.clone() });
+        let body = event.body.as_deref().unwrap_or("");
+        if event.is_base64_encoded {
+            let e = ErrorObject::invalid_request("binary frames are not supported: send JSON-RPC as text frames");
+            let _ = out.send(jsonrpc::encode_error(None, &e)).await;
+            return status(200);
+        }
+        if body.len() > MAX_MESSAGE_BYTES {
+            let e = ErrorObject::new(
+                ErrorCode::LIMIT_EXCEEDED,
+                format!("message exceeds the {MAX_MESSAGE_BYTES} byte limit"),
+            );
+            let _ = out.send(jsonrpc::encode_error(None, &e)).await;
+            return status(200);
+        }
+        let inbound = Inbound {
+            transport: Transport::WebSocket,
+            session_id: Some(connection_id.clone()),
+            principal: principal(event),
+            http: None,
+        };
+        let reply = self.router.handle(body.as_bytes(), &inbound, out.clone()).await;
+        if let Some(bytes) = reply.body {
+            let bytes = fit(bytes);
+            if out.send(bytes).await.is_err() {
+                self.disconnect(&connection_id).await;
+            }
+        }
+        status(200)
+    }
+}
+
+/// A reply over API Gateway's limit becomes an error that names the limit.
+fn fit(reply: Vec<u8>) -> Vec<u8> {
+    if reply.len() <= MAX_MESSAGE_BYTES {
+        return reply;
+    }
+    let id = match jsonrpc::decode(&reply) {
+        Ok(jsonrpc::Message::Response(r)) => Some(r.id),
+        _ => None::<RequestId>,
+    };
+    let e = ErrorObject::new(
+        ErrorCode::LIMIT_EXCEEDED,
+        format!("reply of {} bytes exceeds the {MAX_MESSAGE_BYTES} byte WebSocket message limit", reply.len()),
+    );
+    jsonrpc::encode_error(id.as_ref(), &e)
+}
+
+/// The principal the `$connect` authorizer bound to the connection. API Gateway repeats
+/// the authorizer context on every event of the connection.
+fn principal(event: &ApiGatewayWebsocketProxyRequest) -> Option<String> {
+    event.request_context.authorizer.fields.get("principalId").and_then(|v| v.as_str()).map(str::to_owned)
+}
+
+fn status(code: i64) -> ApiGatewayProxyResponse {
+    let mut r = ApiGatewayProxyResponse::default();
+    r.status_code = code;
+    if code != 200 {
+        r.body = Some(Body::Text(String::new()));
+    }
+    r
+}
+
+/// Sends a request's messages to its connection.
+struct ConnectionOutbound {
+    sink: Arc<dyn ConnectionSink>,
+    connection_id: String,
+}
+
+#[async_trait]
+impl Outbound for ConnectionOutbound {
+    async fn send(&self, message: Vec<u8>) -> Result<(), OutboundClosed> {
+        self.sink.post(&self.connection_id, message).await
+    }
+}

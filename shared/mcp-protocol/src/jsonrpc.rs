@@ -1,0 +1,315 @@
+//! JSON-RPC 2.0 framing: a borrowed envelope decoded first, typed params later.
+//!
+//! Decoding never builds a `serde_json::Value`: the envelope borrows `method` and keeps
+//! `params` as a `&RawValue`, so the only typed decode is the one the handler asks for.
+//! Batches (a top-level array) are refused: MCP removed them in 2025-06-18 and this
+//! implementation does not accept them in any version.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+use crate::error::{ErrorCode, ErrorObject};
+
+/// A request id. MCP allows strings and integers and forbids `null`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RequestId {
+    Number(i64),
+    String(String),
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestId::Number(n) => write!(f, "{n}"),
+            RequestId::String(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<i64> for RequestId {
+    fn from(n: i64) -> Self {
+        RequestId::Number(n)
+    }
+}
+
+impl From<&str> for RequestId {
+    fn from(s: &str) -> Self {
+        RequestId::String(s.to_owned())
+    }
+}
+
+impl Serialize for RequestId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            RequestId::Number(n) => s.serialize_i64(*n),
+            RequestId::String(v) => s.serialize_str(v),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RequestId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct IdVisitor;
+        impl Visitor<'_> for IdVisitor {
+            type Value = RequestId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an integer")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RequestId, E> {
+                Ok(RequestId::Number(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RequestId, E> {
+                i64::try_from(v).map(RequestId::Number).map_err(|_| E::custom("id out of range"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RequestId, E> {
+                Ok(RequestId::String(v.to_owned()))
+            }
+        }
+        d.deserialize_any(IdVisitor)
+    }
+}
+
+/// One decoded message, borrowing from the input buffer.
+#[derive(Debug)]
+pub enum Message<'a> {
+    Request(Request<'a>),
+    Notification(Notification<'a>),
+    Response(Response<'a>),
+}
+
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub id: RequestId,
+    pub method: Cow<'a, str>,
+    pub params: Option<&'a RawValue>,
+}
+
+#[derive(Debug)]
+pub struct Notification<'a> {
+    pub method: Cow<'a, str>,
+    pub params: Option<&'a RawValue>,
+}
+
+/// A response from the client to a server-initiated request.
+#[derive(Debug)]
+pub struct Response<'a> {
+    pub id: RequestId,
+    pub outcome: Result<&'a RawValue, ErrorObject>,
+}
+
+/// Why a message could not be decoded, with the id to answer to when one was readable.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{error}")]
+pub struct DecodeError {
+    pub id: Option<RequestId>,
+    pub error: ErrorObject,
+}
+
+impl DecodeError {
+    fn new(id: Option<RequestId>, code: ErrorCode, message: impl Into<String>) -> Self {
+        DecodeError { id, error: ErrorObject::new(code, message) }
+    }
+}
+
+/// Every member is kept raw so that a wrongly typed member still leaves the others readable
+/// (the id above all: an error reply must echo it).
+#[derive(Deserialize)]
+struct RawEnvelope<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    method: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    params: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    result: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "present")]
+    error: Option<&'a RawValue>,
+}
+
+/// Distinguishes a member set to `null` (Some("null")) from an absent one (None).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(d).map(Some)
+}
+
+/// Decodes one JSON-RPC message.
+pub fn decode(input: &[u8]) -> Result<Message<'_>, DecodeError> {
+    match input.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'[') => {
+            return Err(DecodeError::new(None, ErrorCode::INVALID_REQUEST, "JSON-RPC batches are not supported"));
+        }
+        Some(b'{') => {}
+        Some(_) => {
+            // Valid JSON that is not an object is an invalid request; anything else a parse error.
+            return Err(match serde_json::from_slice::<de::IgnoredAny>(input) {
+                Ok(_) => DecodeError::new(None, ErrorCode::INVALID_REQUEST, "a JSON-RPC message must be an object"),
+                Err(e) => DecodeError::new(None, ErrorCode::PARSE_ERROR, format!("parse error: {e}")),
+            });
+        }
+        None => return Err(DecodeError::new(None, ErrorCode::PARSE_ERROR, "empty message")),
+    }
+    let raw: RawEnvelope<'_> = serde_json::from_slice(input).map_err(|e| {
+        let code = if e.is_data() { ErrorCode::INVALID_REQUEST } else { ErrorCode::PARSE_ERROR };
+        DecodeError::new(None, code, format!("parse error: {e}"))
+    })?;
+    classify(raw)
+}
+
+fn classify(raw: RawEnvelope<'_>) -> Result<Message<'_>, DecodeError> {
+    let id = match raw.id {
+        None => None,
+        Some(v) => Some(parse_id(v)?),
+    };
+    if raw.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+        return Err(DecodeError::new(id, ErrorCode::INVALID_REQUEST, "jsonrpc must be \"2.0\""));
+    }
+    let params = match raw.params {
+        Some(p) if !matches!(p.get().as_bytes().first(), Some(b'{' | b'[')) => {
+            return Err(DecodeError::new(id, ErrorCode::INVALID_REQUEST, "params must be an object or an array"));
+        }
+        other => other,
+    };
+    if let Some(method) = raw.method {
+        if raw.result.is_some() || raw.error.is_some() {
+            return Err(DecodeError::new(
+                id,
+                ErrorCode::INVALID_REQUEST,
+                "a message cannot carry both method and result/error",
+            ));
+        }
+        let method = parse_method(method)
+            .ok_or_else(|| DecodeError::new(id.clone(), ErrorCode::INVALID_REQUEST, "method must be a string"))?;
+        return Ok(match id {
+            Some(id) => Message::Request(Request { id, method, params }),
+            None => Message::Notification(Notification { method, params }),
+        });
+    }
+    let Some(id) = id else {
+        return Err(DecodeError::new(None, ErrorCode::INVALID_REQUEST, "message has neither method nor id"));
+    };
+    let outcome = match (raw.result, raw.error) {
+        (Some(result), None) => Ok(result),
+        (None, Some(error)) => Err(serde_json::from_str::<ErrorObject>(error.get())
+            .map_err(|_| DecodeError::new(Some(id.clone()), ErrorCode::INVALID_REQUEST, "malformed error object"))?),
+        _ => {
+            return Err(DecodeError::new(
+                Some(id),
+                ErrorCode::INVALID_REQUEST,
+                "a response carries exactly one of result and error",
+            ));
+        }
+    };
+    Ok(Message::Response(Response { id, outcome }))
+}
+
+fn parse_id(raw: &RawValue) -> Result<RequestId, DecodeError> {
+    let text = raw.get();
+    let invalid = |why: &str| DecodeError::new(None, ErrorCode::INVALID_REQUEST, why.to_owned());
+    match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(text)
+            .map(RequestId::String)
+            .map_err(|_| invalid("id must be a string or an integer")),
+        Some(b'-' | b'0'..=b'9') => text
+            .parse::<i64>()
+            .map(RequestId::Number)
+            .map_err(|_| invalid("id must be an integer that fits in 64 bits, or a string")),
+        Some(b'n') => Err(invalid("id must not be null")),
+        _ => Err(invalid("id must be a string or an integer")),
+    }
+}
+
+fn parse_method(raw: &RawValue) -> Option<Cow<'_, str>> {
+    let text = raw.get();
+    let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.contains('\\') {
+        serde_json::from_str::<String>(text).ok().map(Cow::Owned)
+    } else {
+        Some(Cow::Borrowed(inner))
+    }
+}
+
+impl<'a> Request<'a> {
+    /// Decodes `params` into the handler's type; a missing `params` decodes as `{}`.
+    pub fn params_as<T: Deserialize<'a>>(&self) -> Result<T, ErrorObject> {
+        params_as(self.params)
+    }
+}
+
+impl<'a> Notification<'a> {
+    pub fn params_as<T: Deserialize<'a>>(&self) -> Result<T, ErrorObject> {
+        params_as(self.params)
+    }
+}
+
+/// Decodes optional raw params into `T`, mapping failures to `-32602 Invalid params`.
+pub fn params_as<'a, T: Deserialize<'a>>(params: Option<&'a RawValue>) -> Result<T, ErrorObject> {
+    let text = params.map_or("{}", RawValue::get);
+    serde_json::from_str(text).map_err(|e| ErrorObject::new(ErrorCode::INVALID_PARAMS, format!("invalid params: {e}")))
+}
+
+#[derive(Serialize)]
+struct ResultOut<'a, T: ?Sized> {
+    jsonrpc: &'static str,
+    id: &'a RequestId,
+    result: &'a T,
+}
+
+#[derive(Serialize)]
+struct ErrorOut<'a> {
+    jsonrpc: &'static str,
+    id: Option<&'a RequestId>,
+    error: &'a ErrorObject,
+}
+
+#[derive(Serialize)]
+struct NotificationOut<'a, T: ?Sized> {
+    jsonrpc: &'static str,
+    method: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a T>,
+}
+
+#[derive(Serialize)]
+struct RequestOut<'a, T: ?Sized> {
+    jsonrpc: &'static str,
+    id: &'a RequestId,
+    method: &'a str,
+    params: &'a T,
+}
+
+fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    // Serializing our own model types into a Vec cannot fail: no maps with non-string keys.
+    if let Err(e) = serde_json::to_writer(&mut out, value) {
+        out.clear();
+        let fallback = ErrorObject::new(ErrorCode::INTERNAL_ERROR, format!("encode failed: {e}"));
+        let _ = serde_json::to_writer(&mut out, &ErrorOut { jsonrpc: "2.0", id: None, error: &fallback });
+    }
+    out
+}
+
+/// Encodes a successful response.
+pub fn encode_result<T: Serialize + ?Sized>(id: &RequestId, result: &T) -> Vec<u8> {
+    to_vec(&ResultOut { jsonrpc: "2.0", id, result })
+}
+
+/// Encodes an error response; `id` is `None` only when the request's id was unreadable.
+pub fn encode_error(id: Option<&RequestId>, error: &ErrorObject) -> Vec<u8> {
+    to_vec(&ErrorOut { jsonrpc: "2.0", id, error })
+}
+
+/// Encodes a notification.
+pub fn encode_notification<T: Serialize + ?Sized>(method: &str, params: Option<&T>) -> Vec<u8> {
+    to_vec(&NotificationOut { jsonrpc: "2.0", method, params })
+}
+
+/// Encodes a server-to-client request.
+pub fn encode_request<T: Serialize + ?Sized>(id: &RequestId, method: &str, params: &T) -> Vec<u8> {
+    to_vec(&RequestOut { jsonrpc: "2.0", id, method, params })
+}

@@ -1,0 +1,40 @@
+//! The framework an MCP server is written with: define tools, resources, resource
+//! templates, prompts and completions with typed async handlers; serve them through a
+//! [`Router`] that speaks both protocol eras over state kept in [`state`] stores.
+//!
+//! ```text
+//! Server (definition, immutable) ──► Router (one per instance) ──► Reply
+//!                                         │
+//!                                         └── StateHandles (sessions, subscriptions,
+//!                                             nonces, bus, event log): shared by instances
+//! ```
+
+pub mod completion;
+pub mod context;
+pub mod error;
+pub mod handler;
+pub mod ids;
+pub mod notifier;
+pub mod outbound;
+pub mod pagination;
+pub mod prompt;
+pub mod request_state;
+pub mod resource;
+pub mod router;
+pub mod server;
+pub mod state;
+pub mod tool;
+pub mod uri_template;
+
+pub use context::RequestContext;
+pub use error::{DefinitionError, HandlerError, InputError};
+pub use handler::BoxFuture;
+pub use notifier::{ListKind, Notifier};
+pub use outbound::{ConnectionSink, Outbound, OutboundClosed};
+pub use prompt::PromptDef;
+pub use request_state::RequestStateCodec;
+pub use resource::{ResourceDef, ResourceTemplateDef};
+pub use router::{HttpHeaders, Inbound, Reply, ReplyStatus, Router, RouterConfig, Transport};
+pub use server::{Server, ServerBuilder};
+pub use state::StateHandles;
+pub use tool::{ToolBuilder, ToolDef};

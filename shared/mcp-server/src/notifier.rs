@@ -1,0 +1,104 @@
+//! Fan-out of notifications that belong to no request: resource updates and list changes,
+//! to every subscriber of the topic, whichever instance holds its stream.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use mcp_protocol::jsonrpc;
+use mcp_protocol::model::meta::SUBSCRIPTION_ID_KEY;
+use mcp_protocol::model::notifications::{
+    PROMPTS_LIST_CHANGED, RESOURCES_LIST_CHANGED, RESOURCES_UPDATED, TOOLS_LIST_CHANGED,
+};
+
+use crate::outbound::ConnectionSink;
+use crate::state::{DeliveryTarget, StateHandles, StateResult, Subscriber};
+
+/// The lists whose changes clients can follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    Tools,
+    Resources,
+    Prompts,
+}
+
+impl ListKind {
+    pub fn topic(self) -> &'static str {
+        match self {
+            ListKind::Tools => "list:tools",
+            ListKind::Resources => "list:resources",
+            ListKind::Prompts => "list:prompts",
+        }
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            ListKind::Tools => TOOLS_LIST_CHANGED,
+            ListKind::Resources => RESOURCES_LIST_CHANGED,
+            ListKind::Prompts => PROMPTS_LIST_CHANGED,
+        }
+    }
+}
+
+/// The subscription topic of one resource URI.
+pub fn resource_topic(uri: &str) -> String {
+    format!("resource:{uri}")
+}
+
+#[derive(Clone)]
+pub struct Notifier {
+    state: StateHandles,
+    sink: Option<Arc<dyn ConnectionSink>>,
+}
+
+impl Notifier {
+    pub fn new(state: StateHandles, sink: Option<Arc<dyn ConnectionSink>>) -> Self {
+        Notifier { state, sink }
+    }
+
+    /// Sends `notifications/resources/updated` to the resource's subscribers; returns how
+    /// many were reached.
+    pub async fn resource_updated(&self, uri: &str) -> StateResult<usize> {
+        let mut params = Map::new();
+        params.insert("uri".into(), Value::String(uri.to_owned()));
+        self.fan_out(&resource_topic(uri), RESOURCES_UPDATED, params).await
+    }
+
+    /// Sends the `list_changed` notification of a list to everyone following it.
+    pub async fn list_changed(&self, kind: ListKind) -> StateResult<usize> {
+        self.fan_out(kind.topic(), kind.method(), Map::new()).await
+    }
+
+    async fn fan_out(&self, topic: &str, method: &str, params: Map<String, Value>) -> StateResult<usize> {
+        let subscribers = self.state.subscriptions.subscribers(topic).await?;
+        let mut reached = 0;
+        for s in subscribers {
+            let mut p = params.clone();
+            if let Some(id) = &s.subscription_id {
+                p.insert("_meta".into(), json!({ SUBSCRIPTION_ID_KEY: id }));
+            }
+            let message = jsonrpc::encode_notification(method, Some(&p));
+            if self.deliver(&s, message).await? {
+                reached += 1;
+            }
+        }
+        Ok(reached)
+    }
+
+    /// Delivers one message to a subscriber's target; a dead connection loses its rows.
+    pub async fn deliver(&self, s: &Subscriber, message: Vec<u8>) -> StateResult<bool> {
+        match &s.target {
+            DeliveryTarget::Channel(channel) => Ok(self.state.bus.publish(channel, message).await? > 0),
+            DeliveryTarget::Connection(connection) => {
+                let Some(sink) = &self.sink else { return Ok(false) };
+                if sink.post(connection, message).await.is_ok() {
+                    return Ok(true);
+                }
+                tracing::info!(connection, "connection gone; removing its subscriptions");
+                self.state.subscriptions.remove_subscriber(&s.id).await?;
+                self.state.connections.delete(connection).await?;
+                Ok(false)
+            }
+        }
+    }
+}

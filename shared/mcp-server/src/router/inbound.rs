@@ -1,0 +1,41 @@
+//! What a transport edge tells the router about a message besides its bytes.
+
+/// The transport a message came in on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Http,
+    WebSocket,
+    Stdio,
+}
+
+/// The MCP headers of a Streamable HTTP request (2026-07-28 checks them against the body).
+#[derive(Clone, Debug, Default)]
+pub struct HttpHeaders {
+    /// `MCP-Protocol-Version`.
+    pub protocol_version: Option<String>,
+    /// `Mcp-Method`.
+    pub method: Option<String>,
+    /// `Mcp-Name`, already decoded from the `=?base64?...?=` form.
+    pub name: Option<String>,
+    /// `Mcp-Param-*` headers: (lower-case suffix, decoded value).
+    pub params: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    pub transport: Transport,
+    /// Session era: the session the message belongs to. HTTP: the `Mcp-Session-Id` header;
+    /// WebSocket: the connection id; stdio: the process's one session. Also the scope of
+    /// cancellation and of replies to server requests.
+    pub session_id: Option<String>,
+    /// The authenticated principal, if the transport authenticated one.
+    pub principal: Option<String>,
+    /// HTTP only.
+    pub http: Option<HttpHeaders>,
+}
+
+impl Inbound {
+    pub fn new(transport: Transport) -> Self {
+        Inbound { transport, session_id: None, principal: None, http: None }
+    }
+}

@@ -1,0 +1,210 @@
+//! The router: one JSON-RPC message in, one reply out, for both protocol eras.
+//!
+//! Era per message: `initialize` starts a session (2025-11-25 and older); a request whose
+//! `_meta` (or `MCP-Protocol-Version` header) names 2026-07-28 is served statelessly;
+//! anything else belongs to the session named by the transport. The router keeps nothing
+//! between messages: sessions, subscriptions and pending requests live in the state stores.
+
+mod catalogue;
+mod inbound;
+mod reply;
+mod session;
+mod stateless;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+
+use mcp_protocol::jsonrpc::{self, Message, Notification, Request, RequestId};
+use mcp_protocol::model::meta::MetaOnly;
+use mcp_protocol::model::notifications::{CANCELLED, CancelledParams, INITIALIZED};
+use mcp_protocol::model::{ClientCapabilities, Era, LoggingLevel, ProtocolVersion, RequestMeta};
+use mcp_protocol::{ErrorCode, ErrorObject, methods};
+
+pub use inbound::{HttpHeaders, Inbound, Transport};
+pub use reply::{Reply, ReplyStatus};
+pub use session::session_channel;
+
+use crate::context::reply_channel;
+use crate::notifier::Notifier;
+use crate::outbound::{ConnectionSink, Outbound};
+use crate::request_state::RequestStateCodec;
+use crate::server::Server;
+use crate::state::{SessionRecord, StateHandles};
+
+/// Limits and lifetimes.
+#[derive(Clone, Debug)]
+pub struct RouterConfig {
+    /// Items per page of every list.
+    pub page_size: usize,
+    /// Lifetime of a session-era session (refreshed by nothing: clients re-initialize).
+    pub session_ttl: Duration,
+    /// How long a server-to-client request waits for its answer.
+    pub input_timeout: Duration,
+    /// Lifetime of a subscription row (resource subscriptions, listen streams).
+    pub subscription_ttl: Duration,
+    /// Most subscriptions one session or connection may hold.
+    pub max_subscriptions: usize,
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            page_size: 100,
+            session_ttl: Duration::from_secs(24 * 3600),
+            input_timeout: Duration::from_secs(120),
+            subscription_ttl: Duration::from_secs(2 * 3600),
+            max_subscriptions: 256,
+        }
+    }
+}
+
+/// One handler instance: a server definition over shared state. Many routers (instances)
+/// may share the same state; none keeps anything another would need.
+pub struct Router {
+    server: Arc<Server>,
+    state: StateHandles,
+    notifier: Notifier,
+    request_states: RequestStateCodec,
+    config: RouterConfig,
+}
+
+/// What the router learned about a request before dispatching it.
+struct Cx<'a> {
+    inbound: &'a Inbound,
+    version: ProtocolVersion,
+    stateless: bool,
+    capabilities: ClientCapabilities,
+    log_threshold: Option<LoggingLevel>,
+    progress_token: Option<RequestId>,
+}
+
+impl Router {
+    pub fn new(
+        server: Arc<Server>,
+        state: StateHandles,
+        request_states: RequestStateCodec,
+        config: RouterConfig,
+        sink: Option<Arc<dyn ConnectionSink>>,
+    ) -> Self {
+        let notifier = Notifier::new(state.clone(), sink);
+        Router { server, state, notifier, request_states, config }
+    }
+
+    pub fn server(&self) -> &Arc<Server> {
+        &self.server
+    }
+
+    pub fn state(&self) -> &StateHandles {
+        &self.state
+    }
+
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// Handles one message. Progress, logs and server-to-client requests of the request go
+    /// to `out` while it runs; the response (if any) is in the returned [`Reply`].
+    pub async fn handle(&self, body: &[u8], inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
+        match jsonrpc::decode(body) {
+            Err(e) => {
+                let status = ReplyStatus::BadRequest;
+                Reply::error(e.id.as_ref(), &e.error, status)
+            }
+            Ok(Message::Request(req)) => self.request(req, inbound, out).await,
+            Ok(Message::Notification(n)) => self.notification(n, inbound).await,
+            Ok(Message::Response(r)) => {
+                // A client's answer to a server-to-client request: wake whoever waits for it.
+                if let Some(scope) = &inbound.session_id {
+                    let _ = self.state.bus.publish(&reply_channel(scope, &r.id), body.to_vec()).await;
+                }
+                Reply::accepted()
+            }
+        }
+    }
+
+    async fn request(&self, req: Request<'_>, inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
+        let meta = match meta_of(req.params) {
+            Ok(m) => m,
+            Err(e) => return Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest),
+        };
+        if lane(inbound, meta.as_ref()) == Era::Stateless {
+            return self.stateless(req, meta, inbound, out).await;
+        }
+        if req.method == methods::INITIALIZE {
+            return self.initialize(&req, inbound).await;
+        }
+        self.session_request(req, inbound, out).await
+    }
+
+    async fn notification(&self, n: Notification<'_>, inbound: &Inbound) -> Reply {
+        match n.method.as_ref() {
+            INITIALIZED => {
+                if let Some(id) = &inbound.session_id {
+                    let _ = self.state.sessions.mark_initialized(id).await;
+                }
+            }
+            CANCELLED => {
+                if let (Ok(p), Some(scope)) = (n.params_as::<CancelledParams>(), &inbound.session_id)
+                    && let Some(id) = p.request_id
+                {
+                    let _ = self.state.bus.publish(&cancel_channel(scope, &id), Vec::new()).await;
+                }
+            }
+            _ => {}
+        }
+        Reply::accepted()
+    }
+
+    /// Looks up the session a session-era request belongs to.
+    async fn session_of(&self, req: &Request<'_>, inbound: &Inbound) -> Result<SessionRecord, Reply> {
+        let Some(id) = &inbound.session_id else {
+            let e = ErrorObject::invalid_request(
+                "Bad Request: no session; send initialize first (or an Mcp-Session-Id header)",
+            );
+            return Err(Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest));
+        };
+        match self.state.sessions.get(id).await {
+            Ok(Some(s)) if s.principal.is_none() || s.principal == inbound.principal => Ok(s),
+            Ok(Some(_)) => {
+                tracing::warn!(session = %id, "session used by another principal");
+                let e = ErrorObject::invalid_request("Session not found");
+                Err(Reply::error(Some(&req.id), &e, ReplyStatus::SessionNotFound))
+            }
+            Ok(None) => {
+                let e = ErrorObject::new(ErrorCode(-32001), "Session not found");
+                Err(Reply::error(Some(&req.id), &e, ReplyStatus::SessionNotFound))
+            }
+            Err(e) => {
+                Err(Reply::error(Some(&req.id), &crate::error::HandlerError::State(e).to_wire(false), ReplyStatus::Ok))
+            }
+        }
+    }
+}
+
+/// The bus channel that cancels request `id` in `scope`.
+pub(crate) fn cancel_channel(scope: &str, id: &RequestId) -> String {
+    format!("cancel:{scope}:{id}")
+}
+
+/// Which era serves a request. On HTTP the `MCP-Protocol-Version` header decides (a
+/// session-era version, or else the stateless lane, which then validates the rest); without
+/// the header a `_meta` protocol version means stateless. `initialize` in the stateless lane
+/// is an unknown method, as 2026-07-28 prescribes.
+fn lane(inbound: &Inbound, meta: Option<&RequestMeta>) -> Era {
+    match inbound.http.as_ref().and_then(|h| h.protocol_version.as_deref()) {
+        Some(v) => match ProtocolVersion::parse(v) {
+            Some(known) => known.era(),
+            None => Era::Stateless,
+        },
+        None if meta.is_some_and(|m| m.protocol_version.is_some()) => Era::Stateless,
+        None => Era::Session,
+    }
+}
+
+fn meta_of(params: Option<&RawValue>) -> Result<Option<RequestMeta>, ErrorObject> {
+    let Some(p) = params else { return Ok(None) };
+    // Only `_meta` is read here; the handler decodes the rest.
+    jsonrpc::params_as::<MetaOnly>(Some(p)).map(|m| m.meta)
+}

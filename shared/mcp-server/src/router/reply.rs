@@ -1,0 +1,50 @@
+//! What the router hands back to a transport edge.
+
+use mcp_protocol::ErrorObject;
+use mcp_protocol::jsonrpc::{self, RequestId};
+
+/// How the edge should present a reply. HTTP maps these to status codes; WebSocket and
+/// stdio only send the body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplyStatus {
+    /// A response (HTTP 200).
+    Ok,
+    /// A notification or client response was taken; nothing to send (HTTP 202).
+    Accepted,
+    /// The message is malformed or its headers disagree with it (HTTP 400).
+    BadRequest,
+    /// The session named by the request does not exist (HTTP 404, session era).
+    SessionNotFound,
+    /// Unknown method in 2026-07-28 (HTTP 404 with a JSON-RPC body).
+    MethodNotFound,
+    /// The request was cancelled; no response is sent (HTTP: the stream just ends).
+    Cancelled,
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: ReplyStatus,
+    /// The encoded JSON-RPC response, if there is one to send.
+    pub body: Option<Vec<u8>>,
+    /// A session created by this message (`initialize`): HTTP sends it as `Mcp-Session-Id`.
+    pub new_session: Option<String>,
+}
+
+impl Reply {
+    pub fn ok(body: Vec<u8>) -> Self {
+        Reply { status: ReplyStatus::Ok, body: Some(body), new_session: None }
+    }
+
+    pub fn accepted() -> Self {
+        Reply { status: ReplyStatus::Accepted, body: None, new_session: None }
+    }
+
+    pub fn cancelled() -> Self {
+        Reply { status: ReplyStatus::Cancelled, body: None, new_session: None }
+    }
+
+    /// A JSON-RPC error; `status` says how a transport with statuses presents it.
+    pub fn error(id: Option<&RequestId>, error: &ErrorObject, status: ReplyStatus) -> Self {
+        Reply { status, body: Some(jsonrpc::encode_error(id, error)), new_session: None }
+    }
+}

@@ -1,0 +1,151 @@
+//! The session era (2025-11-25 and older): `initialize`, then requests bound to a session.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use mcp_protocol::jsonrpc::{self, Request};
+use mcp_protocol::model::logging::SetLevelParams;
+use mcp_protocol::model::resources::UriParams;
+use mcp_protocol::model::{InitializeParams, InitializeResult, ProtocolVersion};
+use mcp_protocol::{ErrorObject, methods};
+
+use super::{Cx, Inbound, Reply, ReplyStatus, Router, Transport};
+use crate::error::HandlerError;
+use crate::ids::random_id;
+use crate::notifier::{ListKind, resource_topic};
+use crate::outbound::Outbound;
+use crate::state::{DeliveryTarget, SessionRecord, Subscriber, now_ms};
+
+impl Router {
+    pub(super) async fn initialize(&self, req: &Request<'_>, inbound: &Inbound) -> Reply {
+        let params: InitializeParams = match req.params_as() {
+            Ok(p) => p,
+            Err(e) => return Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest),
+        };
+        // Echo a version we speak; otherwise offer our latest session-era version.
+        let version = ProtocolVersion::parse(&params.protocol_version)
+            .filter(|v| v.era() == mcp_protocol::model::Era::Session)
+            .unwrap_or(ProtocolVersion::LATEST_SESSION);
+        let id = match (inbound.transport, &inbound.session_id) {
+            (Transport::Http, _) | (_, None) => random_id(),
+            (_, Some(fixed)) => fixed.clone(),
+        };
+        let delivery = match inbound.transport {
+            Transport::WebSocket => DeliveryTarget::Connection(id.clone()),
+            Transport::Http | Transport::Stdio => DeliveryTarget::Channel(session_channel(&id)),
+        };
+        let now = now_ms();
+        let record = SessionRecord {
+            id: id.clone(),
+            protocol_version: version.as_str().to_owned(),
+            client_capabilities: params.capabilities,
+            client_info: params.client_info,
+            log_level: None,
+            initialized: false,
+            principal: inbound.principal.clone(),
+            delivery: delivery.clone(),
+            created_at_ms: now,
+            expires_at_ms: now + self.config.session_ttl.as_millis() as u64,
+        };
+        // A re-initialize on a WebSocket or stdio replaces the previous session.
+        if inbound.transport != Transport::Http {
+            let _ = self.state.sessions.delete(&id).await;
+            let _ = self.state.subscriptions.remove_subscriber(&id).await;
+        }
+        if let Err(e) = self.state.sessions.create(&record).await {
+            return Reply::error(Some(&req.id), &HandlerError::State(e).to_wire(false), ReplyStatus::Ok);
+        }
+        // Sessions follow every list the server can change.
+        let follower = Subscriber {
+            id: id.clone(),
+            target: delivery,
+            subscription_id: None,
+            principal: inbound.principal.clone(),
+            expires_at_ms: record.expires_at_ms,
+        };
+        for kind in [ListKind::Tools, ListKind::Resources, ListKind::Prompts] {
+            let _ = self.state.subscriptions.subscribe(kind.topic(), &follower).await;
+        }
+        let result = InitializeResult {
+            protocol_version: version.as_str().to_owned(),
+            capabilities: self.server.capabilities.clone(),
+            server_info: self.server.info.clone(),
+            instructions: self.server.instructions.clone(),
+        };
+        let mut reply = Reply::ok(jsonrpc::encode_result(&req.id, &result));
+        reply.new_session = Some(id);
+        reply
+    }
+
+    pub(super) async fn session_request(&self, req: Request<'_>, inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
+        if let Some(v) = inbound.http.as_ref().and_then(|h| h.protocol_version.as_deref())
+            && ProtocolVersion::parse(v).is_none()
+        {
+            let e = ErrorObject::invalid_request(format!("Bad Request: unsupported MCP-Protocol-Version: {v}"));
+            return Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest);
+        }
+        let session = match self.session_of(&req, inbound).await {
+            Ok(s) => s,
+            Err(reply) => return reply,
+        };
+        let version = ProtocolVersion::parse(&session.protocol_version).unwrap_or(ProtocolVersion::LATEST_SESSION);
+        let meta = super::meta_of(req.params).ok().flatten();
+        let cx = Cx {
+            inbound,
+            version,
+            stateless: false,
+            capabilities: session.client_capabilities.clone(),
+            // Before any logging/setLevel the server may choose: it sends everything.
+            log_threshold: Some(session.log_level.unwrap_or(mcp_protocol::model::LoggingLevel::Debug)),
+            progress_token: meta.and_then(|m| m.progress_token),
+        };
+        let id = &req.id;
+        let result = match req.method.as_ref() {
+            methods::PING => Ok(jsonrpc::encode_result(id, &json!({}))),
+            methods::LOGGING_SET_LEVEL => self.set_level(&req, &session).await,
+            methods::RESOURCES_SUBSCRIBE => self.subscribe(&req, &session, true).await,
+            methods::RESOURCES_UNSUBSCRIBE => self.subscribe(&req, &session, false).await,
+            _ => return self.catalogue(req, &cx, out).await,
+        };
+        match result {
+            Ok(body) => Reply::ok(body),
+            Err(e) => Reply::error(Some(id), &e.to_wire(false), ReplyStatus::Ok),
+        }
+    }
+
+    async fn set_level(&self, req: &Request<'_>, session: &SessionRecord) -> Result<Vec<u8>, HandlerError> {
+        let p: SetLevelParams = req.params_as().map_err(|e| HandlerError::InvalidParams(e.message))?;
+        self.state.sessions.set_log_level(&session.id, p.level).await?;
+        Ok(jsonrpc::encode_result(&req.id, &json!({})))
+    }
+
+    async fn subscribe(&self, req: &Request<'_>, session: &SessionRecord, on: bool) -> Result<Vec<u8>, HandlerError> {
+        let p: UriParams = req.params_as().map_err(|e| HandlerError::InvalidParams(e.message))?;
+        let topic = resource_topic(&p.uri);
+        if on {
+            if self.state.subscriptions.count_for(&session.id).await? >= self.config.max_subscriptions + 3 {
+                return Err(HandlerError::rpc(ErrorObject::new(
+                    mcp_protocol::ErrorCode::LIMIT_EXCEEDED,
+                    format!("at most {} subscriptions per session", self.config.max_subscriptions),
+                )));
+            }
+            let row = Subscriber {
+                id: session.id.clone(),
+                target: session.delivery.clone(),
+                subscription_id: None,
+                principal: session.principal.clone(),
+                expires_at_ms: session.expires_at_ms,
+            };
+            self.state.subscriptions.subscribe(&topic, &row).await?;
+        } else {
+            self.state.subscriptions.unsubscribe(&topic, &session.id).await?;
+        }
+        Ok(jsonrpc::encode_result(&req.id, &json!({})))
+    }
+}
+
+/// The bus channel of a session's unsolicited messages (the HTTP GET stream subscribes).
+pub fn session_channel(session_id: &str) -> String {
+    format!("session:{session_id}")
+}

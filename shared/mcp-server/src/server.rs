@@ -1,0 +1,181 @@
+//! A server definition: identity, instructions and the catalogue of tools, resources,
+//! resource templates and prompts. Immutable once built; shared by every request.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use mcp_protocol::model::lifecycle::{ListChangedCapability, ResourcesCapability};
+use mcp_protocol::model::meta::SERVER_INFO_KEY;
+use mcp_protocol::model::{CacheHint, Implementation, Meta, ServerCapabilities};
+
+use crate::error::DefinitionError;
+use crate::prompt::PromptDef;
+use crate::resource::{ResourceDef, ResourceTemplateDef};
+use crate::tool::ToolDef;
+
+pub struct Server {
+    pub(crate) info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) tools: Vec<ToolDef>,
+    pub(crate) tool_index: HashMap<String, usize>,
+    pub(crate) resources: Vec<ResourceDef>,
+    pub(crate) resource_index: HashMap<String, usize>,
+    pub(crate) templates: Vec<ResourceTemplateDef>,
+    pub(crate) prompts: Vec<PromptDef>,
+    pub(crate) prompt_index: HashMap<String, usize>,
+    /// Each list item encoded once, at build time: a list request only concatenates.
+    pub(crate) tools_json: Vec<Box<RawValue>>,
+    pub(crate) resources_json: Vec<Box<RawValue>>,
+    pub(crate) templates_json: Vec<Box<RawValue>>,
+    pub(crate) prompts_json: Vec<Box<RawValue>>,
+    pub(crate) capabilities: ServerCapabilities,
+    /// `_meta` of every 2026-07-28 result: the server's identity.
+    pub(crate) result_meta: Meta,
+    /// Cache hint of list results and `server/discover` (2026-07-28).
+    pub(crate) list_cache: CacheHint,
+}
+
+impl Server {
+    pub fn builder(name: impl Into<String>, version: impl Into<String>) -> ServerBuilder {
+        ServerBuilder {
+            info: Implementation { name: name.into(), version: version.into(), ..Default::default() },
+            instructions: None,
+            tools: Vec::new(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            prompts: Vec::new(),
+            list_cache: CacheHint::public(60_000),
+        }
+    }
+
+    pub fn info(&self) -> &Implementation {
+        &self.info
+    }
+
+    pub fn capabilities(&self) -> &ServerCapabilities {
+        &self.capabilities
+    }
+
+    pub fn tool(&self, name: &str) -> Option<&ToolDef> {
+        self.tool_index.get(name).map(|&i| &self.tools[i])
+    }
+
+    pub fn prompt(&self, name: &str) -> Option<&PromptDef> {
+        self.prompt_index.get(name).map(|&i| &self.prompts[i])
+    }
+}
+
+pub struct ServerBuilder {
+    info: Implementation,
+    instructions: Option<String>,
+    tools: Vec<ToolDef>,
+    resources: Vec<ResourceDef>,
+    templates: Vec<ResourceTemplateDef>,
+    prompts: Vec<PromptDef>,
+    list_cache: CacheHint,
+}
+
+impl ServerBuilder {
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.info.title = Some(title.into());
+        self
+    }
+
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.info.description = Some(description.into());
+        self
+    }
+
+    pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
+        self.instructions = Some(instructions.into());
+        self
+    }
+
+    pub fn tool(mut self, tool: ToolDef) -> Self {
+        self.tools.push(tool);
+        self
+    }
+
+    pub fn resource(mut self, resource: ResourceDef) -> Self {
+        self.resources.push(resource);
+        self
+    }
+
+    pub fn resource_template(mut self, template: ResourceTemplateDef) -> Self {
+        self.templates.push(template);
+        self
+    }
+
+    pub fn prompt(mut self, prompt: PromptDef) -> Self {
+        self.prompts.push(prompt);
+        self
+    }
+
+    /// Cache hint for list results and discovery (default: public, 60 s).
+    pub fn list_cache(mut self, hint: CacheHint) -> Self {
+        self.list_cache = hint;
+        self
+    }
+
+    pub fn build(self) -> Result<Server, DefinitionError> {
+        let tool_index = index("tool", self.tools.iter().map(|t| t.tool.name.as_str()))?;
+        let resource_index = index("resource", self.resources.iter().map(|r| r.resource.uri.as_str()))?;
+        let prompt_index = index("prompt", self.prompts.iter().map(|p| p.prompt.name.as_str()))?;
+        let has_completions =
+            self.prompts.iter().any(|p| p.completer.is_some()) || self.templates.iter().any(|t| t.completer.is_some());
+        let has_resources = !self.resources.is_empty() || !self.templates.is_empty();
+        let capabilities = ServerCapabilities {
+            tools: (!self.tools.is_empty()).then_some(ListChangedCapability { list_changed: Some(true) }),
+            resources: has_resources.then_some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) }),
+            prompts: (!self.prompts.is_empty()).then_some(ListChangedCapability { list_changed: Some(true) }),
+            completions: has_completions.then(Map::new),
+            logging: Some(Map::new()),
+            experimental: None,
+            extensions: None,
+        };
+        let mut result_meta = Meta::new();
+        result_meta.insert(SERVER_INFO_KEY.into(), serde_json::to_value(&self.info).unwrap_or(Value::Null));
+        let tools_json = encode_all(self.tools.iter().map(|t| &t.tool));
+        let resources_json = encode_all(self.resources.iter().map(|r| &r.resource));
+        let templates_json = encode_all(self.templates.iter().map(|t| &t.template));
+        let prompts_json = encode_all(self.prompts.iter().map(|p| &p.prompt));
+        Ok(Server {
+            tools_json,
+            resources_json,
+            templates_json,
+            prompts_json,
+            info: self.info,
+            instructions: self.instructions,
+            tools: self.tools,
+            tool_index,
+            resources: self.resources,
+            resource_index,
+            templates: self.templates,
+            prompts: self.prompts,
+            prompt_index,
+            capabilities,
+            result_meta,
+            list_cache: self.list_cache,
+        })
+    }
+}
+
+fn index<'a>(
+    kind: &'static str,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<HashMap<String, usize>, DefinitionError> {
+    let mut map = HashMap::new();
+    for (i, name) in names.enumerate() {
+        if map.insert(name.to_owned(), i).is_some() {
+            return Err(DefinitionError::Duplicate { kind, name: name.to_owned() });
+        }
+    }
+    Ok(map)
+}
+
+fn encode_all<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>) -> Vec<Box<RawValue>> {
+    items.filter_map(|item| serde_json::value::to_raw_value(item).ok()).collect()
+}

@@ -1,0 +1,241 @@
+//! In-memory backends: one process, shared by every router instance in it. They stand in
+//! for DynamoDB and Redis in the local gateway and in tests, with the same semantics
+//! (conditional create, single-use consume, expiry filtered on read, lossy pub/sub).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use tokio::sync::mpsc;
+
+use mcp_protocol::model::LoggingLevel;
+
+use super::{
+    ConnectionRecord, ConnectionStore, EventLog, KvStore, MessageBus, NonceStore, SessionRecord, SessionStore,
+    StateError, StateResult, Subscriber, SubscriptionStore, now_ms,
+};
+
+/// How many messages a slow bus subscriber may have queued before new ones are dropped
+/// (Redis pub/sub drops too: the bus is not a queue).
+const BUS_BUFFER: usize = 1024;
+/// Events kept per SSE stream for resumption.
+const EVENTS_PER_STREAM: usize = 1024;
+
+/// One SSE stream's events: (sequence number, message), oldest first.
+type StreamLog = VecDeque<(u64, Vec<u8>)>;
+
+#[derive(Default)]
+pub struct MemoryState {
+    sessions: Mutex<HashMap<String, SessionRecord>>,
+    connections: Mutex<HashMap<String, ConnectionRecord>>,
+    /// topic -> subscriber id -> row
+    subscriptions: Mutex<HashMap<String, BTreeMap<String, Subscriber>>>,
+    nonces: Mutex<HashMap<String, u64>>,
+    channels: Mutex<HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>>,
+    events: Mutex<HashMap<String, StreamLog>>,
+    event_seq: AtomicU64,
+    kv: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> StateResult<std::sync::MutexGuard<'_, T>> {
+    m.lock().map_err(|_| StateError::Unavailable("memory state lock poisoned".into()))
+}
+
+#[async_trait]
+impl SessionStore for MemoryState {
+    async fn create(&self, session: &SessionRecord) -> StateResult<()> {
+        let mut map = lock(&self.sessions)?;
+        let now = now_ms();
+        match map.get(&session.id) {
+            Some(existing) if existing.expires_at_ms > now => Err(StateError::Conflict),
+            _ => {
+                map.insert(session.id.clone(), session.clone());
+                Ok(())
+            }
+        }
+    }
+
+    async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>> {
+        let now = now_ms();
+        Ok(lock(&self.sessions)?.get(id).filter(|s| s.expires_at_ms > now).cloned())
+    }
+
+    async fn set_log_level(&self, id: &str, level: LoggingLevel) -> StateResult<bool> {
+        let now = now_ms();
+        Ok(match lock(&self.sessions)?.get_mut(id) {
+            Some(s) if s.expires_at_ms > now => {
+                s.log_level = Some(level);
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn mark_initialized(&self, id: &str) -> StateResult<bool> {
+        let now = now_ms();
+        Ok(match lock(&self.sessions)?.get_mut(id) {
+            Some(s) if s.expires_at_ms > now => {
+                s.initialized = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    async fn delete(&self, id: &str) -> StateResult<bool> {
+        Ok(lock(&self.sessions)?.remove(id).is_some())
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for MemoryState {
+    async fn put(&self, connection: &ConnectionRecord) -> StateResult<()> {
+        lock(&self.connections)?.insert(connection.id.clone(), connection.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> StateResult<Option<ConnectionRecord>> {
+        let now = now_ms();
+        Ok(lock(&self.connections)?.get(id).filter(|c| c.expires_at_ms > now).cloned())
+    }
+
+    async fn delete(&self, id: &str) -> StateResult<bool> {
+        Ok(lock(&self.connections)?.remove(id).is_some())
+    }
+}
+
+#[async_trait]
+impl SubscriptionStore for MemoryState {
+    async fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> StateResult<()> {
+        lock(&self.subscriptions)?
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(subscriber.id.clone(), subscriber.clone());
+        Ok(())
+    }
+
+    async fn unsubscribe(&self, topic: &str, subscriber_id: &str) -> StateResult<bool> {
+        let mut map = lock(&self.subscriptions)?;
+        let Some(rows) = map.get_mut(topic) else { return Ok(false) };
+        let removed = rows.remove(subscriber_id).is_some();
+        if rows.is_empty() {
+            map.remove(topic);
+        }
+        Ok(removed)
+    }
+
+    async fn remove_subscriber(&self, subscriber_id: &str) -> StateResult<usize> {
+        let mut map = lock(&self.subscriptions)?;
+        let mut removed = 0;
+        map.retain(|_, rows| {
+            removed += usize::from(rows.remove(subscriber_id).is_some());
+            !rows.is_empty()
+        });
+        Ok(removed)
+    }
+
+    async fn subscribers(&self, topic: &str) -> StateResult<Vec<Subscriber>> {
+        let now = now_ms();
+        Ok(lock(&self.subscriptions)?
+            .get(topic)
+            .map(|rows| rows.values().filter(|s| s.expires_at_ms > now).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn count_for(&self, subscriber_id: &str) -> StateResult<usize> {
+        let now = now_ms();
+        Ok(lock(&self.subscriptions)?
+            .values()
+            .filter(|rows| rows.get(subscriber_id).is_some_and(|s| s.expires_at_ms > now))
+            .count())
+    }
+}
+
+#[async_trait]
+impl NonceStore for MemoryState {
+    async fn consume(&self, nonce: &str, expires_at_ms: u64) -> StateResult<bool> {
+        let now = now_ms();
+        let mut map = lock(&self.nonces)?;
+        map.retain(|_, exp| *exp > now);
+        if map.contains_key(nonce) {
+            return Ok(false);
+        }
+        map.insert(nonce.to_owned(), expires_at_ms);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl MessageBus for MemoryState {
+    async fn publish(&self, channel: &str, message: Vec<u8>) -> StateResult<usize> {
+        let mut map = lock(&self.channels)?;
+        let Some(subs) = map.get_mut(channel) else { return Ok(0) };
+        subs.retain(|tx| !tx.is_closed());
+        let mut delivered = 0;
+        for tx in subs.iter() {
+            if tx.try_send(message.clone()).is_ok() {
+                delivered += 1;
+            }
+        }
+        if subs.is_empty() {
+            map.remove(channel);
+        }
+        Ok(delivered)
+    }
+
+    async fn subscribe(&self, channel: &str) -> StateResult<BoxStream<'static, Vec<u8>>> {
+        let (tx, rx) = mpsc::channel(BUS_BUFFER);
+        lock(&self.channels)?.entry(channel.to_owned()).or_default().push(tx);
+        Ok(stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) }).boxed())
+    }
+}
+
+#[async_trait]
+impl EventLog for MemoryState {
+    async fn append(&self, stream: &str, message: &[u8]) -> StateResult<String> {
+        let seq = self.event_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut map = lock(&self.events)?;
+        let log = map.entry(stream.to_owned()).or_default();
+        if log.len() == EVENTS_PER_STREAM {
+            log.pop_front();
+        }
+        log.push_back((seq, message.to_vec()));
+        Ok(format!("{stream}#{seq}"))
+    }
+
+    async fn after(&self, event_id: &str) -> StateResult<Option<(String, Vec<(String, Vec<u8>)>)>> {
+        let Some((stream, seq)) = event_id.rsplit_once('#') else { return Ok(None) };
+        let Ok(seq) = seq.parse::<u64>() else { return Ok(None) };
+        let map = lock(&self.events)?;
+        let Some(log) = map.get(stream) else { return Ok(None) };
+        let events = log.iter().filter(|(s, _)| *s > seq).map(|(s, m)| (format!("{stream}#{s}"), m.clone())).collect();
+        Ok(Some((stream.to_owned(), events)))
+    }
+}
+
+#[async_trait]
+impl KvStore for MemoryState {
+    async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>> {
+        Ok(lock(&self.kv)?.get(key).cloned())
+    }
+
+    async fn put(&self, key: &str, value: &[u8]) -> StateResult<()> {
+        lock(&self.kv)?.insert(key.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> StateResult<bool> {
+        Ok(lock(&self.kv)?.remove(key).is_some())
+    }
+
+    async fn keys(&self, prefix: &str, limit: usize) -> StateResult<Vec<String>> {
+        Ok(lock(&self.kv)?
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+}

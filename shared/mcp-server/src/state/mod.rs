@@ -1,0 +1,142 @@
+//! State that must outlive one message, behind small async traits.
+//!
+//! Every trait has an in-memory implementation ([`memory`]) and one shared conformance
+//! suite ([`testkit`], feature `testkit`) that every backend must pass. Handlers never
+//! keep such state in their own memory: any instance may serve the next message.
+
+pub mod memory;
+pub mod records;
+#[cfg(any(test, feature = "testkit"))]
+pub mod testkit;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures_util::stream::BoxStream;
+
+pub use records::{ConnectionRecord, DeliveryTarget, SessionRecord, Subscriber};
+
+use mcp_protocol::model::LoggingLevel;
+
+/// Why a state operation failed. Every variant is retryable from the client's side.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StateError {
+    #[error("state backend unavailable: {0}")]
+    Unavailable(String),
+    #[error("state backend throttled the request")]
+    Throttled,
+    #[error("conflicting concurrent update")]
+    Conflict,
+}
+
+pub type StateResult<T> = Result<T, StateError>;
+
+/// Session-era sessions (2025-11-25 and older), keyed by session id.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Stores a new session; fails with `Conflict` if the id exists.
+    async fn create(&self, session: &SessionRecord) -> StateResult<()>;
+    /// A live (unexpired) session.
+    async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>>;
+    /// Sets the log level of an existing session; `false` if there is none.
+    async fn set_log_level(&self, id: &str, level: LoggingLevel) -> StateResult<bool>;
+    /// Marks `notifications/initialized` as received; `false` if there is no session.
+    async fn mark_initialized(&self, id: &str) -> StateResult<bool>;
+    /// Removes a session; `false` if there was none.
+    async fn delete(&self, id: &str) -> StateResult<bool>;
+}
+
+/// WebSocket connections, keyed by the API Gateway connection id.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    async fn put(&self, connection: &ConnectionRecord) -> StateResult<()>;
+    async fn get(&self, id: &str) -> StateResult<Option<ConnectionRecord>>;
+    async fn delete(&self, id: &str) -> StateResult<bool>;
+}
+
+/// Who listens to a topic (`resource:<uri>`, `list:tools`, ...). Rows are keyed by topic so
+/// a publisher on any instance finds every subscriber.
+#[async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    /// Adds or replaces the subscriber's row for the topic.
+    async fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> StateResult<()>;
+    /// Removes one row; `false` if it did not exist.
+    async fn unsubscribe(&self, topic: &str, subscriber_id: &str) -> StateResult<bool>;
+    /// Removes every row of a subscriber (connection closed, session deleted).
+    async fn remove_subscriber(&self, subscriber_id: &str) -> StateResult<usize>;
+    /// Live subscribers of a topic.
+    async fn subscribers(&self, topic: &str) -> StateResult<Vec<Subscriber>>;
+    /// Number of live rows a subscriber holds (for per-connection limits).
+    async fn count_for(&self, subscriber_id: &str) -> StateResult<usize>;
+}
+
+/// Single-use tokens (MRTR `requestState` nonces): the first `consume` wins.
+#[async_trait]
+pub trait NonceStore: Send + Sync {
+    /// `true` exactly once per nonce until `expires_at_ms`.
+    async fn consume(&self, nonce: &str, expires_at_ms: u64) -> StateResult<bool>;
+}
+
+/// Fire-and-forget messages between instances: replies to server-to-client requests,
+/// cancellation signals, notifications for streams held open by some instance.
+#[async_trait]
+pub trait MessageBus: Send + Sync {
+    /// Delivers to current subscribers of `channel`; returns how many received it.
+    async fn publish(&self, channel: &str, message: Vec<u8>) -> StateResult<usize>;
+    /// Subscribes to `channel`. Messages published before the call are not seen.
+    async fn subscribe(&self, channel: &str) -> StateResult<BoxStream<'static, Vec<u8>>>;
+}
+
+/// The SSE event log of session-era streams, for `Last-Event-ID` resumption.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Appends an event to a stream and returns its id (unique across the session's streams).
+    async fn append(&self, stream: &str, message: &[u8]) -> StateResult<String>;
+    /// The stream an event id belongs to, and the events after it on that stream.
+    async fn after(&self, event_id: &str) -> StateResult<Option<(String, Vec<(String, Vec<u8>)>)>>;
+}
+
+/// Application data of the servers themselves (a reference server's notes): small
+/// documents by key. Not a cache: the store is the source of truth.
+#[async_trait]
+pub trait KvStore: Send + Sync {
+    async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>>;
+    async fn put(&self, key: &str, value: &[u8]) -> StateResult<()>;
+    /// `false` if there was nothing to delete.
+    async fn delete(&self, key: &str) -> StateResult<bool>;
+    /// Keys with `prefix`, in order, at most `limit`.
+    async fn keys(&self, prefix: &str, limit: usize) -> StateResult<Vec<String>>;
+}
+
+/// Everything a router needs, shared by every instance of a deployment.
+#[derive(Clone)]
+pub struct StateHandles {
+    pub sessions: Arc<dyn SessionStore>,
+    pub connections: Arc<dyn ConnectionStore>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
+    pub nonces: Arc<dyn NonceStore>,
+    pub bus: Arc<dyn MessageBus>,
+    pub events: Arc<dyn EventLog>,
+    pub kv: Arc<dyn KvStore>,
+}
+
+impl StateHandles {
+    /// All stores in memory: one process, any number of router instances.
+    pub fn in_memory() -> Self {
+        let m = Arc::new(memory::MemoryState::default());
+        StateHandles {
+            sessions: m.clone(),
+            connections: m.clone(),
+            subscriptions: m.clone(),
+            nonces: m.clone(),
+            bus: m.clone(),
+            events: m.clone(),
+            kv: m,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}

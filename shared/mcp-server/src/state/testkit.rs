@@ -1,0 +1,185 @@
+//! The conformance suite every state backend must pass. A backend's tests call
+//! [`run_all`] with its handles (memory here; DynamoDB and Redis where they live).
+//!
+//! Ids are made unique per run so that the suite can run against a shared, persistent
+//! backend without cleaning it first.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use mcp_protocol::jsonrpc::RequestId;
+use mcp_protocol::model::{ClientCapabilities, Implementation, LoggingLevel};
+
+use super::{ConnectionRecord, DeliveryTarget, SessionRecord, StateHandles, Subscriber, now_ms};
+use crate::ids::random_id;
+
+/// Runs every check against one set of handles.
+pub async fn run_all(state: &StateHandles) {
+    sessions_create_get_update_delete(state).await;
+    sessions_expired_are_invisible(state).await;
+    connections_roundtrip(state).await;
+    subscriptions_by_topic(state).await;
+    nonces_are_single_use(state).await;
+    bus_delivers_to_every_subscriber(state).await;
+    event_log_replays_after_id(state).await;
+    kv_roundtrip_and_prefix_listing(state).await;
+}
+
+fn session(id: &str, expires_at_ms: u64) -> SessionRecord {
+    SessionRecord {
+        id: id.to_owned(),
+        protocol_version: "2025-11-25".into(),
+        client_capabilities: ClientCapabilities::default(),
+        client_info: Implementation { name: "suite".into(), version: "1".into(), ..Default::default() },
+        log_level: None,
+        initialized: false,
+        principal: Some("alice".into()),
+        delivery: DeliveryTarget::Channel(format!("session:{id}")),
+        created_at_ms: now_ms(),
+        expires_at_ms,
+    }
+}
+
+pub async fn sessions_create_get_update_delete(state: &StateHandles) {
+    let id = random_id();
+    let s = session(&id, now_ms() + 60_000);
+    state.sessions.create(&s).await.unwrap();
+    assert!(state.sessions.create(&s).await.is_err(), "create must be conditional");
+    assert_eq!(state.sessions.get(&id).await.unwrap().as_ref(), Some(&s));
+    assert!(state.sessions.set_log_level(&id, LoggingLevel::Warning).await.unwrap());
+    assert!(state.sessions.mark_initialized(&id).await.unwrap());
+    let got = state.sessions.get(&id).await.unwrap().unwrap();
+    assert_eq!(got.log_level, Some(LoggingLevel::Warning));
+    assert!(got.initialized);
+    assert!(state.sessions.delete(&id).await.unwrap());
+    assert!(!state.sessions.delete(&id).await.unwrap());
+    assert_eq!(state.sessions.get(&id).await.unwrap(), None);
+    assert!(!state.sessions.set_log_level(&id, LoggingLevel::Info).await.unwrap());
+}
+
+pub async fn sessions_expired_are_invisible(state: &StateHandles) {
+    let id = random_id();
+    state.sessions.create(&session(&id, now_ms().saturating_sub(1))).await.unwrap();
+    assert_eq!(state.sessions.get(&id).await.unwrap(), None, "expired items are filtered on read");
+    assert!(!state.sessions.mark_initialized(&id).await.unwrap());
+    // An expired id may be reused.
+    state.sessions.create(&session(&id, now_ms() + 60_000)).await.unwrap();
+    assert!(state.sessions.get(&id).await.unwrap().is_some());
+}
+
+pub async fn connections_roundtrip(state: &StateHandles) {
+    let c = ConnectionRecord {
+        id: random_id(),
+        principal: Some("bob".into()),
+        server: "reference".into(),
+        created_at_ms: now_ms(),
+        expires_at_ms: now_ms() + 60_000,
+    };
+    state.connections.put(&c).await.unwrap();
+    assert_eq!(state.connections.get(&c.id).await.unwrap().as_ref(), Some(&c));
+    assert!(state.connections.delete(&c.id).await.unwrap());
+    assert_eq!(state.connections.get(&c.id).await.unwrap(), None);
+    let old = ConnectionRecord { id: random_id(), expires_at_ms: 1, ..c };
+    state.connections.put(&old).await.unwrap();
+    assert_eq!(state.connections.get(&old.id).await.unwrap(), None);
+}
+
+pub async fn subscriptions_by_topic(state: &StateHandles) {
+    let topic = format!("resource:test://{}", random_id());
+    let other = format!("resource:test://{}", random_id());
+    let sub = |id: &str, expires_at_ms| Subscriber {
+        id: id.to_owned(),
+        target: DeliveryTarget::Connection(id.to_owned()),
+        subscription_id: Some(RequestId::Number(7)),
+        principal: None,
+        expires_at_ms,
+    };
+    let (a, b, gone) = (random_id(), random_id(), random_id());
+    let later = now_ms() + 60_000;
+    state.subscriptions.subscribe(&topic, &sub(&a, later)).await.unwrap();
+    state.subscriptions.subscribe(&topic, &sub(&a, later)).await.unwrap();
+    state.subscriptions.subscribe(&topic, &sub(&b, later)).await.unwrap();
+    state.subscriptions.subscribe(&other, &sub(&a, later)).await.unwrap();
+    state.subscriptions.subscribe(&topic, &sub(&gone, 1)).await.unwrap();
+    let mut ids: Vec<_> = state.subscriptions.subscribers(&topic).await.unwrap().into_iter().map(|s| s.id).collect();
+    ids.sort();
+    let mut want = vec![a.clone(), b.clone()];
+    want.sort();
+    assert_eq!(ids, want, "resubscribing replaces; expired rows are filtered");
+    assert_eq!(state.subscriptions.count_for(&a).await.unwrap(), 2);
+    assert!(state.subscriptions.unsubscribe(&topic, &b).await.unwrap());
+    assert!(!state.subscriptions.unsubscribe(&topic, &b).await.unwrap());
+    assert_eq!(state.subscriptions.remove_subscriber(&a).await.unwrap(), 2);
+    assert!(state.subscriptions.subscribers(&other).await.unwrap().is_empty());
+    assert!(state.subscriptions.subscribers(&topic).await.unwrap().is_empty());
+}
+
+pub async fn nonces_are_single_use(state: &StateHandles) {
+    let n = random_id();
+    let exp = now_ms() + 60_000;
+    assert!(state.nonces.consume(&n, exp).await.unwrap());
+    assert!(!state.nonces.consume(&n, exp).await.unwrap());
+    // Concurrent consumers: exactly one wins.
+    let n2 = random_id();
+    let results = futures_util::future::join_all((0..8).map(|_| state.nonces.consume(&n2, exp))).await;
+    assert_eq!(results.into_iter().filter(|r| matches!(r, Ok(true))).count(), 1);
+}
+
+pub async fn bus_delivers_to_every_subscriber(state: &StateHandles) {
+    let channel = format!("test:{}", random_id());
+    assert_eq!(state.bus.publish(&channel, b"nobody".to_vec()).await.unwrap(), 0);
+    let mut s1 = state.bus.subscribe(&channel).await.unwrap();
+    let mut s2 = state.bus.subscribe(&channel).await.unwrap();
+    assert_eq!(state.bus.publish(&channel, b"hello".to_vec()).await.unwrap(), 2);
+    assert_eq!(next(&mut s1).await, b"hello");
+    assert_eq!(next(&mut s2).await, b"hello");
+    drop(s2);
+    state.bus.publish(&channel, b"again".to_vec()).await.unwrap();
+    assert_eq!(next(&mut s1).await, b"again");
+}
+
+async fn next(s: &mut futures_util::stream::BoxStream<'static, Vec<u8>>) -> Vec<u8> {
+    tokio::time::timeout(Duration::from_secs(5), s.next()).await.unwrap().unwrap()
+}
+
+pub async fn event_log_replays_after_id(state: &StateHandles) {
+    let stream = format!("s-{}", random_id());
+    let other = format!("s-{}", random_id());
+    let first = state.events.append(&stream, b"one").await.unwrap();
+    state.events.append(&other, b"elsewhere").await.unwrap();
+    let second = state.events.append(&stream, b"two").await.unwrap();
+    state.events.append(&stream, b"three").await.unwrap();
+    assert_ne!(first, second);
+    let (s, events) = state.events.after(&first).await.unwrap().unwrap();
+    assert_eq!(s, stream);
+    let bodies: Vec<_> = events.iter().map(|(_, m)| m.as_slice()).collect();
+    assert_eq!(bodies, vec![b"two".as_slice(), b"three".as_slice()], "only this stream, only later events");
+    assert_eq!(state.events.after("no-such-event").await.unwrap(), None);
+}
+
+pub async fn kv_roundtrip_and_prefix_listing(state: &StateHandles) {
+    let p = format!("suite/{}/", random_id());
+    assert_eq!(state.kv.get(&format!("{p}a")).await.unwrap(), None);
+    state.kv.put(&format!("{p}b"), b"2").await.unwrap();
+    state.kv.put(&format!("{p}a"), b"1").await.unwrap();
+    state.kv.put(&format!("{p}a"), b"one").await.unwrap();
+    state.kv.put(&format!("{p}c"), b"3").await.unwrap();
+    assert_eq!(state.kv.get(&format!("{p}a")).await.unwrap().as_deref(), Some(b"one".as_slice()));
+    let keys = state.kv.keys(&p, 2).await.unwrap();
+    assert_eq!(keys, vec![format!("{p}a"), format!("{p}b")]);
+    assert!(state.kv.delete(&format!("{p}a")).await.unwrap());
+    assert!(!state.kv.delete(&format!("{p}a")).await.unwrap());
+    assert_eq!(state.kv.keys(&p, 10).await.unwrap().len(), 2);
+    assert!(state.kv.keys(&format!("{p}zzz"), 10).await.unwrap().is_empty());
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn memory_backend_passes_the_suite() {
+        super::run_all(&super::StateHandles::in_memory()).await;
+    }
+}

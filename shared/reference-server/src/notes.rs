@@ -1,0 +1,184 @@
+//! Notes: short texts kept in the deployment's store, readable as `note://{name}`,
+//! subscribable (writers notify subscribers on any instance), completable by name.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use mcp_protocol::model::{
+    CallToolResult, ElicitAction, ElicitRequestParams, ReadResourceResult, Resource, ResourceContents,
+    ResourceTemplate, ToolAnnotations,
+};
+use mcp_server::{DefinitionError, HandlerError, RequestContext, ResourceDef, ResourceTemplateDef, ToolDef};
+
+const PREFIX: &str = "notes/";
+const MAX_NOTES_LISTED: usize = 100;
+
+pub fn uri(name: &str) -> String {
+    format!("note://{name}")
+}
+
+fn key(name: &str) -> String {
+    format!("{PREFIX}{name}")
+}
+
+pub async fn read(ctx: &RequestContext, name: &str) -> Result<Option<String>, HandlerError> {
+    Ok(ctx.store().get(&key(name)).await?.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+pub async fn names(ctx: &RequestContext) -> Result<Vec<String>, HandlerError> {
+    let keys = ctx.store().keys(PREFIX, MAX_NOTES_LISTED).await?;
+    Ok(keys.into_iter().filter_map(|k| k.strip_prefix(PREFIX).map(str::to_owned)).collect())
+}
+
+#[derive(Deserialize)]
+struct WriteArgs {
+    name: String,
+    text: String,
+}
+
+#[derive(Deserialize)]
+struct NameArgs {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct SummarizeArgs {
+    name: String,
+    #[serde(default)]
+    max_tokens: Option<u32>,
+}
+
+fn name_schema() -> serde_json::Value {
+    json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "Note name" })
+}
+
+pub fn tools() -> Result<Vec<ToolDef>, DefinitionError> {
+    Ok(vec![
+        ToolDef::builder("note_write")
+            .title("Write a note")
+            .description("Creates or replaces a note. Subscribers of note://{name} are notified.")
+            .annotations(ToolAnnotations { idempotent_hint: Some(true), destructive_hint: Some(true), ..Default::default() })
+            .input_schema(json!({
+                "type": "object",
+                "properties": { "name": name_schema(), "text": { "type": "string", "maxLength": 65536 } },
+                "required": ["name", "text"],
+                "additionalProperties": false
+            }))
+            .handler(|ctx: RequestContext, a: WriteArgs| async move {
+                ctx.store().put(&key(&a.name), a.text.as_bytes()).await?;
+                let reached = ctx.notifier().resource_updated(&uri(&a.name)).await?;
+                ctx.notifier().resource_updated(INDEX_URI).await?;
+                Ok(CallToolResult::text(format!("Saved {} ({} subscribers notified)", uri(&a.name), reached)))
+            })?,
+        ToolDef::builder("note_delete")
+            .title("Delete a note")
+            .description("Deletes a note after asking the user to confirm.")
+            .annotations(ToolAnnotations { destructive_hint: Some(true), ..Default::default() })
+            .input_schema(json!({
+                "type": "object",
+                "properties": { "name": name_schema() },
+                "required": ["name"],
+                "additionalProperties": false
+            }))
+            .handler(|ctx: RequestContext, a: NameArgs| async move {
+                if read(&ctx, &a.name).await?.is_none() {
+                    return Ok(CallToolResult::error(format!("no note named {}", a.name)));
+                }
+                let schema = json!({
+                    "type": "object",
+                    "properties": { "confirm": { "type": "boolean", "title": "Delete it?", "default": false } },
+                    "required": ["confirm"]
+                });
+                let answer = ctx.elicit(ElicitRequestParams::form(format!("Delete note {}?", a.name), schema)).await?;
+                let confirmed = answer.action == ElicitAction::Accept
+                    && answer.content.as_ref().and_then(|c| c.get("confirm")).and_then(|v| v.as_bool()) == Some(true);
+                if !confirmed {
+                    return Ok(CallToolResult::text(format!("Kept {}", uri(&a.name))));
+                }
+                ctx.store().delete(&key(&a.name)).await?;
+                ctx.notifier().resource_updated(&uri(&a.name)).await?;
+                ctx.notifier().resource_updated(INDEX_URI).await?;
+                Ok(CallToolResult::text(format!("Deleted {}", uri(&a.name))))
+            })?,
+        ToolDef::builder("note_summarize")
+            .title("Summarize a note")
+            .description("Asks the client's model to summarize a note (sampling).")
+            .annotations(ToolAnnotations { read_only_hint: Some(true), ..Default::default() })
+            .input_schema(json!({
+                "type": "object",
+                "properties": { "name": name_schema(), "max_tokens": { "type": "integer", "minimum": 16, "maximum": 4096 } },
+                "required": ["name"],
+                "additionalProperties": false
+            }))
+            .handler(|ctx: RequestContext, a: SummarizeArgs| async move {
+                let Some(text) = read(&ctx, &a.name).await? else {
+                    return Ok(CallToolResult::error(format!("no note named {}", a.name)));
+                };
+                let params = serde_json::from_value(json!({
+                    "messages": [{ "role": "user", "content": { "type": "text", "text": format!("Summarize in one sentence:\n\n{text}") } }],
+                    "maxTokens": a.max_tokens.unwrap_or(200)
+                }))
+                .map_err(|e| HandlerError::Internal(e.to_string()))?;
+                let answer = ctx.create_message(params).await?;
+                let summary = answer.content.get("text").and_then(|t| t.as_str()).unwrap_or_default().to_owned();
+                Ok(CallToolResult::text(summary))
+            })?,
+    ])
+}
+
+pub const INDEX_URI: &str = "note://index";
+
+/// `note://index`: the names of every note, one per line.
+pub fn index() -> ResourceDef {
+    let resource = Resource {
+        uri: INDEX_URI.into(),
+        name: "notes-index".into(),
+        title: Some("All notes".into()),
+        description: Some("The names of every note, one per line".into()),
+        mime_type: Some("text/plain".into()),
+        size: None,
+        annotations: None,
+        icons: None,
+        meta: None,
+    };
+    ResourceDef::new(resource, |ctx, uri| {
+        Box::pin(async move {
+            Ok(ReadResourceResult {
+                contents: vec![ResourceContents::text(uri, "text/plain", names(&ctx).await?.join("\n"))],
+            })
+        })
+    })
+}
+
+/// `note://{name}`: one note.
+pub fn template() -> Result<ResourceTemplateDef, DefinitionError> {
+    let template = ResourceTemplate {
+        uri_template: "note://{name}".into(),
+        name: "note".into(),
+        title: Some("Note".into()),
+        description: Some("A note by name; subscribe to hear about changes".into()),
+        mime_type: Some("text/plain".into()),
+        annotations: None,
+        icons: None,
+        meta: None,
+    };
+    Ok(ResourceTemplateDef::new(template, |ctx, uri, vars: BTreeMap<String, String>| {
+        Box::pin(async move {
+            let name = vars.get("name").cloned().unwrap_or_default();
+            match read(&ctx, &name).await? {
+                Some(text) => {
+                    Ok(ReadResourceResult { contents: vec![ResourceContents::text(uri, "text/plain", text)] })
+                }
+                None => Err(HandlerError::ResourceNotFound(uri)),
+            }
+        })
+    })?
+    .completer_async(|ctx, r| async move { complete_name(&ctx, &r.value).await }))
+}
+
+/// Note names starting with `prefix`.
+pub async fn complete_name(ctx: &RequestContext, prefix: &str) -> Result<Vec<String>, HandlerError> {
+    Ok(names(ctx).await?.into_iter().filter(|n| n.starts_with(prefix)).collect())
+}
