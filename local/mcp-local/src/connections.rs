@@ -34,7 +34,7 @@ impl LocalConnections {
         }
     }
 
-    fn sender(&self, id: &str) -> Option<mpsc::Sender<Frame>> {
+    pub fn sender(&self, id: &str) -> Option<mpsc::Sender<Frame>> {
         self.open.lock().ok().and_then(|open| open.get(id).cloned())
     }
 

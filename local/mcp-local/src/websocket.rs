@@ -17,9 +17,9 @@ use tokio::sync::mpsc;
 use crate::connections::Frame;
 use crate::deployment::Deployment;
 
-/// Frames above this are refused by the socket itself; the handler enforces API Gateway's
-/// 128 KB message limit with a JSON-RPC error below it.
-const MAX_FRAME_BYTES: usize = 1024 * 1024;
+/// Messages above this close the socket (bounded memory); the handler answers anything between
+/// API Gateway's 128 KB limit and this with a JSON-RPC error naming the limit.
+const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 
 pub async fn upgrade(State(deployment): State<Arc<Deployment>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
     let connection_id = new_connection_id();
@@ -52,12 +52,14 @@ async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: Stri
             }
         }
     });
-    while let Some(Ok(message)) = receiver.next().await {
-        let (body, binary) = match message {
-            Message::Text(t) => (t.to_string(), false),
-            Message::Binary(b) => (base64::engine::general_purpose::STANDARD.encode(&b), true),
-            Message::Close(_) => break,
-            Message::Ping(_) | Message::Pong(_) => continue,
+    while let Some(received) = receiver.next().await {
+        let (body, binary) = match received {
+            Ok(Message::Text(t)) => (t.to_string(), false),
+            Ok(Message::Binary(b)) => (base64::engine::general_purpose::STANDARD.encode(&b), true),
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+            // A close from the client, or a protocol error (invalid UTF-8, oversize frame):
+            // answer with a close frame, as the WebSocket handshake requires.
+            Ok(Message::Close(_)) | Err(_) => break,
         };
         // Each message is its own invocation, on whichever instance comes next.
         let deployment = deployment.clone();
@@ -66,8 +68,13 @@ async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: Stri
             deployment.pick().websocket.handle(default).await;
         });
     }
+    if let Some(tx) = deployment.connections.sender(&connection_id) {
+        let _ = tx.send(Frame::Close).await;
+    }
     deployment.connections.remove(&connection_id);
-    writer.abort();
+    if tokio::time::timeout(std::time::Duration::from_secs(1), writer).await.is_err() {
+        tracing::debug!(connection = %connection_id, "writer did not finish the close handshake");
+    }
     deployment.pick().websocket.handle(event("$disconnect", &connection_id, None, None, false)).await;
 }
 

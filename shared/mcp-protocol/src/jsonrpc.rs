@@ -138,17 +138,60 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
     <&'de RawValue>::deserialize(d).map(Some)
 }
 
+/// The deepest nesting of objects and arrays a message may have (the same limit serde_json
+/// applies when params are decoded; checked up front so that a raw `params` cannot smuggle
+/// deeper structures past the envelope).
+pub const MAX_DEPTH: usize = 128;
+
+/// Whether objects and arrays nest deeper than `limit` (strings are skipped).
+fn nests_deeper_than(input: &[u8], limit: usize) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for &b in input {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Decodes one JSON-RPC message.
 pub fn decode(input: &[u8]) -> Result<Message<'_>, DecodeError> {
+    if nests_deeper_than(input, MAX_DEPTH) {
+        return Err(DecodeError::new(
+            None,
+            ErrorCode::INVALID_REQUEST,
+            format!("message nests deeper than {MAX_DEPTH} levels"),
+        ));
+    }
     match input.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'[') => {
-            return Err(DecodeError::new(None, ErrorCode::INVALID_REQUEST, "JSON-RPC batches are not supported"));
-        }
         Some(b'{') => {}
-        Some(_) => {
-            // Valid JSON that is not an object is an invalid request; anything else a parse error.
+        Some(&first) => {
+            // Valid JSON that is not an object is an invalid request (a batch, if an array);
+            // anything else a parse error.
+            let why = if first == b'[' {
+                "JSON-RPC batches are not supported"
+            } else {
+                "a JSON-RPC message must be an object"
+            };
             return Err(match serde_json::from_slice::<de::IgnoredAny>(input) {
-                Ok(_) => DecodeError::new(None, ErrorCode::INVALID_REQUEST, "a JSON-RPC message must be an object"),
+                Ok(_) => DecodeError::new(None, ErrorCode::INVALID_REQUEST, why),
                 Err(e) => DecodeError::new(None, ErrorCode::PARSE_ERROR, format!("parse error: {e}")),
             });
         }

@@ -253,7 +253,8 @@ impl RequestContext {
 
     fn check_capability(&self, r: &InputRequest) -> Result<(), InputError> {
         let caps = &self.inner.capabilities;
-        let missing = |v: Value| Err(InputError::MissingCapability(Box::new(serde_json::from_value(v).unwrap_or_default())));
+        let missing =
+            |v: Value| Err(InputError::MissingCapability(Box::new(serde_json::from_value(v).unwrap_or_default())));
         match r.method.as_str() {
             ELICITATION_CREATE => {
                 let url = r.params.as_ref().and_then(|p| p.get("mode")).and_then(Value::as_str) == Some("url");

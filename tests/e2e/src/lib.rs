@@ -1,1 +1,73 @@
+//! Helpers for driving routers in-process: several instances over one shared state, as a
+//! deployment runs them, without sockets.
 
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use mcp_server::{
+    ConnectionSink, Inbound, Outbound, OutboundClosed, RequestStateCodec, Router, RouterConfig, StateHandles, Transport,
+};
+
+/// Collects what a request (or a connection) was sent besides its response.
+#[derive(Default)]
+pub struct Collected(pub Mutex<Vec<Value>>);
+
+impl Collected {
+    pub fn take(&self) -> Vec<Value> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+#[async_trait]
+impl Outbound for Collected {
+    async fn send(&self, message: Vec<u8>) -> Result<(), OutboundClosed> {
+        let v = serde_json::from_slice(&message).map_err(|e| OutboundClosed(e.to_string()))?;
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(v);
+        Ok(())
+    }
+}
+
+/// An `@connections` stand-in that records posts per connection.
+#[derive(Default)]
+pub struct Posts(pub Mutex<Vec<(String, Value)>>);
+
+#[async_trait]
+impl ConnectionSink for Posts {
+    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), OutboundClosed> {
+        let v = serde_json::from_slice(&message).map_err(|e| OutboundClosed(e.to_string()))?;
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push((connection_id.to_owned(), v));
+        Ok(())
+    }
+}
+
+/// N routers serving the reference server over one shared in-memory state.
+pub fn reference_instances(n: usize, sink: Arc<Posts>) -> Vec<Arc<Router>> {
+    let state = StateHandles::in_memory();
+    let codec = RequestStateCodec::ephemeral();
+    (0..n)
+        .map(|_| {
+            let server = reference_server::server().unwrap_or_else(|e| panic!("reference server: {e}"));
+            let sink: Arc<dyn ConnectionSink> = sink.clone();
+            Arc::new(Router::new(Arc::new(server), state.clone(), codec.clone(), RouterConfig::default(), Some(sink)))
+        })
+        .collect()
+}
+
+pub fn http(session: Option<&str>, version: Option<&str>) -> Inbound {
+    let headers = mcp_server::HttpHeaders { protocol_version: version.map(str::to_owned), ..Default::default() };
+    Inbound { transport: Transport::Http, session_id: session.map(str::to_owned), principal: None, http: Some(headers) }
+}
+
+pub fn websocket(connection: &str) -> Inbound {
+    Inbound { transport: Transport::WebSocket, session_id: Some(connection.to_owned()), principal: None, http: None }
+}
+
+/// The 2026-07-28 `_meta` with the given client capabilities.
+pub fn meta(capabilities: Value) -> Value {
+    serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    })
+}

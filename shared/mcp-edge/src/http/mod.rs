@@ -81,7 +81,8 @@ impl HttpEdge {
             return error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::LIMIT_EXCEEDED, &m);
         }
         let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !content_type.to_ascii_lowercase().starts_with("application/json") {
+        let media_type = content_type.split(';').next().unwrap_or("").trim();
+        if !media_type.eq_ignore_ascii_case("application/json") {
             return error_response(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 ErrorCode::INVALID_REQUEST,

@@ -1,0 +1,41 @@
+// Starts the local gateway (target/debug/mcp-local unless MCP_LOCAL_BIN says otherwise) on a
+// free loopback port and returns its URLs. Every test file starts its own gateway and stops it.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export async function startGateway({ server = 'reference', instances = 2 } = {}) {
+  const bin = process.env.MCP_LOCAL_BIN ?? path.join(repoRoot, 'target/debug/mcp-local');
+  const child = spawn(bin, ['--host', '127.0.0.1', '--port', '0', '--server', server, '--instances', String(instances)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}\n${stderr}`)), 30_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/Streamable HTTP\s+(http:\/\/[^\s]+)\/mcp/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited (${code}):\n${stderr}`)); });
+  });
+  const port = new URL(base).port;
+  return {
+    base,
+    httpUrl: `${base}/mcp`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    connectionsUrl: `${base}/@connections`,
+    alive: () => child.exitCode === null,
+    stderr: () => stderr,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
+    },
+  };
+}
