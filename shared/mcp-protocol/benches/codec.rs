@@ -1,6 +1,8 @@
 //! Codec benchmarks: decode and encode of the messages on the hot path.
 //! `cargo bench -p mcp-protocol --bench codec`
 
+#![allow(clippy::unwrap_used)]
+
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};

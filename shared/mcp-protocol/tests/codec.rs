@@ -3,6 +3,8 @@
 //! results in both eras is snapshotted too. `cargo insta review` (or INSTA_UPDATE=always)
 //! accepts intended changes.
 
+#![allow(clippy::unwrap_used)]
+
 use std::fmt::Write;
 use std::path::Path;
 

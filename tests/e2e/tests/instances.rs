@@ -1,6 +1,8 @@
 //! Every message on a different instance: two routers over one shared state must behave as
 //! one server. Anything an instance keeps in its own memory shows up here as a failure.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
