@@ -64,7 +64,7 @@ impl Router {
             principal: inbound.principal.clone(),
             expires_at_ms: record.expires_at_ms,
         };
-        for kind in [ListKind::Tools, ListKind::Resources, ListKind::Prompts] {
+        for kind in LIST_KINDS {
             let _ = self.state.subscriptions.subscribe(kind.topic(), &follower).await;
         }
         let result = InitializeResult {
@@ -124,7 +124,10 @@ impl Router {
         let p: UriParams = req.params_as().map_err(|e| HandlerError::InvalidParams(e.message))?;
         let topic = resource_topic(&p.uri);
         if on {
-            if self.state.subscriptions.count_for(&session.id).await? >= self.config.max_subscriptions + 3 {
+            // The session's rows include the list topics it follows since `initialize`.
+            let followed_lists = LIST_KINDS.len();
+            if self.state.subscriptions.count_for(&session.id).await? >= self.config.max_subscriptions + followed_lists
+            {
                 return Err(HandlerError::rpc(ErrorObject::new(
                     mcp_protocol::ErrorCode::LIMIT_EXCEEDED,
                     format!("at most {} subscriptions per session", self.config.max_subscriptions),
@@ -144,6 +147,9 @@ impl Router {
         Ok(jsonrpc::encode_result(&req.id, &json!({})))
     }
 }
+
+/// The lists every session-era session follows (their `list_changed` notifications).
+const LIST_KINDS: [ListKind; 3] = [ListKind::Tools, ListKind::Resources, ListKind::Prompts];
 
 /// The bus channel of a session's unsolicited messages (the HTTP GET stream subscribes).
 pub fn session_channel(session_id: &str) -> String {
