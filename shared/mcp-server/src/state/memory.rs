@@ -3,8 +3,8 @@
 //! (conditional create, single-use consume, expiry filtered on read, lossy pub/sub).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
 use futures_util::stream::{self, BoxStream, StreamExt};
@@ -22,9 +22,21 @@ use super::{
 const BUS_BUFFER: usize = 1024;
 /// Events kept per SSE stream for resumption.
 const EVENTS_PER_STREAM: usize = 1024;
+/// A stream's events are dropped once nothing was appended for this long (the Redis log
+/// expires the same way).
+const EVENT_LOG_IDLE_MS: u64 = 15 * 60 * 1000;
+/// Expired records are swept from a map whenever it has grown by this many entries.
+const SWEEP_EVERY: usize = 256;
 
-/// One SSE stream's events: (sequence number, message), oldest first.
-type StreamLog = VecDeque<(u64, Vec<u8>)>;
+/// One SSE stream's events: (sequence number, message), oldest first, and when the last one
+/// was appended.
+#[derive(Default)]
+struct StreamLog {
+    events: VecDeque<(u64, Vec<u8>)>,
+    last_append_ms: u64,
+}
+
+type Channels = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
 
 #[derive(Default)]
 pub struct MemoryState {
@@ -33,10 +45,18 @@ pub struct MemoryState {
     /// topic -> subscriber id -> row
     subscriptions: Mutex<HashMap<String, BTreeMap<String, Subscriber>>>,
     nonces: Mutex<HashMap<String, u64>>,
-    channels: Mutex<HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>>,
+    channels: Arc<Mutex<Channels>>,
     events: Mutex<HashMap<String, StreamLog>>,
     event_seq: AtomicU64,
     kv: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+/// Drops expired entries once in a while, so that a long-running process does not keep
+/// every record it ever saw (DynamoDB's TTL does this lazily too).
+fn sweep<V>(map: &mut HashMap<String, V>, live: impl Fn(&V) -> bool) {
+    if map.len() % SWEEP_EVERY == 0 {
+        map.retain(|_, v| live(v));
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> StateResult<std::sync::MutexGuard<'_, T>> {
@@ -48,6 +68,7 @@ impl SessionStore for MemoryState {
     async fn create(&self, session: &SessionRecord) -> StateResult<()> {
         let mut map = lock(&self.sessions)?;
         let now = now_ms();
+        sweep(&mut map, |s| s.expires_at_ms > now);
         match map.get(&session.id) {
             Some(existing) if existing.expires_at_ms > now => Err(StateError::Conflict),
             _ => {
@@ -92,7 +113,10 @@ impl SessionStore for MemoryState {
 #[async_trait]
 impl ConnectionStore for MemoryState {
     async fn put(&self, connection: &ConnectionRecord) -> StateResult<()> {
-        lock(&self.connections)?.insert(connection.id.clone(), connection.clone());
+        let now = now_ms();
+        let mut map = lock(&self.connections)?;
+        sweep(&mut map, |c| c.expires_at_ms > now);
+        map.insert(connection.id.clone(), connection.clone());
         Ok(())
     }
 
@@ -109,10 +133,15 @@ impl ConnectionStore for MemoryState {
 #[async_trait]
 impl SubscriptionStore for MemoryState {
     async fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> StateResult<()> {
-        lock(&self.subscriptions)?
-            .entry(topic.to_owned())
-            .or_default()
-            .insert(subscriber.id.clone(), subscriber.clone());
+        let now = now_ms();
+        let mut map = lock(&self.subscriptions)?;
+        if map.len() % SWEEP_EVERY == 0 {
+            map.retain(|_, rows| {
+                rows.retain(|_, s| s.expires_at_ms > now);
+                !rows.is_empty()
+            });
+        }
+        map.entry(topic.to_owned()).or_default().insert(subscriber.id.clone(), subscriber.clone());
         Ok(())
     }
 
@@ -188,7 +217,29 @@ impl MessageBus for MemoryState {
     async fn subscribe(&self, channel: &str) -> StateResult<BoxStream<'static, Vec<u8>>> {
         let (tx, rx) = mpsc::channel(BUS_BUFFER);
         lock(&self.channels)?.entry(channel.to_owned()).or_default().push(tx);
-        Ok(stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) }).boxed())
+        let guard = Unsubscribe { channels: Arc::downgrade(&self.channels), channel: channel.to_owned() };
+        Ok(stream::unfold((rx, guard), |(mut rx, guard)| async move { rx.recv().await.map(|m| (m, (rx, guard))) })
+            .boxed())
+    }
+}
+
+/// Removes a dropped subscriber's sender (and the channel, if it was the last), so that
+/// one-off channels (a request's cancel and reply channels) do not accumulate.
+struct Unsubscribe {
+    channels: Weak<Mutex<Channels>>,
+    channel: String,
+}
+
+impl Drop for Unsubscribe {
+    fn drop(&mut self) {
+        let Some(channels) = self.channels.upgrade() else { return };
+        let Ok(mut map) = channels.lock() else { return };
+        if let Some(subs) = map.get_mut(&self.channel) {
+            subs.retain(|tx| !tx.is_closed());
+            if subs.is_empty() {
+                map.remove(&self.channel);
+            }
+        }
     }
 }
 
@@ -196,12 +247,15 @@ impl MessageBus for MemoryState {
 impl EventLog for MemoryState {
     async fn append(&self, stream: &str, message: &[u8]) -> StateResult<String> {
         let seq = self.event_seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let now = now_ms();
         let mut map = lock(&self.events)?;
+        sweep(&mut map, |log| log.last_append_ms + EVENT_LOG_IDLE_MS > now);
         let log = map.entry(stream.to_owned()).or_default();
-        if log.len() == EVENTS_PER_STREAM {
-            log.pop_front();
+        if log.events.len() == EVENTS_PER_STREAM {
+            log.events.pop_front();
         }
-        log.push_back((seq, message.to_vec()));
+        log.events.push_back((seq, message.to_vec()));
+        log.last_append_ms = now;
         Ok(format!("{stream}#{seq}"))
     }
 
@@ -210,7 +264,8 @@ impl EventLog for MemoryState {
         let Ok(seq) = seq.parse::<u64>() else { return Ok(None) };
         let map = lock(&self.events)?;
         let Some(log) = map.get(stream) else { return Ok(None) };
-        let events = log.iter().filter(|(s, _)| *s > seq).map(|(s, m)| (format!("{stream}#{s}"), m.clone())).collect();
+        let events =
+            log.events.iter().filter(|(s, _)| *s > seq).map(|(s, m)| (format!("{stream}#{s}"), m.clone())).collect();
         Ok(Some((stream.to_owned(), events)))
     }
 }

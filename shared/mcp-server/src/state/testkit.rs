@@ -139,6 +139,12 @@ pub async fn bus_delivers_to_every_subscriber(state: &StateHandles) {
     drop(s2);
     state.bus.publish(&channel, b"again".to_vec()).await.unwrap();
     assert_eq!(next(&mut s1).await, b"again");
+    drop(s1);
+    assert_eq!(
+        state.bus.publish(&channel, b"gone".to_vec()).await.unwrap(),
+        0,
+        "dropped subscriptions receive nothing"
+    );
 }
 
 async fn next(s: &mut futures_util::stream::BoxStream<'static, Vec<u8>>) -> Vec<u8> {
