@@ -752,6 +752,42 @@ describe('WebSocket', () => {
   }
 });
 
+describe('WebSocket handshake and the @connections endpoint', () => {
+  const refused = async (options) => {
+    const err = await RawWs.connect(gw.wsUrl, options).then((raw) => { raw.destroy(); return null; }, (e) => e);
+    return err?.message ?? 'accepted';
+  };
+
+  test('a handshake from a foreign Origin is refused (browsers apply no CORS to WebSockets)', async () => {
+    assert.match(await refused({ headers: { Origin: 'http://evil.example.com' } }), /handshake status 403/);
+  });
+
+  test('a handshake that does not offer the mcp subprotocol is refused', async () => {
+    assert.match(await refused({ protocol: 'chat' }), /handshake status 400/);
+    assert.match(await refused({ protocol: null }), /handshake status 400/);
+  });
+
+  test('a loopback Origin is accepted', async () => {
+    assert.equal(await refused({ headers: { Origin: gw.base } }), 'accepted');
+  });
+
+  test('the server answers a close frame with a close frame', async () => {
+    const raw = await RawWs.connect(gw.wsUrl);
+    try {
+      raw.send(8, Buffer.from([0x03, 0xe8]));
+      const e = await raw.until((x) => x.type === 'close', 5_000);
+      assert.equal(e?.type, 'close', `expected a close frame, got ${J(e)}`);
+    } finally { raw.destroy(); }
+  });
+
+  test('@connections refuses foreign origins', async () => {
+    const r = await httpCall(`${gw.connectionsUrl}/nope`, { headers: { Origin: 'http://evil.example.com', 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(r.status, 403);
+    const gone = await httpCall(`${gw.connectionsUrl}/nope`, { headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(gone.status, 410, 'an unknown connection is gone');
+  });
+});
+
 test('the gateway survived every case', () => {
   assert.ok(gw.alive(), `the gateway process exited:\n${gw.stderr()}`);
   assert.doesNotMatch(gw.stderr(), /panicked at/, 'the gateway logged a panic');

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
@@ -51,12 +52,24 @@ impl LocalConnections {
     }
 }
 
+/// How long a post waits for room in a connection's queue. A client that does not read for
+/// this long is dropped, as API Gateway drops connections it cannot deliver to.
+const POST_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[async_trait]
 impl ConnectionSink for LocalConnections {
     async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), OutboundClosed> {
         let gone = || OutboundClosed(format!("410 Gone: {connection_id}"));
         let tx = self.sender(connection_id).ok_or_else(gone)?;
         let text = String::from_utf8(message).map_err(|_| OutboundClosed("message is not UTF-8".into()))?;
-        tx.send(Frame::Text(text)).await.map_err(|_| gone())
+        match tokio::time::timeout(POST_TIMEOUT, tx.send(Frame::Text(text))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(gone()),
+            Err(_) => {
+                tracing::warn!(connection = connection_id, "client does not read; dropping the connection");
+                self.remove(connection_id);
+                Err(gone())
+            }
+        }
     }
 }

@@ -23,6 +23,8 @@ pub struct Deployment {
     instances: Vec<Instance>,
     next: AtomicUsize,
     pub connections: Arc<LocalConnections>,
+    /// Who may call the gateway's own endpoints (`@connections`).
+    pub origin: OriginPolicy,
 }
 
 impl Deployment {
@@ -34,7 +36,7 @@ impl Deployment {
         let request_states = RequestStateCodec::ephemeral();
         let mut origin = OriginPolicy::loopback();
         origin.allowed_origins.extend(args.allowed_origins.iter().cloned());
-        let http_config = HttpConfig { origin, ..HttpConfig::default() };
+        let http_config = HttpConfig { origin: origin.clone(), ..HttpConfig::default() };
         let mut instances = Vec::new();
         for _ in 0..args.instances {
             // Each instance builds its own server definition, as each Lambda instance would.
@@ -52,11 +54,11 @@ impl Deployment {
             ));
             instances.push(Instance {
                 http: HttpEdge::new(router.clone(), http_config.clone()),
-                websocket: WebSocketEdge::new(router.clone(), sink),
+                websocket: WebSocketEdge::new(router.clone(), sink, origin.clone()),
                 router,
             });
         }
-        Ok(Deployment { instances, next: AtomicUsize::new(0), connections })
+        Ok(Deployment { instances, next: AtomicUsize::new(0), connections, origin })
     }
 
     /// The next instance, round-robin.

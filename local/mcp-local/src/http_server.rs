@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::serve::ListenerExt;
@@ -63,18 +63,34 @@ async fn mcp(State(deployment): State<Arc<Deployment>>, request: Request) -> Res
     Response::from_parts(parts, body)
 }
 
+/// `@connections` is for the functions, not for browsers: loopback Host, no foreign Origin.
+fn management_allowed(deployment: &Deployment, headers: &HeaderMap) -> Result<(), Box<Response>> {
+    deployment.origin.check(headers).map_err(|why| Box::new((StatusCode::FORBIDDEN, why).into_response()))
+}
+
 async fn post_to_connection(
     State(deployment): State<Arc<Deployment>>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Err(r) = management_allowed(&deployment, &headers) {
+        return *r;
+    }
     match deployment.connections.post(&id, body.to_vec()).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(_) => StatusCode::GONE.into_response(),
     }
 }
 
-async fn delete_connection(State(deployment): State<Arc<Deployment>>, Path(id): Path<String>) -> Response {
+async fn delete_connection(
+    State(deployment): State<Arc<Deployment>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = management_allowed(&deployment, &headers) {
+        return *r;
+    }
     if deployment.connections.close(&id).await {
         StatusCode::NO_CONTENT.into_response()
     } else {
@@ -82,6 +98,13 @@ async fn delete_connection(State(deployment): State<Arc<Deployment>>, Path(id): 
     }
 }
 
-async fn get_connection(State(deployment): State<Arc<Deployment>>, Path(id): Path<String>) -> Response {
+async fn get_connection(
+    State(deployment): State<Arc<Deployment>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = management_allowed(&deployment, &headers) {
+        return *r;
+    }
     if deployment.connections.is_open(&id) { StatusCode::OK.into_response() } else { StatusCode::GONE.into_response() }
 }

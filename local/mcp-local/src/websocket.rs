@@ -43,7 +43,9 @@ async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: Stri
             let sent = match frame {
                 Frame::Text(t) => sender.send(Message::Text(t.into())).await,
                 Frame::Close => {
-                    let _ = sender.send(Message::Close(None)).await;
+                    // Sends our close frame, or flushes the reply tungstenite queued when
+                    // the client's close arrived.
+                    let _ = sender.close().await;
                     break;
                 }
             };

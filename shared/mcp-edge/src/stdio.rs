@@ -2,21 +2,25 @@
 //! clients launch the server this way.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use mcp_protocol::jsonrpc;
 use mcp_protocol::{ErrorCode, ErrorObject};
 use mcp_server::router::session_channel;
-use mcp_server::{Inbound, Outbound, OutboundClosed, Router, Transport};
+use mcp_server::{Inbound, Outbound, OutboundClosed, ReplyStatus, Router, Transport};
 
 use crate::limits::MAX_MESSAGE_BYTES;
 
 /// The session id of the process's one session.
 const STDIO_SESSION: &str = "stdio";
+/// After stdin closes, requests still running get this long to finish.
+const DRAIN: Duration = Duration::from_secs(5);
 
 struct LineOutbound(mpsc::Sender<Vec<u8>>);
 
@@ -24,6 +28,33 @@ struct LineOutbound(mpsc::Sender<Vec<u8>>);
 impl Outbound for LineOutbound {
     async fn send(&self, message: Vec<u8>) -> Result<(), OutboundClosed> {
         self.0.send(message).await.map_err(|_| OutboundClosed("stdout closed".into()))
+    }
+}
+
+/// One line of input, read with a bound: an over-long line is consumed and reported, never
+/// buffered whole.
+enum Line {
+    Message(Vec<u8>),
+    TooLong,
+    End,
+}
+
+async fn read_line<R: AsyncRead + Unpin>(input: &mut BufReader<R>) -> std::io::Result<Line> {
+    let mut line = Vec::new();
+    let limit = MAX_MESSAGE_BYTES as u64 + 1;
+    if (&mut *input).take(limit).read_until(b'\n', &mut line).await? == 0 {
+        return Ok(Line::End);
+    }
+    if line.last() == Some(&b'\n') || line.len() as u64 <= MAX_MESSAGE_BYTES as u64 {
+        return Ok(Line::Message(line));
+    }
+    // Skip the rest of the line in bounded chunks.
+    loop {
+        let mut rest = Vec::new();
+        let n = (&mut *input).take(64 * 1024).read_until(b'\n', &mut rest).await?;
+        if n == 0 || rest.last() == Some(&b'\n') {
+            return Ok(Line::TooLong);
+        }
     }
 }
 
@@ -57,27 +88,24 @@ where
         }
         Err(_) => None,
     };
-    let mut lines = BufReader::new(input);
-    let mut line = Vec::new();
+    let mut tasks = JoinSet::new();
+    let mut input = BufReader::new(input);
     loop {
-        line.clear();
-        if lines.read_until(b'\n', &mut line).await? == 0 {
-            break;
-        }
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        if line.len() > MAX_MESSAGE_BYTES {
-            let e = ErrorObject::new(
-                ErrorCode::LIMIT_EXCEEDED,
-                format!("message exceeds the {MAX_MESSAGE_BYTES} byte limit"),
-            );
-            let _ = tx.send(jsonrpc::encode_error(None, &e)).await;
-            continue;
-        }
-        let message = std::mem::take(&mut line);
+        let message = match read_line(&mut input).await? {
+            Line::End => break,
+            Line::TooLong => {
+                let e = ErrorObject::new(
+                    ErrorCode::LIMIT_EXCEEDED,
+                    format!("message exceeds the {MAX_MESSAGE_BYTES} byte limit"),
+                );
+                let _ = tx.send(jsonrpc::encode_error(None, &e)).await;
+                continue;
+            }
+            Line::Message(m) if m.iter().all(u8::is_ascii_whitespace) => continue,
+            Line::Message(m) => m,
+        };
         let (router, tx) = (router.clone(), tx.clone());
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let inbound = Inbound {
                 transport: Transport::Stdio,
                 session_id: Some(STDIO_SESSION.to_owned()),
@@ -85,16 +113,21 @@ where
                 http: None,
             };
             let out = Arc::new(LineOutbound(tx.clone()));
-            if let Some(body) = router.handle(&message, &inbound, out).await.body {
+            let reply = router.handle(&message, &inbound, out).await;
+            if let Some(body) = reply.body.filter(|_| reply.status != ReplyStatus::Cancelled) {
                 let _ = tx.send(body).await;
             }
         });
     }
-    // End of input: in-flight requests finish, then the writer drains and stops.
+    // End of input: the client is gone. Requests still running get a moment to finish; then
+    // everything (listen streams, the unsolicited-message forwarder) stops, and the writer
+    // drains and ends.
+    drop(tx);
     if let Some(f) = forwarder {
         f.abort();
     }
-    drop(tx);
+    let _ = tokio::time::timeout(DRAIN, async { while tasks.join_next().await.is_some() {} }).await;
+    tasks.shutdown().await;
     let _ = writer.await;
     Ok(())
 }

@@ -14,9 +14,12 @@ use http::HeaderValue;
 use mcp_protocol::jsonrpc::{self, RequestId};
 use mcp_protocol::{ErrorCode, ErrorObject};
 use mcp_server::state::{ConnectionRecord, now_ms};
-use mcp_server::{ConnectionSink, Inbound, Outbound, OutboundClosed, Router, Transport};
+use mcp_server::{
+    ConnectionSink, Inbound, Outbound, OutboundClosed, ReplyStatus, Router, Transport, forget_connection,
+};
 
 use crate::limits::MAX_MESSAGE_BYTES;
+use crate::origin::OriginPolicy;
 
 /// The subprotocol clients must offer, echoed in the `$connect` response.
 pub const SUBPROTOCOL: &str = "mcp";
@@ -26,11 +29,14 @@ const CONNECTION_LIFETIME_MS: u64 = 2 * 3600 * 1000;
 pub struct WebSocketEdge {
     router: Arc<Router>,
     sink: Arc<dyn ConnectionSink>,
+    origin: OriginPolicy,
 }
 
 impl WebSocketEdge {
-    pub fn new(router: Arc<Router>, sink: Arc<dyn ConnectionSink>) -> Self {
-        WebSocketEdge { router, sink }
+    /// `origin` is checked at `$connect`: browsers apply no CORS to WebSockets, so without
+    /// it any page could open a connection to a local server.
+    pub fn new(router: Arc<Router>, sink: Arc<dyn ConnectionSink>, origin: OriginPolicy) -> Self {
+        WebSocketEdge { router, sink, origin }
     }
 
     pub async fn handle(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
@@ -44,6 +50,10 @@ impl WebSocketEdge {
     }
 
     async fn connect(&self, event: &ApiGatewayWebsocketProxyRequest, connection_id: String) -> ApiGatewayProxyResponse {
+        if let Err(why) = self.origin.check(&event.headers) {
+            tracing::warn!(connection = %connection_id, %why, "refused");
+            return status(403);
+        }
         let offered = event.headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()).unwrap_or("");
         if !offered.split(',').any(|p| p.trim() == SUBPROTOCOL) {
             tracing::info!(connection = %connection_id, "refused: subprotocol mcp not offered");
@@ -68,10 +78,9 @@ impl WebSocketEdge {
 
     /// Best effort: API Gateway may not deliver `$disconnect`; TTLs clean up what it misses.
     async fn disconnect(&self, connection_id: &str) -> ApiGatewayProxyResponse {
-        let state = self.router.state();
-        let _ = state.subscriptions.remove_subscriber(connection_id).await;
-        let _ = state.sessions.delete(connection_id).await;
-        let _ = state.connections.delete(connection_id).await;
+        if let Err(e) = forget_connection(self.router.state(), connection_id).await {
+            tracing::warn!(connection = %connection_id, error = %e, "cleanup incomplete; TTLs will finish it");
+        }
         status(200)
     }
 
@@ -98,7 +107,8 @@ impl WebSocketEdge {
             http: None,
         };
         let reply = self.router.handle(body.as_bytes(), &inbound, out.clone()).await;
-        if let Some(bytes) = reply.body {
+        // A cancelled request is answered with silence here (the client asked for it).
+        if let Some(bytes) = reply.body.filter(|_| reply.status != ReplyStatus::Cancelled) {
             let bytes = fit(bytes);
             if out.send(bytes).await.is_err() {
                 self.disconnect(&connection_id).await;

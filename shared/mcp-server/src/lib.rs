@@ -29,7 +29,7 @@ pub mod uri_template;
 pub use context::RequestContext;
 pub use error::{DefinitionError, HandlerError, InputError};
 pub use handler::BoxFuture;
-pub use notifier::{ListKind, Notifier};
+pub use notifier::{ListKind, Notifier, forget_connection};
 pub use outbound::{ConnectionSink, Outbound, OutboundClosed};
 pub use prompt::PromptDef;
 pub use request_state::RequestStateCodec;

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+
 use serde_json::{Map, Value, json};
 
 use mcp_protocol::jsonrpc;
@@ -40,6 +42,19 @@ impl ListKind {
     }
 }
 
+/// How many deliveries of one notification run at once.
+const FAN_OUT_CONCURRENCY: usize = 32;
+
+/// Removes everything kept for a WebSocket connection: its record, its session-era session
+/// and that session's rows, and its listen rows.
+pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> StateResult<()> {
+    state.subscriptions.remove_subscriber(connection_id).await?;
+    state.subscriptions.remove_subscriber(&crate::router::listen_subscriber(connection_id)).await?;
+    state.sessions.delete(connection_id).await?;
+    state.connections.delete(connection_id).await?;
+    Ok(())
+}
+
 /// The subscription topic of one resource URI.
 pub fn resource_topic(uri: &str) -> String {
     format!("resource:{uri}")
@@ -69,23 +84,27 @@ impl Notifier {
         self.fan_out(kind.topic(), kind.method(), Map::new()).await
     }
 
+    /// Delivers to every subscriber, a bounded number at a time, so that one slow connection
+    /// delays only its own delivery.
     async fn fan_out(&self, topic: &str, method: &str, params: Map<String, Value>) -> StateResult<usize> {
         let subscribers = self.state.subscriptions.subscribers(topic).await?;
-        let mut reached = 0;
-        for s in subscribers {
+        let deliveries = futures_util::stream::iter(subscribers).map(|s| {
             let mut p = params.clone();
             if let Some(id) = &s.subscription_id {
                 p.insert("_meta".into(), json!({ SUBSCRIPTION_ID_KEY: id }));
             }
             let message = jsonrpc::encode_notification(method, Some(&p));
-            if self.deliver(&s, message).await? {
-                reached += 1;
-            }
+            async move { self.deliver(&s, message).await }
+        });
+        let results: Vec<StateResult<bool>> = deliveries.buffer_unordered(FAN_OUT_CONCURRENCY).collect().await;
+        let mut reached = 0;
+        for r in results {
+            reached += usize::from(r?);
         }
         Ok(reached)
     }
 
-    /// Delivers one message to a subscriber's target; a dead connection loses its rows.
+    /// Delivers one message to a subscriber's target; a dead connection is forgotten.
     pub async fn deliver(&self, s: &Subscriber, message: Vec<u8>) -> StateResult<bool> {
         match &s.target {
             DeliveryTarget::Channel(channel) => Ok(self.state.bus.publish(channel, message).await? > 0),
@@ -94,9 +113,8 @@ impl Notifier {
                 if sink.post(connection, message).await.is_ok() {
                     return Ok(true);
                 }
-                tracing::info!(connection, "connection gone; removing its subscriptions");
-                self.state.subscriptions.remove_subscriber(&s.id).await?;
-                self.state.connections.delete(connection).await?;
+                tracing::info!(connection, "connection gone; forgetting it");
+                forget_connection(&self.state, connection).await?;
                 Ok(false)
             }
         }

@@ -122,7 +122,10 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let Some(b) = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(b) = s
+                .get(i + 1..i + 3)
+                .filter(|h| h.bytes().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
         {
             out.push(b);
             i += 3;
@@ -149,6 +152,7 @@ mod tests {
         assert_eq!(r.matches("file:///a/b/c.txt").unwrap()["path"], "a/b/c.txt");
         let q = UriTemplate::parse("notes://{name}").unwrap();
         assert_eq!(q.matches("notes://shopping%20list").unwrap()["name"], "shopping list");
+        assert_eq!(q.matches("notes://a%+Fb").unwrap()["name"], "a%+Fb", "only hex digits decode");
         assert_eq!(q.variables().collect::<Vec<_>>(), vec!["name"]);
     }
 

@@ -188,7 +188,7 @@ export function wsFrame(opcode, payload, fin = true) {
  * what came back: { type: 'text'|'binary'|'close', payload, code } and { type: 'end' }.
  */
 export class RawWs {
-  static async connect(wsUrl, { timeoutMs = 10_000 } = {}) {
+  static async connect(wsUrl, { timeoutMs = 10_000, protocol = 'mcp', headers = {} } = {}) {
     const u = new URL(wsUrl);
     const sock = net.connect({ host: u.hostname, port: Number(u.port) });
     const raw = new RawWs(sock);
@@ -196,8 +196,10 @@ export class RawWs {
     await withTimeout(new Promise((resolve, reject) => {
       sock.once('error', reject);
       sock.once('connect', () => {
+        const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')
+          + (protocol ? `Sec-WebSocket-Protocol: ${protocol}\r\n` : '');
         sock.write(`GET ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
-          + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: mcp\r\n\r\n`);
+          + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`);
       });
       raw.onHandshake = (status) => (status === 101 ? resolve() : reject(new Error(`handshake status ${status}`)));
     }), timeoutMs, 'raw WebSocket handshake');

@@ -19,7 +19,7 @@ use mcp_protocol::{ErrorCode, ErrorObject};
 use mcp_server::{Inbound, Reply, ReplyStatus, Router, Transport};
 
 pub use body::HttpBody;
-use stream::{AbortOnDrop, ChannelOutbound, Out};
+use stream::{AbortOnDrop, ChannelOutbound, Out, Tail};
 
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::origin::OriginPolicy;
@@ -95,27 +95,35 @@ impl HttpEdge {
         let inbound = Inbound { transport: Transport::Http, session_id, principal: None, http: Some(http_headers) };
 
         let (tx, mut rx) = mpsc::channel::<Out>(64);
-        let out = Arc::new(ChannelOutbound(tx));
+        let out = Arc::new(ChannelOutbound { tx, resumable });
         let router = self.router.clone();
         let session = inbound.session_id.clone();
         let mut task = AbortOnDrop(tokio::spawn(async move { router.handle(&body, &inbound, out).await }));
         // The first thing the request produces decides the reply's form: its response
         // (JSON), or a message before it (an SSE stream that carries both).
-        let first = tokio::select! {
+        let (first, tail) = tokio::select! {
             biased;
-            m = rx.recv() => m,
-            reply = &mut task.0 => return reply_response(reply.unwrap_or_else(|e| panicked(&e))),
+            m = rx.recv() => (m, Tail::Running(task)),
+            reply = &mut task.0 => {
+                let reply = reply.unwrap_or_else(|e| aborted(&e));
+                // A message sent just before returning may not have been seen yet.
+                match rx.try_recv() {
+                    Ok(m) => (Some(m), Tail::Finished(reply)),
+                    Err(_) => return reply_response(reply),
+                }
+            }
         };
         let Some(first) = first else {
-            let reply = (&mut task.0).await.unwrap_or_else(|e| panicked(&e));
+            // The request dropped its outbound without sending: only its reply is left.
+            let Tail::Running(mut task) = tail else { return empty(StatusCode::INTERNAL_SERVER_ERROR) };
+            let reply = (&mut task.0).await.unwrap_or_else(|e| aborted(&e));
             return reply_response(reply);
         };
         let log = match (resumable, session) {
             (true, Some(s)) => Some(stream::Resumable::new(self.router.state().clone(), &s)),
             _ => None,
         };
-        let frames = stream::pump(first, rx, task, log, self.config.sse_retry);
-        sse_response(frames)
+        sse_response(stream::pump(first, rx, tail, log, self.config.sse_retry, self.config.keepalive))
     }
 
     async fn get(&self, req: Request<Bytes>) -> Response<HttpBody> {
@@ -146,11 +154,16 @@ impl HttpEdge {
             }
         }
         let frames = match headers::text(headers, headers::LAST_EVENT_ID) {
-            Some(last) => stream::resume(state, last, self.config.keepalive).await,
-            None => stream::session_stream(state, session_id, self.config.keepalive).await,
+            Some(last) => stream::resume(state, &session_id, last, self.config.keepalive).await,
+            None => stream::session_stream(state, session_id, self.config.keepalive).await.map(Some),
         };
         match frames {
-            Ok(frames) => sse_response(frames),
+            Ok(Some(frames)) => sse_response(frames),
+            Ok(None) => error_response(
+                StatusCode::NOT_FOUND,
+                ErrorCode::INVALID_REQUEST,
+                "unknown Last-Event-ID for this session",
+            ),
             Err(e) => {
                 error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::RETRYABLE_BACKEND_ERROR, &e.to_string())
             }
@@ -169,6 +182,7 @@ impl HttpEdge {
         match state.sessions.delete(&session_id).await {
             Ok(true) => {
                 let _ = state.subscriptions.remove_subscriber(&session_id).await;
+                stream::close_session_streams(state, &session_id).await;
                 empty(StatusCode::OK)
             }
             Ok(false) => error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"),
@@ -183,15 +197,17 @@ fn is_stateless(version: Option<&str>) -> bool {
     version.is_some_and(|v| ProtocolVersion::parse(v).is_none_or(|p| p.era() == Era::Stateless))
 }
 
-fn panicked(e: &tokio::task::JoinError) -> Reply {
+/// The request's task ended without a reply (aborted at shutdown; handler panics are caught
+/// inside the router and become error replies).
+fn aborted(e: &tokio::task::JoinError) -> Reply {
     tracing::error!(error = %e, "request task failed");
     Reply::error(None, &ErrorObject::internal("internal error"), ReplyStatus::Ok)
 }
 
 fn status_of(status: ReplyStatus) -> StatusCode {
     match status {
-        ReplyStatus::Ok => StatusCode::OK,
-        ReplyStatus::Accepted | ReplyStatus::Cancelled => StatusCode::ACCEPTED,
+        ReplyStatus::Ok | ReplyStatus::Cancelled => StatusCode::OK,
+        ReplyStatus::Accepted => StatusCode::ACCEPTED,
         ReplyStatus::BadRequest => StatusCode::BAD_REQUEST,
         ReplyStatus::SessionNotFound | ReplyStatus::MethodNotFound => StatusCode::NOT_FOUND,
     }

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use mcp_protocol::jsonrpc::{self, Message};
 use mcp_server::router::session_channel;
 use mcp_server::state::{StateHandles, StateResult};
-use mcp_server::{Outbound, OutboundClosed, Reply};
+use mcp_server::{Outbound, OutboundClosed, Reply, ReplyStatus};
 
 use super::body::{HttpBody, SSE_KEEPALIVE, sse_event, sse_priming, sse_retry};
 use crate::http::body;
@@ -25,26 +25,37 @@ pub(super) enum Out {
     Detach(Duration),
 }
 
-pub(super) struct ChannelOutbound(pub mpsc::Sender<Out>);
+pub(super) struct ChannelOutbound {
+    pub tx: mpsc::Sender<Out>,
+    /// Whether the stream can be resumed (session era), and so detached.
+    pub resumable: bool,
+}
 
 #[async_trait]
 impl Outbound for ChannelOutbound {
     async fn send(&self, message: Vec<u8>) -> Result<(), OutboundClosed> {
-        self.0.send(Out::Message(message)).await.map_err(|_| OutboundClosed("stream closed".into()))
+        self.tx.send(Out::Message(message)).await.map_err(|_| OutboundClosed("stream closed".into()))
     }
 
     async fn detach(&self, retry: Duration) -> bool {
-        self.0.send(Out::Detach(retry)).await.is_ok()
+        self.resumable && self.tx.send(Out::Detach(retry)).await.is_ok()
     }
 }
 
-/// Aborts the request task when the reply is dropped (client gone, in the stateless era).
+/// The request's task; dropping this aborts it (the stateless era's cancellation when the
+/// client goes away).
 pub(super) struct AbortOnDrop(pub JoinHandle<Reply>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// How a request stream ends: its task is still running, or it already returned.
+pub(super) enum Tail {
+    Running(AbortOnDrop),
+    Finished(Reply),
 }
 
 /// The event log of one resumable stream.
@@ -57,6 +68,9 @@ pub(super) struct Resumable {
 fn live_channel(stream: &str) -> String {
     format!("sse:{stream}")
 }
+
+/// The logged event that marks the end of a stream (not JSON, so never a message).
+const END: &[u8] = b"\0";
 
 impl Resumable {
     pub(super) fn new(state: StateHandles, session: &str) -> Self {
@@ -77,6 +91,11 @@ impl Resumable {
     }
 }
 
+/// The stream id an event id belongs to, if it belongs to `session`'s streams.
+pub(super) fn owned_by(event_id: &str, session: &str) -> bool {
+    event_id.strip_prefix(session).is_some_and(|rest| rest.starts_with('/'))
+}
+
 /// Streams a request's messages and then its response as SSE. In the session era every event
 /// is logged with an id first, so that a client that lost the connection (or was detached)
 /// resumes with `Last-Event-ID`; there a lost client does not cancel the request. In the
@@ -84,9 +103,10 @@ impl Resumable {
 pub(super) fn pump(
     first: Out,
     mut rx: mpsc::Receiver<Out>,
-    mut task: AbortOnDrop,
+    tail: Tail,
     log: Option<Resumable>,
     retry: Duration,
+    keepalive: Duration,
 ) -> HttpBody {
     let (body_tx, body_rx) = mpsc::channel::<Bytes>(32);
     tokio::spawn(async move {
@@ -96,45 +116,84 @@ pub(super) fn pump(
         {
             write(&mut body, sse_priming(&id, retry.as_millis() as u64)).await;
         }
-        let mut next = Some(first);
-        loop {
-            let item = match next.take() {
-                Some(item) => item,
-                None => tokio::select! {
-                    biased;
-                    m = rx.recv() => match m {
-                        Some(m) => m,
-                        None => break,
-                    },
-                    reply = &mut task.0 => {
-                        if let Ok(Reply { body: Some(bytes), .. }) = reply {
-                            emit(&log, &mut body, &bytes).await;
-                        }
-                        return;
-                    }
-                },
-            };
-            match item {
-                Out::Message(m) => emit(&log, &mut body, &m).await,
-                Out::Detach(retry) => {
-                    if log.is_some() {
-                        write(&mut body, sse_retry(retry.as_millis() as u64)).await;
-                        body = None;
-                    }
+        let mut ticker = tokio::time::interval(keepalive);
+        ticker.tick().await;
+        let mut task = match tail {
+            Tail::Running(task) => task,
+            Tail::Finished(reply) => {
+                deliver(&log, &mut body, first).await;
+                while let Ok(m) = rx.try_recv() {
+                    deliver(&log, &mut body, m).await;
                 }
+                finish(&log, &mut body, Some(reply)).await;
+                return;
             }
+        };
+        deliver(&log, &mut body, first).await;
+        loop {
             if body.is_none() && log.is_none() {
                 // Stateless and the client is gone: dropping `task` cancels the request.
                 return;
             }
+            tokio::select! {
+                biased;
+                m = rx.recv() => match m {
+                    Some(m) => deliver(&log, &mut body, m).await,
+                    None => break,
+                },
+                reply = &mut task.0 => {
+                    // Everything the request sent happened before it returned.
+                    while let Ok(m) = rx.try_recv() {
+                        deliver(&log, &mut body, m).await;
+                    }
+                    finish(&log, &mut body, reply.ok()).await;
+                    return;
+                }
+                () = closed(&body) => body = None,
+                _ = ticker.tick(), if body.is_some() => write(&mut body, Bytes::from_static(SSE_KEEPALIVE)).await,
+            }
         }
-        if let Ok(Reply { body: Some(bytes), .. }) = (&mut task.0).await {
-            emit(&log, &mut body, &bytes).await;
-        }
+        // Every sender is gone: the request is returning.
+        let reply = (&mut task.0).await.ok();
+        finish(&log, &mut body, reply).await;
     });
     HttpBody::Stream(
         futures_util::stream::unfold(body_rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) }).boxed(),
     )
+}
+
+async fn deliver(log: &Option<Resumable>, body: &mut Option<mpsc::Sender<Bytes>>, item: Out) {
+    match item {
+        Out::Message(m) => emit(log, body, &m).await,
+        Out::Detach(retry) => {
+            // Only resumable streams accept a detach (see `ChannelOutbound::detach`).
+            write(body, sse_retry(retry.as_millis() as u64)).await;
+            *body = None;
+        }
+    }
+}
+
+/// Sends the response (none for a cancelled request) and marks the end for resumers.
+async fn finish(log: &Option<Resumable>, body: &mut Option<mpsc::Sender<Bytes>>, reply: Option<Reply>) {
+    if let Some(Reply { body: Some(bytes), status, .. }) = reply
+        && status != ReplyStatus::Cancelled
+    {
+        emit(log, body, &bytes).await;
+    }
+    if let Some(log) = log {
+        let _ = log.state.events.append(&log.stream, END).await;
+        let mut live = b"\n".to_vec();
+        live.extend_from_slice(END);
+        let _ = log.state.bus.publish(&live_channel(&log.stream), live).await;
+    }
+}
+
+/// Resolves when the client has gone (never, if it is already known to have gone).
+async fn closed(body: &Option<mpsc::Sender<Bytes>>) {
+    match body {
+        Some(tx) => tx.closed().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn emit(log: &Option<Resumable>, body: &mut Option<mpsc::Sender<Bytes>>, message: &[u8]) {
@@ -154,11 +213,17 @@ async fn write(body: &mut Option<mpsc::Sender<Bytes>>, frame: Bytes) {
 }
 
 /// `GET` with `Last-Event-ID`: replays what followed that event on its stream, then follows
-/// the stream live until its response has been sent.
-pub(super) async fn resume(state: StateHandles, last_event_id: String, keepalive: Duration) -> StateResult<HttpBody> {
-    let Some((stream, _)) = state.events.after(&last_event_id).await? else {
-        return Ok(HttpBody::Stream(futures_util::stream::empty().boxed()));
-    };
+/// the stream live until it ends. `None` if the event is unknown or not `session`'s.
+pub(super) async fn resume(
+    state: StateHandles,
+    session: &str,
+    last_event_id: String,
+    keepalive: Duration,
+) -> StateResult<Option<HttpBody>> {
+    if !owned_by(&last_event_id, session) {
+        return Ok(None);
+    }
+    let Some((stream, _)) = state.events.after(&last_event_id).await? else { return Ok(None) };
     // Subscribe before replaying so that nothing falls between the two.
     let live = state.bus.subscribe(&live_channel(&stream)).await?;
     let (_, replay) = state.events.after(&last_event_id).await?.unwrap_or_default();
@@ -166,8 +231,11 @@ pub(super) async fn resume(state: StateHandles, last_event_id: String, keepalive
     tokio::spawn(async move {
         let mut seen = HashSet::new();
         for (id, message) in replay {
+            if message == END {
+                return;
+            }
             if message.is_empty() {
-                continue;
+                continue; // the priming event
             }
             seen.insert(id.clone());
             if tx.send(sse_event(Some(&id), &message)).await.is_err() || is_response(&message) {
@@ -183,6 +251,9 @@ pub(super) async fn resume(state: StateHandles, last_event_id: String, keepalive
                     let Some(m) = m else { return };
                     let Some(split) = m.iter().position(|&b| b == b'\n') else { continue };
                     let (id, message) = (String::from_utf8_lossy(&m[..split]).into_owned(), &m[split + 1..]);
+                    if message == END {
+                        return;
+                    }
                     if !seen.insert(id.clone()) {
                         continue;
                     }
@@ -198,23 +269,57 @@ pub(super) async fn resume(state: StateHandles, last_event_id: String, keepalive
             }
         }
     });
-    Ok(body::HttpBody::Stream(
+    Ok(Some(body::HttpBody::Stream(
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) }).boxed(),
-    ))
+    )))
+}
+
+/// Control messages on a session's channel (never JSON, so never confused with messages).
+const CLOSE_SESSION_STREAMS: &[u8] = b"\0close";
+const TAKEOVER: &[u8] = b"\0open:";
+
+/// Ends every GET stream of a session (the session was deleted).
+pub(super) async fn close_session_streams(state: &StateHandles, session_id: &str) {
+    let _ = state.bus.publish(&session_channel(session_id), CLOSE_SESSION_STREAMS.to_vec()).await;
 }
 
 /// `GET` without `Last-Event-ID`: the session's own stream of unsolicited messages
-/// (resource updates, list changes), fed through the bus from any instance.
+/// (resource updates, list changes), fed through the bus from any instance. A session has one
+/// such stream: opening another ends the previous one (a message goes on one stream only),
+/// and deleting the session ends it.
 pub(super) async fn session_stream(
     state: StateHandles,
     session_id: String,
     keepalive: Duration,
 ) -> StateResult<HttpBody> {
-    let messages: BoxStream<'static, Vec<u8>> = state.bus.subscribe(&session_channel(&session_id)).await?;
-    let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(keepalive))
-        .map(|_| Bytes::from_static(SSE_KEEPALIVE));
-    let events = messages.map(|m| sse_event(None, &m));
-    Ok(HttpBody::Stream(futures_util::stream::select(events, ticks.skip(1)).boxed()))
+    let channel = session_channel(&session_id);
+    let mut messages: BoxStream<'static, Vec<u8>> = state.bus.subscribe(&channel).await?;
+    let token = mcp_server::ids::random_id();
+    let mut takeover = TAKEOVER.to_vec();
+    takeover.extend_from_slice(token.as_bytes());
+    state.bus.publish(&channel, takeover.clone()).await?;
+    let (tx, rx) = mpsc::channel::<Bytes>(32);
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(keepalive);
+        ticker.tick().await;
+        loop {
+            let frame = tokio::select! {
+                m = messages.next() => match m {
+                    None => return,
+                    Some(m) if m == takeover => continue,
+                    Some(m) if m == CLOSE_SESSION_STREAMS || m.starts_with(TAKEOVER) => return,
+                    Some(m) => sse_event(None, &m),
+                },
+                _ = ticker.tick() => Bytes::from_static(SSE_KEEPALIVE),
+            };
+            if tx.send(frame).await.is_err() {
+                return;
+            }
+        }
+    });
+    Ok(HttpBody::Stream(
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) }).boxed(),
+    ))
 }
 
 fn is_response(message: &[u8]) -> bool {

@@ -6,7 +6,9 @@ use std::future::Future;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use futures_util::StreamExt;
+use std::panic::AssertUnwindSafe;
+
+use futures_util::{FutureExt, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -178,9 +180,16 @@ impl Router {
             Err(e) => return self.finish(&req.id, cx, Err(e)),
         };
         let ctx = self.context(&req.id, cx, out, input);
-        let run = self.dispatch(&invocation, ctx.clone(), cx);
+        // A panicking handler is a bug in the handler, not a reason to leave the request
+        // unanswered: it becomes an internal error.
+        let run = AssertUnwindSafe(self.dispatch(&invocation, ctx.clone(), cx)).catch_unwind().map(|r| {
+            r.unwrap_or_else(|_| {
+                tracing::error!(target = %invocation.target, "handler panicked");
+                Err(HandlerError::Internal("the handler failed".into()))
+            })
+        });
         let Some(outcome) = self.cancellable(&req.id, cx, &ctx, run).await else {
-            return Reply::cancelled();
+            return Reply::cancelled(&req.id);
         };
         if let Some((asked, answers)) = ctx.take_round() {
             let digest = RequestStateCodec::digest(&invocation.arguments);
@@ -274,7 +283,10 @@ impl Router {
             }
             answers = state.r;
         }
-        answers.extend(inv.input_responses.clone().unwrap_or_default());
+        // Answers from earlier rounds are signed; the client cannot rewrite them.
+        for (key, answer) in inv.input_responses.clone().unwrap_or_default() {
+            answers.entry(key).or_insert(answer);
+        }
         Ok(InputMode::Mrtr(Mutex::new(MrtrRound { answers, ..Default::default() })))
     }
 

@@ -25,6 +25,7 @@ use mcp_protocol::{ErrorCode, ErrorObject, methods};
 pub use inbound::{HttpHeaders, Inbound, Transport};
 pub use reply::{Reply, ReplyStatus};
 pub use session::session_channel;
+pub use stateless::{decode_header_value, listen_subscriber};
 
 use crate::context::reply_channel;
 use crate::notifier::Notifier;
@@ -42,9 +43,11 @@ pub struct RouterConfig {
     pub session_ttl: Duration,
     /// How long a server-to-client request waits for its answer.
     pub input_timeout: Duration,
-    /// Lifetime of a subscription row (resource subscriptions, listen streams).
+    /// Lifetime of a listen stream's subscription rows; a live stream renews them at half of
+    /// it. (Session-era subscriptions live as long as their session.)
     pub subscription_ttl: Duration,
-    /// Most subscriptions one session or connection may hold.
+    /// Most subscriptions one session, or one listen stream, may hold (checked before each
+    /// write, so concurrent writers may overshoot it slightly).
     pub max_subscriptions: usize,
 }
 
@@ -116,8 +119,8 @@ impl Router {
             Ok(Message::Notification(n)) => self.notification(n, inbound).await,
             Ok(Message::Response(r)) => {
                 // A client's answer to a server-to-client request: wake whoever waits for it.
-                if let Some(scope) = &inbound.session_id {
-                    let _ = self.state.bus.publish(&reply_channel(scope, &r.id), body.to_vec()).await;
+                if let Some(scope) = self.signal_scope(inbound).await {
+                    let _ = self.state.bus.publish(&reply_channel(&scope, &r.id), body.to_vec()).await;
                 }
                 Reply::accepted()
             }
@@ -135,7 +138,7 @@ impl Router {
         if req.method == methods::INITIALIZE {
             return self.initialize(&req, inbound).await;
         }
-        self.session_request(req, inbound, out).await
+        self.session_request(req, meta, inbound, out).await
     }
 
     async fn notification(&self, n: Notification<'_>, inbound: &Inbound) -> Reply {
@@ -146,15 +149,30 @@ impl Router {
                 }
             }
             CANCELLED => {
-                if let (Ok(p), Some(scope)) = (n.params_as::<CancelledParams>(), &inbound.session_id)
-                    && let Some(id) = p.request_id
+                if let Ok(CancelledParams { request_id: Some(id), .. }) = n.params_as::<CancelledParams>()
+                    && let Some(scope) = self.signal_scope(inbound).await
                 {
-                    let _ = self.state.bus.publish(&cancel_channel(scope, &id), Vec::new()).await;
+                    let _ = self.state.bus.publish(&cancel_channel(&scope, &id), Vec::new()).await;
                 }
             }
             _ => {}
         }
         Reply::accepted()
+    }
+
+    /// The scope in which a client's answers and cancellations may reach running requests:
+    /// its WebSocket connection or stdio process (the transport vouches for those), or an
+    /// HTTP session that exists and belongs to the same principal. Anything else is dropped,
+    /// so nobody can answer or cancel another client's requests by naming its session.
+    async fn signal_scope(&self, inbound: &Inbound) -> Option<String> {
+        let scope = inbound.session_id.as_ref()?;
+        if inbound.transport != Transport::Http {
+            return Some(scope.clone());
+        }
+        match self.state.sessions.get(scope).await {
+            Ok(Some(s)) if s.principal == inbound.principal => Some(scope.clone()),
+            _ => None,
+        }
     }
 
     /// Looks up the session a session-era request belongs to.
@@ -166,14 +184,13 @@ impl Router {
             return Err(Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest));
         };
         match self.state.sessions.get(id).await {
-            Ok(Some(s)) if s.principal.is_none() || s.principal == inbound.principal => Ok(s),
-            Ok(Some(_)) => {
-                tracing::warn!(session = %id, "session used by another principal");
-                let e = ErrorObject::invalid_request("Session not found");
-                Err(Reply::error(Some(&req.id), &e, ReplyStatus::SessionNotFound))
-            }
-            Ok(None) => {
-                let e = ErrorObject::new(ErrorCode(-32001), "Session not found");
+            Ok(Some(s)) if s.principal == inbound.principal => Ok(s),
+            Ok(found) => {
+                if found.is_some() {
+                    // Answered exactly like an unknown session: no oracle for valid ids.
+                    tracing::warn!(session = %id, "session used by another principal");
+                }
+                let e = ErrorObject::new(ErrorCode(-32001), "Session not found: send initialize first");
                 Err(Reply::error(Some(&req.id), &e, ReplyStatus::SessionNotFound))
             }
             Err(e) => {

@@ -17,7 +17,9 @@ pub enum ReplyStatus {
     SessionNotFound,
     /// Unknown method in 2026-07-28 (HTTP 404 with a JSON-RPC body).
     MethodNotFound,
-    /// The request was cancelled; no response is sent (HTTP: the stream just ends).
+    /// The request was cancelled. Transports that can stay silent (WebSocket, stdio, an SSE
+    /// stream) send nothing; a plain HTTP POST must be answered, and gets the body: an error
+    /// the client ignores.
     Cancelled,
 }
 
@@ -39,8 +41,9 @@ impl Reply {
         Reply { status: ReplyStatus::Accepted, body: None, new_session: None }
     }
 
-    pub fn cancelled() -> Self {
-        Reply { status: ReplyStatus::Cancelled, body: None, new_session: None }
+    pub fn cancelled(id: &RequestId) -> Self {
+        let e = ErrorObject::new(mcp_protocol::ErrorCode::REQUEST_CANCELLED, "request cancelled");
+        Reply { status: ReplyStatus::Cancelled, body: Some(jsonrpc::encode_error(Some(id), &e)), new_session: None }
     }
 
     /// A JSON-RPC error; `status` says how a transport with statuses presents it.

@@ -7,7 +7,7 @@ use serde_json::json;
 use mcp_protocol::jsonrpc::{self, Request};
 use mcp_protocol::model::logging::SetLevelParams;
 use mcp_protocol::model::resources::UriParams;
-use mcp_protocol::model::{InitializeParams, InitializeResult, ProtocolVersion};
+use mcp_protocol::model::{InitializeParams, InitializeResult, ProtocolVersion, RequestMeta};
 use mcp_protocol::{ErrorObject, methods};
 
 use super::{Cx, Inbound, Reply, ReplyStatus, Router, Transport};
@@ -78,19 +78,18 @@ impl Router {
         reply
     }
 
-    pub(super) async fn session_request(&self, req: Request<'_>, inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
-        if let Some(v) = inbound.http.as_ref().and_then(|h| h.protocol_version.as_deref())
-            && ProtocolVersion::parse(v).is_none()
-        {
-            let e = ErrorObject::invalid_request(format!("Bad Request: unsupported MCP-Protocol-Version: {v}"));
-            return Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest);
-        }
+    pub(super) async fn session_request(
+        &self,
+        req: Request<'_>,
+        meta: Option<RequestMeta>,
+        inbound: &Inbound,
+        out: Arc<dyn Outbound>,
+    ) -> Reply {
         let session = match self.session_of(&req, inbound).await {
             Ok(s) => s,
             Err(reply) => return reply,
         };
         let version = ProtocolVersion::parse(&session.protocol_version).unwrap_or(ProtocolVersion::LATEST_SESSION);
-        let meta = super::meta_of(req.params).ok().flatten();
         let cx = Cx {
             inbound,
             version,

@@ -13,6 +13,7 @@ use mcp_protocol::model::{CacheHint, DiscoverResult, Era, ProtocolVersion, Reque
 use mcp_protocol::{ErrorCode, ErrorObject, methods};
 
 use super::{Cx, Inbound, Reply, ReplyStatus, Router, Transport};
+use crate::error::HandlerError;
 use crate::ids::random_id;
 use crate::notifier::{ListKind, resource_topic};
 use crate::outbound::Outbound;
@@ -237,7 +238,14 @@ impl Router {
             return Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest);
         }
         let (subscriber_id, target) = match (cx.inbound.transport, &cx.inbound.session_id) {
-            (Transport::WebSocket, Some(conn)) => (conn.clone(), DeliveryTarget::Connection(conn.clone())),
+            (Transport::WebSocket, Some(conn)) => {
+                // One listen per connection: a new one replaces the previous one's rows.
+                let id = listen_subscriber(conn);
+                if let Err(e) = self.state.subscriptions.remove_subscriber(&id).await {
+                    return Reply::error(Some(&req.id), &HandlerError::State(e).to_wire(true), ReplyStatus::Ok);
+                }
+                (id, DeliveryTarget::Connection(conn.clone()))
+            }
             _ => {
                 let id = format!("listen:{}", random_id());
                 (id.clone(), DeliveryTarget::Channel(id))
@@ -247,32 +255,20 @@ impl Router {
         let mut channel = match &target {
             DeliveryTarget::Channel(c) => match self.state.bus.subscribe(c).await {
                 Ok(s) => Some(s),
-                Err(e) => {
-                    return Reply::error(
-                        Some(&req.id),
-                        &crate::error::HandlerError::State(e).to_wire(true),
-                        ReplyStatus::Ok,
-                    );
-                }
+                Err(e) => return Reply::error(Some(&req.id), &HandlerError::State(e).to_wire(true), ReplyStatus::Ok),
             },
             DeliveryTarget::Connection(_) => None,
         };
-        let row = Subscriber {
+        let mut row = Subscriber {
             id: subscriber_id.clone(),
             target,
             subscription_id: Some(req.id.clone()),
             principal: cx.inbound.principal.clone(),
-            expires_at_ms: now_ms() + self.config.subscription_ttl.as_millis() as u64,
+            expires_at_ms: 0,
         };
-        for t in &topics {
-            if let Err(e) = self.state.subscriptions.subscribe(t, &row).await {
-                let _ = self.state.subscriptions.remove_subscriber(&subscriber_id).await;
-                return Reply::error(
-                    Some(&req.id),
-                    &crate::error::HandlerError::State(e).to_wire(true),
-                    ReplyStatus::Ok,
-                );
-            }
+        if let Err(e) = self.write_rows(&topics, &mut row).await {
+            let _ = self.state.subscriptions.remove_subscriber(&subscriber_id).await;
+            return Reply::error(Some(&req.id), &HandlerError::State(e).to_wire(true), ReplyStatus::Ok);
         }
         let ack = json!({
             "notifications": honoured,
@@ -281,13 +277,35 @@ impl Router {
         let ack = jsonrpc::encode_notification(SUBSCRIPTIONS_ACKNOWLEDGED, Some(&ack));
         if out.send(ack).await.is_err() {
             let _ = self.state.subscriptions.remove_subscriber(&subscriber_id).await;
-            return Reply::cancelled();
+            return Reply::cancelled(&req.id);
         }
         let Some(stream) = channel.as_mut() else { return Reply::accepted() };
         let cleanup = RowsGuard { state: self.state.clone(), id: subscriber_id };
-        while let Some(message) = stream.next().await {
-            if out.send(message).await.is_err() {
-                break;
+        // Where cancellation is a notification (stdio), `notifications/cancelled` with the
+        // listen id ends the stream; on HTTP the client closes it.
+        let mut cancel = match (&cx.inbound.session_id, cx.inbound.transport) {
+            (Some(scope), Transport::Stdio) => {
+                self.state.bus.subscribe(&super::cancel_channel(scope, &req.id)).await.ok()
+            }
+            _ => None,
+        };
+        // Rows expire; a live stream renews them well before they do.
+        let mut renew = tokio::time::interval(self.config.subscription_ttl / 2);
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                message = stream.next() => {
+                    let Some(m) = message else { break };
+                    if out.send(m).await.is_err() {
+                        break;
+                    }
+                }
+                _ = renew.tick() => {
+                    if self.write_rows(&topics, &mut row).await.is_err() {
+                        tracing::warn!(listen = %req.id, "could not renew subscription rows");
+                    }
+                }
+                Some(_) = next_or_pending(&mut cancel) => break,
             }
         }
         drop(cleanup);
@@ -296,6 +314,15 @@ impl Router {
             &req.id,
             &WireResult { body: &result, result_type: Some(ResultType::Complete), cache: None, meta: None },
         ))
+    }
+
+    /// Writes (or renews) a listener's row under every topic, expiring a TTL from now.
+    async fn write_rows(&self, topics: &[String], row: &mut Subscriber) -> crate::state::StateResult<()> {
+        row.expires_at_ms = now_ms() + self.config.subscription_ttl.as_millis() as u64;
+        for t in topics {
+            self.state.subscriptions.subscribe(t, row).await?;
+        }
+        Ok(())
     }
 
     /// The part of a filter this server can honour.
@@ -308,6 +335,18 @@ impl Router {
             resources_list_changed: list(f.resources_list_changed, caps.resources.is_some()),
             resource_subscriptions: f.resource_subscriptions.clone().filter(|_| caps.resources.is_some()),
         }
+    }
+}
+
+/// The subscriber id of a WebSocket connection's listen (distinct from its session's rows).
+pub fn listen_subscriber(connection_id: &str) -> String {
+    format!("listen:{connection_id}")
+}
+
+async fn next_or_pending(s: &mut Option<futures_util::stream::BoxStream<'static, Vec<u8>>>) -> Option<Vec<u8>> {
+    match s {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
     }
 }
 

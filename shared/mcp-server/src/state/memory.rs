@@ -3,7 +3,7 @@
 //! (conditional create, single-use consume, expiry filtered on read, lossy pub/sub).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use async_trait::async_trait;
@@ -25,7 +25,7 @@ const EVENTS_PER_STREAM: usize = 1024;
 /// A stream's events are dropped once nothing was appended for this long (the Redis log
 /// expires the same way).
 const EVENT_LOG_IDLE_MS: u64 = 15 * 60 * 1000;
-/// Expired records are swept from a map whenever it has grown by this many entries.
+/// Expired records are swept from all maps once every this many writes.
 const SWEEP_EVERY: usize = 256;
 
 /// One SSE stream's events: (sequence number, message), oldest first, and when the last one
@@ -48,14 +48,16 @@ pub struct MemoryState {
     channels: Arc<Mutex<Channels>>,
     events: Mutex<HashMap<String, StreamLog>>,
     event_seq: AtomicU64,
+    writes: AtomicUsize,
     kv: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
-/// Drops expired entries once in a while, so that a long-running process does not keep
-/// every record it ever saw (DynamoDB's TTL does this lazily too).
-fn sweep<V>(map: &mut HashMap<String, V>, live: impl Fn(&V) -> bool) {
-    if map.len() % SWEEP_EVERY == 0 {
-        map.retain(|_, v| live(v));
+impl MemoryState {
+    /// Counts a write; once every `SWEEP_EVERY` writes, expired entries are dropped so that a
+    /// long-running process does not keep every record it ever saw (DynamoDB's TTL deletion
+    /// does the same, lazily).
+    fn sweep_due(&self) -> bool {
+        self.writes.fetch_add(1, Ordering::Relaxed).is_multiple_of(SWEEP_EVERY)
     }
 }
 
@@ -68,7 +70,9 @@ impl SessionStore for MemoryState {
     async fn create(&self, session: &SessionRecord) -> StateResult<()> {
         let mut map = lock(&self.sessions)?;
         let now = now_ms();
-        sweep(&mut map, |s| s.expires_at_ms > now);
+        if self.sweep_due() {
+            map.retain(|_, s| s.expires_at_ms > now);
+        }
         match map.get(&session.id) {
             Some(existing) if existing.expires_at_ms > now => Err(StateError::Conflict),
             _ => {
@@ -115,7 +119,9 @@ impl ConnectionStore for MemoryState {
     async fn put(&self, connection: &ConnectionRecord) -> StateResult<()> {
         let now = now_ms();
         let mut map = lock(&self.connections)?;
-        sweep(&mut map, |c| c.expires_at_ms > now);
+        if self.sweep_due() {
+            map.retain(|_, c| c.expires_at_ms > now);
+        }
         map.insert(connection.id.clone(), connection.clone());
         Ok(())
     }
@@ -135,7 +141,7 @@ impl SubscriptionStore for MemoryState {
     async fn subscribe(&self, topic: &str, subscriber: &Subscriber) -> StateResult<()> {
         let now = now_ms();
         let mut map = lock(&self.subscriptions)?;
-        if map.len() % SWEEP_EVERY == 0 {
+        if self.sweep_due() {
             map.retain(|_, rows| {
                 rows.retain(|_, s| s.expires_at_ms > now);
                 !rows.is_empty()
@@ -249,7 +255,9 @@ impl EventLog for MemoryState {
         let seq = self.event_seq.fetch_add(1, Ordering::Relaxed) + 1;
         let now = now_ms();
         let mut map = lock(&self.events)?;
-        sweep(&mut map, |log| log.last_append_ms + EVENT_LOG_IDLE_MS > now);
+        if self.sweep_due() {
+            map.retain(|_, log| log.last_append_ms + EVENT_LOG_IDLE_MS > now);
+        }
         let log = map.entry(stream.to_owned()).or_default();
         if log.events.len() == EVENTS_PER_STREAM {
             log.events.pop_front();
