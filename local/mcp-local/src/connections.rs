@@ -3,11 +3,11 @@
 //! or closed connection.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use mcp_server::{ConnectionSink, OutboundClosed};
 
@@ -17,15 +17,22 @@ pub enum Frame {
     Close,
 }
 
+/// One open connection: its writer's queue, and a switch that ends it.
+struct Open {
+    tx: mpsc::Sender<Frame>,
+    kill: Arc<Notify>,
+}
+
 #[derive(Default)]
 pub struct LocalConnections {
-    open: Mutex<HashMap<String, mpsc::Sender<Frame>>>,
+    open: Mutex<HashMap<String, Open>>,
 }
 
 impl LocalConnections {
-    pub fn register(&self, id: &str, tx: mpsc::Sender<Frame>) {
+    /// Registers a connection; `kill` is notified when the gateway drops it.
+    pub fn register(&self, id: &str, tx: mpsc::Sender<Frame>, kill: Arc<Notify>) {
         if let Ok(mut open) = self.open.lock() {
-            open.insert(id.to_owned(), tx);
+            open.insert(id.to_owned(), Open { tx, kill });
         }
     }
 
@@ -36,7 +43,15 @@ impl LocalConnections {
     }
 
     pub fn sender(&self, id: &str) -> Option<mpsc::Sender<Frame>> {
-        self.open.lock().ok().and_then(|open| open.get(id).cloned())
+        self.open.lock().ok().and_then(|open| open.get(id).map(|o| o.tx.clone()))
+    }
+
+    /// Ends a connection from the server side (its client stopped reading).
+    fn drop_connection(&self, id: &str) {
+        let removed = self.open.lock().ok().and_then(|mut open| open.remove(id));
+        if let Some(o) = removed {
+            o.kill.notify_one();
+        }
     }
 
     pub fn is_open(&self, id: &str) -> bool {
@@ -67,7 +82,7 @@ impl ConnectionSink for LocalConnections {
             Ok(Err(_)) => Err(gone()),
             Err(_) => {
                 tracing::warn!(connection = connection_id, "client does not read; dropping the connection");
-                self.remove(connection_id);
+                self.drop_connection(connection_id);
                 Err(gone())
             }
         }

@@ -23,8 +23,6 @@ pub struct Deployment {
     instances: Vec<Instance>,
     next: AtomicUsize,
     pub connections: Arc<LocalConnections>,
-    /// Who may call the gateway's own endpoints (`@connections`).
-    pub origin: OriginPolicy,
 }
 
 impl Deployment {
@@ -58,7 +56,7 @@ impl Deployment {
                 router,
             });
         }
-        Ok(Deployment { instances, next: AtomicUsize::new(0), connections, origin })
+        Ok(Deployment { instances, next: AtomicUsize::new(0), connections })
     }
 
     /// The next instance, round-robin.

@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 
 use mcp_edge::http::HttpBody;
 use mcp_edge::limits::MAX_MESSAGE_BYTES;
+use mcp_edge::origin::OriginPolicy;
 use mcp_server::ConnectionSink;
 
 use crate::cli::Args;
@@ -63,9 +64,10 @@ async fn mcp(State(deployment): State<Arc<Deployment>>, request: Request) -> Res
     Response::from_parts(parts, body)
 }
 
-/// `@connections` is for the functions, not for browsers: loopback Host, no foreign Origin.
-fn management_allowed(deployment: &Deployment, headers: &HeaderMap) -> Result<(), Box<Response>> {
-    deployment.origin.check(headers).map_err(|why| Box::new((StatusCode::FORBIDDEN, why).into_response()))
+/// `@connections` is for the functions, not for browsers: loopback Host and, if any, a
+/// loopback Origin (the `--allowed-origins` of `/mcp` do not apply here).
+fn management_allowed(headers: &HeaderMap) -> Result<(), Box<Response>> {
+    OriginPolicy::loopback().check(headers).map_err(|why| Box::new((StatusCode::FORBIDDEN, why).into_response()))
 }
 
 async fn post_to_connection(
@@ -74,7 +76,7 @@ async fn post_to_connection(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = management_allowed(&deployment, &headers) {
+    if let Err(r) = management_allowed(&headers) {
         return *r;
     }
     match deployment.connections.post(&id, body.to_vec()).await {
@@ -88,7 +90,7 @@ async fn delete_connection(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = management_allowed(&deployment, &headers) {
+    if let Err(r) = management_allowed(&headers) {
         return *r;
     }
     if deployment.connections.close(&id).await {
@@ -103,7 +105,7 @@ async fn get_connection(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = management_allowed(&deployment, &headers) {
+    if let Err(r) = management_allowed(&headers) {
         return *r;
     }
     if deployment.connections.is_open(&id) { StatusCode::OK.into_response() } else { StatusCode::GONE.into_response() }

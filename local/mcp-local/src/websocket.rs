@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use crate::connections::Frame;
 use crate::deployment::Deployment;
@@ -37,7 +37,8 @@ pub async fn upgrade(State(deployment): State<Arc<Deployment>>, headers: HeaderM
 async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: String) {
     let (mut sender, mut receiver) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Frame>(256);
-    deployment.connections.register(&connection_id, tx);
+    let kill = Arc::new(Notify::new());
+    deployment.connections.register(&connection_id, tx, kill.clone());
     let writer = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
             let sent = match frame {
@@ -54,7 +55,17 @@ async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: Stri
             }
         }
     });
-    while let Some(received) = receiver.next().await {
+    loop {
+        let received = tokio::select! {
+            r = receiver.next() => r,
+            // Dropped by the gateway (the client stopped reading): no close handshake is
+            // possible with a client that does not read.
+            () = kill.notified() => {
+                writer.abort();
+                break;
+            }
+        };
+        let Some(received) = received else { break };
         let (body, binary) = match received {
             Ok(Message::Text(t)) => (t.to_string(), false),
             Ok(Message::Binary(b)) => (base64::engine::general_purpose::STANDARD.encode(&b), true),

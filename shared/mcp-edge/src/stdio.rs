@@ -91,6 +91,8 @@ where
     let mut tasks = JoinSet::new();
     let mut input = BufReader::new(input);
     loop {
+        // Finished requests leave the set as they finish, not at EOF.
+        while tasks.try_join_next().is_some() {}
         let message = match read_line(&mut input).await? {
             Line::End => break,
             Line::TooLong => {

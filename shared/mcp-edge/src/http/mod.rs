@@ -98,13 +98,16 @@ impl HttpEdge {
         let out = Arc::new(ChannelOutbound { tx, resumable });
         let router = self.router.clone();
         let session = inbound.session_id.clone();
-        let mut task = AbortOnDrop(tokio::spawn(async move { router.handle(&body, &inbound, out).await }));
+        let mut task = AbortOnDrop {
+            handle: tokio::spawn(async move { router.handle(&body, &inbound, out).await }),
+            abort: !resumable,
+        };
         // The first thing the request produces decides the reply's form: its response
         // (JSON), or a message before it (an SSE stream that carries both).
         let (first, tail) = tokio::select! {
             biased;
             m = rx.recv() => (m, Tail::Running(task)),
-            reply = &mut task.0 => {
+            reply = &mut task.handle => {
                 let reply = reply.unwrap_or_else(|e| aborted(&e));
                 // A message sent just before returning may not have been seen yet.
                 match rx.try_recv() {
@@ -116,7 +119,7 @@ impl HttpEdge {
         let Some(first) = first else {
             // The request dropped its outbound without sending: only its reply is left.
             let Tail::Running(mut task) = tail else { return empty(StatusCode::INTERNAL_SERVER_ERROR) };
-            let reply = (&mut task.0).await.unwrap_or_else(|e| aborted(&e));
+            let reply = (&mut task.handle).await.unwrap_or_else(|e| aborted(&e));
             return reply_response(reply);
         };
         let log = match (resumable, session) {
@@ -159,8 +162,9 @@ impl HttpEdge {
         };
         match frames {
             Ok(Some(frames)) => sse_response(frames),
+            // 400, not 404: a 404 would tell the client that its session is gone.
             Ok(None) => error_response(
-                StatusCode::NOT_FOUND,
+                StatusCode::BAD_REQUEST,
                 ErrorCode::INVALID_REQUEST,
                 "unknown Last-Event-ID for this session",
             ),
@@ -197,8 +201,8 @@ fn is_stateless(version: Option<&str>) -> bool {
     version.is_some_and(|v| ProtocolVersion::parse(v).is_none_or(|p| p.era() == Era::Stateless))
 }
 
-/// The request's task ended without a reply (aborted at shutdown; handler panics are caught
-/// inside the router and become error replies).
+/// The request's task ended without a reply: aborted at shutdown, or a panic in the framework
+/// itself (handler and completer panics are caught inside the router and become errors).
 fn aborted(e: &tokio::task::JoinError) -> Reply {
     tracing::error!(error = %e, "request task failed");
     Reply::error(None, &ErrorObject::internal("internal error"), ReplyStatus::Ok)

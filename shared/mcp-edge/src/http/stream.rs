@@ -42,13 +42,19 @@ impl Outbound for ChannelOutbound {
     }
 }
 
-/// The request's task; dropping this aborts it (the stateless era's cancellation when the
-/// client goes away).
-pub(super) struct AbortOnDrop(pub JoinHandle<Reply>);
+/// The request's task. In the stateless era dropping it aborts the request (a client that
+/// goes away cancels); in the session era the request runs on (a lost connection is not a
+/// cancellation there, and the client may resume).
+pub(super) struct AbortOnDrop {
+    pub handle: JoinHandle<Reply>,
+    pub abort: bool,
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if self.abort {
+            self.handle.abort();
+        }
     }
 }
 
@@ -91,9 +97,9 @@ impl Resumable {
     }
 }
 
-/// The stream id an event id belongs to, if it belongs to `session`'s streams.
-pub(super) fn owned_by(event_id: &str, session: &str) -> bool {
-    event_id.strip_prefix(session).is_some_and(|rest| rest.starts_with('/'))
+/// Whether a stream (named by [`Resumable::new`]) is one of `session`'s.
+fn owned_by(stream: &str, session: &str) -> bool {
+    stream.strip_prefix(session).is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Streams a request's messages and then its response as SSE. In the session era every event
@@ -141,7 +147,7 @@ pub(super) fn pump(
                     Some(m) => deliver(&log, &mut body, m).await,
                     None => break,
                 },
-                reply = &mut task.0 => {
+                reply = &mut task.handle => {
                     // Everything the request sent happened before it returned.
                     while let Ok(m) = rx.try_recv() {
                         deliver(&log, &mut body, m).await;
@@ -154,7 +160,7 @@ pub(super) fn pump(
             }
         }
         // Every sender is gone: the request is returning.
-        let reply = (&mut task.0).await.ok();
+        let reply = (&mut task.handle).await.ok();
         finish(&log, &mut body, reply).await;
     });
     HttpBody::Stream(
@@ -220,10 +226,10 @@ pub(super) async fn resume(
     last_event_id: String,
     keepalive: Duration,
 ) -> StateResult<Option<HttpBody>> {
-    if !owned_by(&last_event_id, session) {
+    let Some((stream, _)) = state.events.after(&last_event_id).await? else { return Ok(None) };
+    if !owned_by(&stream, session) {
         return Ok(None);
     }
-    let Some((stream, _)) = state.events.after(&last_event_id).await? else { return Ok(None) };
     // Subscribe before replaying so that nothing falls between the two.
     let live = state.bus.subscribe(&live_channel(&stream)).await?;
     let (_, replay) = state.events.after(&last_event_id).await?.unwrap_or_default();
@@ -302,11 +308,17 @@ pub(super) async fn session_stream(
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(keepalive);
         ticker.tick().await;
+        // A takeover published before our own comes from an older stream: it does not end us.
+        let mut announced = false;
         loop {
             let frame = tokio::select! {
                 m = messages.next() => match m {
                     None => return,
-                    Some(m) if m == takeover => continue,
+                    Some(m) if m == takeover => {
+                        announced = true;
+                        continue;
+                    }
+                    Some(m) if m.starts_with(TAKEOVER) && !announced => continue,
                     Some(m) if m == CLOSE_SESSION_STREAMS || m.starts_with(TAKEOVER) => return,
                     Some(m) => sse_event(None, &m),
                 },

@@ -62,6 +62,15 @@ struct Invocation {
     request_state: Option<String>,
 }
 
+/// Runs user code (a handler, a completer) so that a panic in it becomes an internal error:
+/// a bug in one handler is not a reason to leave a request unanswered.
+async fn caught<T>(f: impl Future<Output = Result<T, HandlerError>>) -> Result<T, HandlerError> {
+    AssertUnwindSafe(f).catch_unwind().await.unwrap_or_else(|_| {
+        tracing::error!("handler panicked");
+        Err(HandlerError::Internal("the handler failed".into()))
+    })
+}
+
 impl Router {
     pub(super) async fn catalogue(&self, req: Request<'_>, cx: &Cx<'_>, out: Arc<dyn Outbound>) -> Reply {
         let caps = &self.server.capabilities;
@@ -182,12 +191,7 @@ impl Router {
         let ctx = self.context(&req.id, cx, out, input);
         // A panicking handler is a bug in the handler, not a reason to leave the request
         // unanswered: it becomes an internal error.
-        let run = AssertUnwindSafe(self.dispatch(&invocation, ctx.clone(), cx)).catch_unwind().map(|r| {
-            r.unwrap_or_else(|_| {
-                tracing::error!(target = %invocation.target, "handler panicked");
-                Err(HandlerError::Internal("the handler failed".into()))
-            })
-        });
+        let run = caught(self.dispatch(&invocation, ctx.clone(), cx));
         let Some(outcome) = self.cancellable(&req.id, cx, &ctx, run).await else {
             return Reply::cancelled(&req.id);
         };

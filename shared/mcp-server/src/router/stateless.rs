@@ -259,6 +259,18 @@ impl Router {
             },
             DeliveryTarget::Connection(_) => None,
         };
+        // Where cancellation is a notification (stdio), `notifications/cancelled` with the
+        // listen id ends the stream (on HTTP the client closes it). Subscribed before anything
+        // is written, so that an early cancellation is not missed.
+        let mut cancel = match (&cx.inbound.session_id, cx.inbound.transport, &channel) {
+            (Some(scope), Transport::Stdio, Some(_)) => {
+                self.state.bus.subscribe(&super::cancel_channel(scope, &req.id)).await.ok()
+            }
+            _ => None,
+        };
+        // A stream's rows go when the stream goes, however it goes (armed before the rows
+        // exist: the request may be dropped at any await below).
+        let cleanup = channel.is_some().then(|| RowsGuard { state: self.state.clone(), id: subscriber_id.clone() });
         let mut row = Subscriber {
             id: subscriber_id.clone(),
             target,
@@ -280,15 +292,6 @@ impl Router {
             return Reply::cancelled(&req.id);
         }
         let Some(stream) = channel.as_mut() else { return Reply::accepted() };
-        let cleanup = RowsGuard { state: self.state.clone(), id: subscriber_id };
-        // Where cancellation is a notification (stdio), `notifications/cancelled` with the
-        // listen id ends the stream; on HTTP the client closes it.
-        let mut cancel = match (&cx.inbound.session_id, cx.inbound.transport) {
-            (Some(scope), Transport::Stdio) => {
-                self.state.bus.subscribe(&super::cancel_channel(scope, &req.id)).await.ok()
-            }
-            _ => None,
-        };
         // Rows expire; a live stream renews them well before they do.
         let mut renew = tokio::time::interval(self.config.subscription_ttl / 2);
         renew.tick().await;
