@@ -129,3 +129,18 @@ pub struct Root {
 pub struct ListRootsResult {
     pub roots: Vec<Root>,
 }
+
+/// `notifications/elicitation/complete` params (2025-11-25, URL mode): the out-of-band
+/// interaction of an earlier URL elicitation finished.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ElicitationCompleteParams {
+    pub elicitation_id: String,
+}
+
+/// `data` of the `-32042` error (2025-11-25): URL elicitations the client must complete
+/// before retrying the request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UrlElicitationRequired {
+    pub elicitations: Vec<ElicitRequestParams>,
+}

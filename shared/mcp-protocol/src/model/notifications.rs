@@ -37,3 +37,4 @@ pub const TOOLS_LIST_CHANGED: &str = "notifications/tools/list_changed";
 pub const PROMPTS_LIST_CHANGED: &str = "notifications/prompts/list_changed";
 pub const ROOTS_LIST_CHANGED: &str = "notifications/roots/list_changed";
 pub const SUBSCRIPTIONS_ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";
+pub const ELICITATION_COMPLETE: &str = "notifications/elicitation/complete";
