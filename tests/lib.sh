@@ -36,3 +36,44 @@ stop_gateway() {
   fi
   gateway_pid=
 }
+
+# A free TCP port on 127.0.0.1.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for_port PORT NAME : waits (30 s at most) until something listens on 127.0.0.1:PORT.
+wait_for_port() {
+  for _ in $(seq 1 300); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "$2 did not start on port $1" >&2
+  return 1
+}
+
+# moto's server, the DynamoDB endpoint of the tests, installed into .tools/venv (pinned).
+moto_version=5.2.5
+start_moto() {
+  local log=$1
+  if [ ! -x "$root/.tools/venv/bin/moto_server" ]; then
+    python3 -m venv "$root/.tools/venv"
+    "$root/.tools/venv/bin/pip" install --quiet "moto[server]==$moto_version"
+  fi
+  moto_port=$(free_port)
+  "$root/.tools/venv/bin/moto_server" -H 127.0.0.1 -p "$moto_port" >"$log" 2>&1 &
+  moto_pid=$!
+  wait_for_port "$moto_port" moto
+  dynamodb_endpoint="http://127.0.0.1:$moto_port"
+  # moto accepts any credentials; the SDK needs some, and a region.
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+}
+
+stop_pid() {
+  if [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; then
+    kill "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+  fi
+}

@@ -29,6 +29,20 @@ pub struct Args {
     /// Serve one session over stdin/stdout instead of HTTP (for desktop clients).
     #[arg(long)]
     pub stdio: bool,
+    /// Keep sessions, connections, subscriptions, nonces and application data in DynamoDB at
+    /// this endpoint (any AWS-compatible one: LocalStack, moto) instead of in memory.
+    /// Credentials and region come from the usual AWS environment.
+    #[arg(long, env = "MCP_DYNAMODB_ENDPOINT")]
+    pub dynamodb_endpoint: Option<String>,
+    /// Use DynamoDB at the AWS endpoint of the configured region (no endpoint override).
+    #[arg(long, env = "MCP_DYNAMODB_AWS", conflicts_with = "dynamodb_endpoint")]
+    pub dynamodb_aws: bool,
+    /// The DynamoDB table.
+    #[arg(long, env = "MCP_TABLE", default_value = "mcp-serverless")]
+    pub table: String,
+    /// Create the DynamoDB table (with its index and TTL) if it does not exist, then go on.
+    #[arg(long, env = "MCP_CREATE_TABLE")]
+    pub create_table: bool,
     /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
     #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,

@@ -9,6 +9,7 @@ use mcp_edge::http::{HttpConfig, HttpEdge};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::websocket::WebSocketEdge;
 use mcp_server::{ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
+use mcp_state_dynamodb::DynamoState;
 
 use crate::cli::{Args, ServerKind};
 use crate::connections::LocalConnections;
@@ -26,8 +27,8 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    pub fn new(args: &Args) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
-        let state = StateHandles::in_memory();
+    pub async fn new(args: &Args) -> anyhow::Result<Self> {
+        let state = state(args).await?;
         let connections = Arc::new(LocalConnections::default());
         // Instances share the request-state key, as Lambda instances share it through
         // configuration; a key generated per process is fine for a local gateway.
@@ -68,4 +69,31 @@ impl Deployment {
     pub fn len(&self) -> usize {
         self.instances.len()
     }
+}
+
+/// The stores: in memory (one process, shared by its instances), or DynamoDB for everything
+/// durable (the bus and event log stay in memory: every instance is in this process).
+async fn state(args: &Args) -> anyhow::Result<StateHandles> {
+    let memory = StateHandles::in_memory();
+    if args.dynamodb_endpoint.is_none() && !args.dynamodb_aws {
+        return Ok(memory);
+    }
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(endpoint) = &args.dynamodb_endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    let config = loader.load().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    if args.create_table {
+        mcp_state_dynamodb::schema::ensure_table(&client, &args.table).await?;
+    }
+    let d = Arc::new(DynamoState::new(client, args.table.clone()));
+    Ok(StateHandles {
+        sessions: d.sessions(),
+        connections: d.connections(),
+        subscriptions: d.subscriptions(),
+        nonces: d.nonces(),
+        kv: d.kv(),
+        ..memory
+    })
 }

@@ -20,7 +20,7 @@ async fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    let deployment = Arc::new(deployment::Deployment::new(&args).map_err(|e| anyhow::anyhow!("{e}"))?);
+    let deployment = Arc::new(deployment::Deployment::new(&args).await?);
     if args.stdio {
         mcp_edge::stdio::serve(deployment.pick().router.clone(), tokio::io::stdin(), tokio::io::stdout()).await?;
         return Ok(());

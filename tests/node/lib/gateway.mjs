@@ -6,9 +6,15 @@ import path from 'node:path';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
+// The test command runs the suites a second time against real backends: MCP_LOCAL_INSTANCES
+// and MCP_LOCAL_EXTRA_ARGS (e.g. "--dynamodb-endpoint http://127.0.0.1:PORT --create-table")
+// then override the defaults.
 export async function startGateway({ server = 'reference', instances = 2 } = {}) {
   const bin = process.env.MCP_LOCAL_BIN ?? path.join(repoRoot, 'target/debug/mcp-local');
-  const child = spawn(bin, ['--host', '127.0.0.1', '--port', '0', '--server', server, '--instances', String(instances)], {
+  const count = process.env.MCP_LOCAL_INSTANCES ?? String(instances);
+  const extra = (process.env.MCP_LOCAL_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const args = ['--host', '127.0.0.1', '--port', '0', '--server', server, '--instances', count, ...extra];
+  const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });

@@ -16,7 +16,7 @@ use futures_util::stream::BoxStream;
 
 pub use records::{ConnectionRecord, DeliveryTarget, SessionRecord, Subscriber};
 
-use mcp_protocol::model::LoggingLevel;
+pub use mcp_protocol::model::LoggingLevel;
 
 /// Why a state operation failed. Every variant is retryable from the client's side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,0 +1,26 @@
+//! DynamoDB errors as state errors: throttling and everything else are retryable from the
+//! client's side (the SDK has already retried with backoff); a failed condition is not an
+//! error but an answer, handled where it is expected.
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use mcp_server::state::StateError;
+
+const THROTTLING: [&str; 3] = ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"];
+
+pub(crate) fn state_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    e: SdkError<E, R>,
+) -> StateError {
+    if let Some(code) = e.code()
+        && THROTTLING.contains(&code)
+    {
+        return StateError::Throttled;
+    }
+    tracing::warn!(error = ?e, "DynamoDB call failed");
+    StateError::Unavailable(format!("DynamoDB: {}", e.code().unwrap_or("unreachable")))
+}
+
+/// Whether the call failed only because its condition did not hold.
+pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}

@@ -1,0 +1,71 @@
+//! DynamoDB backend of the state stores (sessions, connections, subscriptions, single-use
+//! nonces, application data), in one table whose name comes from configuration.
+//!
+//! Every item carries `exp` (expiry, ms, filtered on read) and `ttl` (seconds, for DynamoDB's
+//! lazy TTL deletion). Concurrent updates are conditional writes; nothing is read-modified-
+//! written. See [`schema`] for the keys.
+
+mod error;
+mod item;
+mod kv;
+mod nonces;
+pub mod schema;
+mod sessions;
+mod subscriptions;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+
+use mcp_server::state::{ConnectionStore, KvStore, NonceStore, SessionStore, SubscriptionStore};
+
+/// The stores over one table.
+#[derive(Clone)]
+pub struct DynamoState {
+    client: Client,
+    table: Arc<str>,
+    /// Subscription rows of one topic are spread over this many partitions.
+    shards: u32,
+}
+
+impl DynamoState {
+    pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
+        DynamoState { client, table: table.into(), shards: schema::DEFAULT_TOPIC_SHARDS }
+    }
+
+    /// Spreads each topic's subscribers over `shards` partitions (a hot URI with many
+    /// subscribers then costs `shards` queries to fan out, and no single partition takes
+    /// every write).
+    pub fn with_topic_shards(mut self, shards: u32) -> Self {
+        self.shards = shards.max(1);
+        self
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn sessions(self: &Arc<Self>) -> Arc<dyn SessionStore> {
+        self.clone()
+    }
+
+    pub fn connections(self: &Arc<Self>) -> Arc<dyn ConnectionStore> {
+        self.clone()
+    }
+
+    pub fn subscriptions(self: &Arc<Self>) -> Arc<dyn SubscriptionStore> {
+        self.clone()
+    }
+
+    pub fn nonces(self: &Arc<Self>) -> Arc<dyn NonceStore> {
+        self.clone()
+    }
+
+    pub fn kv(self: &Arc<Self>) -> Arc<dyn KvStore> {
+        self.clone()
+    }
+}

@@ -1,0 +1,146 @@
+//! Sessions (`session#<id>`) and WebSocket connections (`conn#<id>`).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+
+use mcp_server::state::{
+    ConnectionRecord, ConnectionStore, LoggingLevel, SessionRecord, SessionStore, StateResult, now_ms,
+};
+
+use crate::DynamoState;
+use crate::error::{condition_failed, state_error};
+use crate::item::{DATA, EXP, Item, PK, data, get_s, item, key, live, n, record, s};
+
+const SESSION: &str = "session";
+const CONNECTION: &str = "conn";
+/// Attributes updated in place, apart from the record.
+const LOG_LEVEL: &str = "log_level";
+const INITIALIZED: &str = "initialized";
+
+fn session_pk(id: &str) -> String {
+    format!("session#{id}")
+}
+
+fn connection_pk(id: &str) -> String {
+    format!("conn#{id}")
+}
+
+impl DynamoState {
+    /// Sets one attribute of a live item; `false` if there is none.
+    async fn set_if_live(&self, pk: String, sk: &str, name: &str, value: AttributeValue) -> StateResult<bool> {
+        let r = self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression("SET #a = :v")
+            .condition_expression("attribute_exists(#pk) AND #exp > :now")
+            .expression_attribute_names("#a", name)
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#exp", EXP)
+            .expression_attribute_values(":v", value)
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(state_error(e)),
+        }
+    }
+
+    async fn get_live(&self, pk: String, sk: &str) -> StateResult<Option<Item>> {
+        let r = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .set_key(Some(key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await;
+        Ok(r.map_err(state_error)?.item.filter(live))
+    }
+
+    async fn delete_existing(&self, pk: String, sk: &str) -> StateResult<bool> {
+        let r = self
+            .client
+            .delete_item()
+            .table_name(&*self.table)
+            .set_key(Some(key(pk, sk)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        Ok(r.map_err(state_error)?.attributes.is_some_and(|a| !a.is_empty()))
+    }
+}
+
+#[async_trait]
+impl SessionStore for DynamoState {
+    async fn create(&self, session: &SessionRecord) -> StateResult<()> {
+        let mut i = item(session_pk(&session.id), SESSION, session.expires_at_ms);
+        i.insert(DATA.into(), data(session)?);
+        let r = self
+            .client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(i))
+            // An id may be reused only once its previous session has expired.
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#exp", EXP)
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(mcp_server::state::StateError::Conflict),
+            Err(e) => Err(state_error(e)),
+        }
+    }
+
+    async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>> {
+        let Some(item) = self.get_live(session_pk(id), SESSION).await? else { return Ok(None) };
+        let mut session: SessionRecord = record(&item)?;
+        if let Some(level) = get_s(&item, LOG_LEVEL) {
+            session.log_level = serde_json::from_value(serde_json::Value::String(level.to_owned())).ok();
+        }
+        if let Some(AttributeValue::Bool(true)) = item.get(INITIALIZED) {
+            session.initialized = true;
+        }
+        Ok(Some(session))
+    }
+
+    async fn set_log_level(&self, id: &str, level: LoggingLevel) -> StateResult<bool> {
+        let level = serde_json::to_value(level).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        self.set_if_live(session_pk(id), SESSION, LOG_LEVEL, s(level)).await
+    }
+
+    async fn mark_initialized(&self, id: &str) -> StateResult<bool> {
+        self.set_if_live(session_pk(id), SESSION, INITIALIZED, AttributeValue::Bool(true)).await
+    }
+
+    async fn delete(&self, id: &str) -> StateResult<bool> {
+        self.delete_existing(session_pk(id), SESSION).await
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for DynamoState {
+    async fn put(&self, connection: &ConnectionRecord) -> StateResult<()> {
+        let mut i = item(connection_pk(&connection.id), CONNECTION, connection.expires_at_ms);
+        i.insert(DATA.into(), data(connection)?);
+        self.client.put_item().table_name(&*self.table).set_item(Some(i)).send().await.map_err(state_error)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> StateResult<Option<ConnectionRecord>> {
+        match self.get_live(connection_pk(id), CONNECTION).await? {
+            Some(item) => record(&item).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete(&self, id: &str) -> StateResult<bool> {
+        self.delete_existing(connection_pk(id), CONNECTION).await
+    }
+}

@@ -1,0 +1,44 @@
+//! The shared state-backend suite against a real DynamoDB endpoint (moto's server in the
+//! test command; any DynamoDB works): `MCP_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:PORT`.
+//! Ignored by plain `cargo test`; `tests/run` starts moto and runs it.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+use mcp_server::StateHandles;
+use mcp_state_dynamodb::{DynamoState, schema};
+
+async fn state() -> Arc<DynamoState> {
+    let endpoint = std::env::var("MCP_TEST_DYNAMODB_ENDPOINT").expect("MCP_TEST_DYNAMODB_ENDPOINT (tests/run sets it)");
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let table = format!("mcp-test-{}", mcp_server::ids::random_id().to_lowercase().replace('_', "-"));
+    schema::ensure_table(&client, &table).await.unwrap();
+    schema::ensure_table(&client, &table).await.unwrap(); // idempotent
+    Arc::new(DynamoState::new(client, table).with_topic_shards(4))
+}
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: run through tests/run"]
+async fn dynamodb_backend_passes_the_suite() {
+    let d = state().await;
+    // The bus and the event log are Redis's; the memory ones stand in for them here.
+    let memory = StateHandles::in_memory();
+    let state = StateHandles {
+        sessions: d.sessions(),
+        connections: d.connections(),
+        subscriptions: d.subscriptions(),
+        nonces: d.nonces(),
+        kv: d.kv(),
+        ..memory
+    };
+    mcp_server::state::testkit::run_all(&state).await;
+}
