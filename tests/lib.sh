@@ -77,3 +77,16 @@ stop_pid() {
     wait "$1" 2>/dev/null || true
   fi
 }
+
+# redis-server from Debian's packages (installed if missing), on loopback, no persistence.
+start_redis() {
+  local log=$1
+  if ! command -v redis-server >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+  redis_port=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no >"$log" 2>&1 &
+  redis_pid=$!
+  wait_for_port "$redis_port" redis-server
+  redis_url="redis://127.0.0.1:$redis_port"
+}

@@ -43,6 +43,10 @@ pub struct Args {
     /// Create the DynamoDB table (with its index and TTL) if it does not exist, then go on.
     #[arg(long, env = "MCP_CREATE_TABLE")]
     pub create_table: bool,
+    /// Use Redis (redis://, rediss:// for TLS, redis-cluster://) as the message bus and the
+    /// SSE event log instead of in-process ones.
+    #[arg(long, env = "MCP_REDIS_URL")]
+    pub redis_url: Option<String>,
     /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
     #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,

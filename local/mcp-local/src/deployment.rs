@@ -10,6 +10,7 @@ use mcp_edge::origin::OriginPolicy;
 use mcp_edge::websocket::WebSocketEdge;
 use mcp_server::{ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
 use mcp_state_dynamodb::DynamoState;
+use mcp_state_redis::RedisState;
 
 use crate::cli::{Args, ServerKind};
 use crate::connections::LocalConnections;
@@ -71,12 +72,16 @@ impl Deployment {
     }
 }
 
-/// The stores: in memory (one process, shared by its instances), or DynamoDB for everything
-/// durable (the bus and event log stay in memory: every instance is in this process).
+/// The stores: in memory (one process, shared by its instances) unless configured: DynamoDB
+/// for everything durable, Redis for the bus and the event log.
 async fn state(args: &Args) -> anyhow::Result<StateHandles> {
-    let memory = StateHandles::in_memory();
+    let mut state = StateHandles::in_memory();
+    if let Some(url) = &args.redis_url {
+        let redis = RedisState::connect(url).await?;
+        state = StateHandles { bus: redis.bus(), events: redis.events(), ..state };
+    }
     if args.dynamodb_endpoint.is_none() && !args.dynamodb_aws {
-        return Ok(memory);
+        return Ok(state);
     }
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(endpoint) = &args.dynamodb_endpoint {
@@ -94,6 +99,6 @@ async fn state(args: &Args) -> anyhow::Result<StateHandles> {
         subscriptions: d.subscriptions(),
         nonces: d.nonces(),
         kv: d.kv(),
-        ..memory
+        ..state
     })
 }

@@ -81,7 +81,8 @@ pub trait NonceStore: Send + Sync {
 /// cancellation signals, notifications for streams held open by some instance.
 #[async_trait]
 pub trait MessageBus: Send + Sync {
-    /// Delivers to current subscribers of `channel`; returns how many received it.
+    /// Delivers to current subscribers of `channel`. Returns a count of receivers that is 0
+    /// when nobody listens (a distributed bus counts instances, not local subscribers).
     async fn publish(&self, channel: &str, message: Vec<u8>) -> StateResult<usize>;
     /// Subscribes to `channel`. Messages published before the call are not seen.
     async fn subscribe(&self, channel: &str) -> StateResult<BoxStream<'static, Vec<u8>>>;

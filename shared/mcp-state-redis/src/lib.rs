@@ -1,0 +1,95 @@
+//! Redis (ElastiCache Serverless runs Valkey) as the signalling layer: the message bus
+//! (pub/sub: replies to server-to-client requests, cancellations, notifications for streams
+//! held by some instance) and the SSE event log (resumable streams).
+//!
+//! `redis://` and `rediss://` (TLS) URLs; cluster mode with `redis-cluster://` /
+//! `rediss-cluster://` (fred's URL schemes). Connections reconnect with backoff; pub/sub
+//! subscriptions are re-established after a reconnect.
+
+mod bus;
+mod events;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fred::clients::{Client, SubscriberClient};
+use fred::interfaces::EventInterface;
+use fred::prelude::{Builder, ClientLike, Config, ReconnectPolicy, TcpConfig};
+use tokio::sync::mpsc;
+
+use mcp_server::state::{EventLog, MessageBus, StateError, StateResult};
+
+/// Local subscribers of each channel this instance listens to.
+type Routes = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
+
+#[derive(Clone)]
+pub struct RedisState {
+    client: Client,
+    subscriber: SubscriberClient,
+    routes: Arc<Mutex<Routes>>,
+}
+
+fn unavailable(e: fred::error::Error) -> StateError {
+    StateError::Unavailable(format!("Redis: {e}"))
+}
+
+impl RedisState {
+    /// Connects (two connections: commands, and pub/sub) and starts routing messages.
+    pub async fn connect(url: &str) -> StateResult<Self> {
+        let config = Config::from_url(url).map_err(unavailable)?;
+        let mut builder = Builder::from_config(config);
+        builder
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+            .with_connection_config(|c| {
+                c.connection_timeout = Duration::from_secs(2);
+                // Nagle plus delayed ACK costs ~40 ms a reply.
+                c.tcp = TcpConfig { nodelay: Some(true), ..Default::default() };
+            })
+            .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2));
+        let client = builder.build().map_err(unavailable)?;
+        let subscriber = builder.build_subscriber_client().map_err(unavailable)?;
+        client.init().await.map_err(unavailable)?;
+        subscriber.init().await.map_err(unavailable)?;
+        // Re-subscribes to every channel after a reconnect; runs for the client's lifetime.
+        drop(subscriber.manage_subscriptions());
+        let state = RedisState { client, subscriber, routes: Arc::default() };
+        state.route_messages();
+        Ok(state)
+    }
+
+    pub fn bus(&self) -> Arc<dyn MessageBus> {
+        Arc::new(self.clone())
+    }
+
+    pub fn events(&self) -> Arc<dyn EventLog> {
+        Arc::new(self.clone())
+    }
+
+    /// Delivers each pub/sub message to this instance's subscribers of its channel.
+    fn route_messages(&self) {
+        let mut rx = self.subscriber.message_rx();
+        let routes = self.routes.clone();
+        tokio::spawn(async move {
+            loop {
+                let message = match rx.recv().await {
+                    Ok(m) => m,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(lost = n, "pub/sub receiver lagged");
+                        continue;
+                    }
+                    Err(_) => return,
+                };
+                let Some(bytes) = message.value.as_bytes().map(<[u8]>::to_vec) else { continue };
+                let Ok(mut routes) = routes.lock() else { return };
+                if let Some(senders) = routes.get_mut(&*message.channel) {
+                    senders.retain(|tx| match tx.try_send(bytes.clone()) {
+                        Ok(()) => true,
+                        Err(mpsc::error::TrySendError::Full(_)) => true,
+                        Err(mpsc::error::TrySendError::Closed(_)) => false,
+                    });
+                }
+            }
+        });
+    }
+}
