@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::{Notify, mpsc};
 
-use mcp_server::{ConnectionSink, OutboundClosed};
+use mcp_server::{ConnectionSink, PostError};
 
 /// What the socket writer of a connection receives.
 pub enum Frame {
@@ -73,10 +73,10 @@ const POST_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[async_trait]
 impl ConnectionSink for LocalConnections {
-    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), OutboundClosed> {
-        let gone = || OutboundClosed(format!("410 Gone: {connection_id}"));
+    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), PostError> {
+        let gone = || PostError::Gone(format!("410 Gone: {connection_id}"));
         let tx = self.sender(connection_id).ok_or_else(gone)?;
-        let text = String::from_utf8(message).map_err(|_| OutboundClosed("message is not UTF-8".into()))?;
+        let text = String::from_utf8(message).map_err(|_| PostError::Failed("message is not UTF-8".into()))?;
         match tokio::time::timeout(POST_TIMEOUT, tx.send(Frame::Text(text))).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(gone()),

@@ -15,7 +15,7 @@ use mcp_protocol::jsonrpc::{self, RequestId};
 use mcp_protocol::{ErrorCode, ErrorObject};
 use mcp_server::state::{ConnectionRecord, now_ms};
 use mcp_server::{
-    ConnectionSink, Inbound, Outbound, OutboundClosed, ReplyStatus, Router, Transport, forget_connection,
+    ConnectionSink, Inbound, Outbound, OutboundClosed, PostError, ReplyStatus, Router, Transport, forget_connection,
 };
 
 use crate::limits::MAX_MESSAGE_BYTES;
@@ -109,9 +109,12 @@ impl WebSocketEdge {
         let reply = self.router.handle(body.as_bytes(), &inbound, out.clone()).await;
         // A cancelled request is answered with silence here (the client asked for it).
         if let Some(bytes) = reply.body.filter(|_| reply.status != ReplyStatus::Cancelled) {
-            let bytes = fit(bytes);
-            if out.send(bytes).await.is_err() {
-                self.disconnect(&connection_id).await;
+            match self.sink.post(&connection_id, fit(bytes)).await {
+                Ok(()) => {}
+                Err(PostError::Gone(_)) => {
+                    self.disconnect(&connection_id).await;
+                }
+                Err(PostError::Failed(why)) => tracing::warn!(connection = %connection_id, %why, "reply not delivered"),
             }
         }
         status(200)
@@ -158,6 +161,6 @@ struct ConnectionOutbound {
 #[async_trait]
 impl Outbound for ConnectionOutbound {
     async fn send(&self, message: Vec<u8>) -> Result<(), OutboundClosed> {
-        self.sink.post(&self.connection_id, message).await
+        self.sink.post(&self.connection_id, message).await.map_err(|e| OutboundClosed(e.to_string()))
     }
 }

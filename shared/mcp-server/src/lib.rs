@@ -30,7 +30,7 @@ pub use context::RequestContext;
 pub use error::{DefinitionError, HandlerError, InputError};
 pub use handler::BoxFuture;
 pub use notifier::{ListKind, Notifier, forget_connection};
-pub use outbound::{ConnectionSink, Outbound, OutboundClosed};
+pub use outbound::{ConnectionSink, Outbound, OutboundClosed, PostError};
 pub use prompt::PromptDef;
 pub use request_state::RequestStateCodec;
 pub use resource::{ResourceDef, ResourceTemplateDef};

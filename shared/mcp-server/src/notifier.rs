@@ -13,7 +13,7 @@ use mcp_protocol::model::notifications::{
     PROMPTS_LIST_CHANGED, RESOURCES_LIST_CHANGED, RESOURCES_UPDATED, TOOLS_LIST_CHANGED,
 };
 
-use crate::outbound::ConnectionSink;
+use crate::outbound::{ConnectionSink, PostError};
 use crate::state::{DeliveryTarget, StateHandles, StateResult, Subscriber};
 
 /// The lists whose changes clients can follow.
@@ -110,12 +110,18 @@ impl Notifier {
             DeliveryTarget::Channel(channel) => Ok(self.state.bus.publish(channel, message).await? > 0),
             DeliveryTarget::Connection(connection) => {
                 let Some(sink) = &self.sink else { return Ok(false) };
-                if sink.post(connection, message).await.is_ok() {
-                    return Ok(true);
+                match sink.post(connection, message).await {
+                    Ok(()) => Ok(true),
+                    Err(PostError::Gone(_)) => {
+                        tracing::info!(connection, "connection gone; forgetting it");
+                        forget_connection(&self.state, connection).await?;
+                        Ok(false)
+                    }
+                    Err(PostError::Failed(why)) => {
+                        tracing::warn!(connection, %why, "notification not delivered");
+                        Ok(false)
+                    }
                 }
-                tracing::info!(connection, "connection gone; forgetting it");
-                forget_connection(&self.state, connection).await?;
-                Ok(false)
             }
         }
     }

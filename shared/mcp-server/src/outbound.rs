@@ -22,13 +22,22 @@ pub trait Outbound: Send + Sync {
     }
 }
 
-/// Delivers messages that belong to no request (resource updates, list changes) to a
-/// [`DeliveryTarget`](crate::state::DeliveryTarget): a bus channel, or a WebSocket
-/// connection through `@connections`.
+/// Why a post to a WebSocket connection failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PostError {
+    /// The connection no longer exists (`410 Gone`): forget it.
+    #[error("connection gone: {0}")]
+    Gone(String),
+    /// The post failed for another reason (throttling, network): the connection may live.
+    #[error("post failed: {0}")]
+    Failed(String),
+}
+
+/// Posts to WebSocket connections through `@connections` (`PostToConnection`), from any
+/// instance.
 #[async_trait]
 pub trait ConnectionSink: Send + Sync {
-    /// Posts to a WebSocket connection. `Err` means the connection is gone (`410 Gone`).
-    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), OutboundClosed>;
+    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), PostError>;
 }
 
 /// An outbound that drops everything: for requests whose transport has no side channel.

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 use mcp_server::{
-    ConnectionSink, Inbound, Outbound, OutboundClosed, RequestStateCodec, Router, RouterConfig, StateHandles, Transport,
+    ConnectionSink, Inbound, Outbound, OutboundClosed, PostError, RequestStateCodec, Router, RouterConfig,
+    StateHandles, Transport,
 };
 
 /// Collects what a request (or a connection) was sent besides its response.
@@ -35,8 +36,8 @@ pub struct Posts(pub Mutex<Vec<(String, Value)>>);
 
 #[async_trait]
 impl ConnectionSink for Posts {
-    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), OutboundClosed> {
-        let v = serde_json::from_slice(&message).map_err(|e| OutboundClosed(e.to_string()))?;
+    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), PostError> {
+        let v = serde_json::from_slice(&message).map_err(|e| PostError::Failed(e.to_string()))?;
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push((connection_id.to_owned(), v));
         Ok(())
     }

@@ -1,0 +1,90 @@
+//! The application a function runs: built once in init, then handed every event.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+
+use mcp_edge::http::{HttpConfig, HttpEdge};
+use mcp_edge::origin::OriginPolicy;
+use mcp_edge::websocket::WebSocketEdge;
+use mcp_server::state::{EventLog, MessageBus};
+use mcp_server::{ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
+use mcp_state_dynamodb::DynamoState;
+
+use crate::lazy_redis::LazyRedis;
+use crate::settings::{ServerChoice, Settings};
+use crate::sink::ApiGatewaySink;
+
+/// How long a `requestState` stays valid.
+const REQUEST_STATE_TTL: Duration = Duration::from_secs(10 * 60);
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+pub struct App {
+    pub router: Arc<Router>,
+    pub websocket: WebSocketEdge,
+    pub http: HttpEdge,
+    sink: Arc<ApiGatewaySink>,
+}
+
+impl App {
+    /// Settings from the environment, AWS configuration from the usual chain. No network
+    /// calls: credentials resolve and Redis connects on first use.
+    pub async fn from_env() -> Result<App, BoxError> {
+        let settings = Settings::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        App::new(settings, sdk)
+    }
+
+    pub fn new(settings: Settings, sdk: aws_config::SdkConfig) -> Result<App, BoxError> {
+        let dynamo = Arc::new(DynamoState::new(aws_sdk_dynamodb::Client::new(&sdk), settings.table.clone()));
+        let memory = StateHandles::in_memory();
+        let (bus, events): (Arc<dyn MessageBus>, Arc<dyn EventLog>) = match &settings.redis_url {
+            Some(url) => {
+                let redis = Arc::new(LazyRedis::new(url.clone()));
+                (redis.clone(), redis)
+            }
+            None => {
+                tracing::warn!("MCP_REDIS_URL is not set: signals do not cross instances");
+                (memory.bus, memory.events)
+            }
+        };
+        let state = StateHandles {
+            sessions: dynamo.sessions(),
+            connections: dynamo.connections(),
+            subscriptions: dynamo.subscriptions(),
+            nonces: dynamo.nonces(),
+            kv: dynamo.kv(),
+            bus,
+            events,
+        };
+        let server: Server = match settings.server {
+            ServerChoice::Reference => reference_server::server()?,
+            ServerChoice::Conformance => conformance_server::server()?,
+        };
+        let sink = Arc::new(ApiGatewaySink::new(sdk, settings.connections_endpoint.clone()));
+        let codec = RequestStateCodec::new(settings.request_state_key.clone(), REQUEST_STATE_TTL.as_millis() as u64);
+        let connection_sink: Arc<dyn ConnectionSink> = sink.clone();
+        let router = Arc::new(Router::new(
+            Arc::new(server),
+            state,
+            codec,
+            RouterConfig::default(),
+            Some(connection_sink.clone()),
+        ));
+        let origin = OriginPolicy { allowed_hosts: settings.allowed_hosts, allowed_origins: settings.allowed_origins };
+        let http = HttpEdge::new(router.clone(), HttpConfig { origin: origin.clone(), ..HttpConfig::default() });
+        let websocket = WebSocketEdge::new(router.clone(), connection_sink, origin);
+        Ok(App { router, websocket, http, sink })
+    }
+
+    /// Handles one API Gateway WebSocket event (`$connect`, `$default`, `$disconnect`).
+    pub async fn websocket_event(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+        let ctx = &event.request_context;
+        if let (Some(domain), Some(stage)) = (&ctx.domain_name, &ctx.stage) {
+            self.sink.use_endpoint(&format!("https://{domain}/{stage}"));
+        }
+        self.websocket.handle(event).await
+    }
+}

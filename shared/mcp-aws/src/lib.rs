@@ -1,0 +1,21 @@
+//! AWS edge adapters: what the Lambda functions share. Settings from the environment, the
+//! deployment's state (DynamoDB for what must last, Redis for signalling, connected lazily so
+//! that init makes no network calls), the `@connections` sink over
+//! `aws-sdk-apigatewaymanagement`, and the conversion of Function URL requests and responses.
+//!
+//! Only this crate, `mcp-edge` and `functions/*` know AWS event shapes.
+
+pub mod app;
+pub mod function_url;
+mod lazy_redis;
+pub mod settings;
+pub mod sink;
+
+pub use app::App;
+pub use settings::{Settings, SettingsError};
+
+/// JSON logs to stdout (CloudWatch), filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_target(false).try_init();
+}

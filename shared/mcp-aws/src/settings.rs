@@ -1,0 +1,66 @@
+//! Settings of a deployment, from the environment the template sets.
+
+use std::env;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("environment variable {0} is required")]
+    Missing(&'static str),
+    #[error("environment variable {0}: {1}")]
+    Invalid(&'static str, String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerChoice {
+    Reference,
+    Conformance,
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `MCP_TABLE`: the DynamoDB table.
+    pub table: String,
+    /// `MCP_REDIS_URL`: `rediss://...` of the cache; without it the bus is per instance and
+    /// server-to-client requests, cancellations and SSE notifications do not cross instances.
+    pub redis_url: Option<String>,
+    /// `MCP_SERVER`: which server this deployment serves.
+    pub server: ServerChoice,
+    /// `MCP_REQUEST_STATE_KEY`: the HMAC key of MRTR `requestState` (at least 32 bytes; the
+    /// same for every function of the deployment).
+    pub request_state_key: Vec<u8>,
+    /// `MCP_CONNECTIONS_ENDPOINT`: the `@connections` endpoint; by default derived from the
+    /// first WebSocket event (`https://{domainName}/{stage}`).
+    pub connections_endpoint: Option<String>,
+    /// `MCP_ALLOWED_ORIGINS`: browser origins allowed besides none (comma-separated).
+    pub allowed_origins: Vec<String>,
+    /// `MCP_ALLOWED_HOSTS`: `Host` names accepted on HTTP (comma-separated; empty: any).
+    pub allowed_hosts: Vec<String>,
+}
+
+fn list(name: &str) -> Vec<String> {
+    env::var(name).unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        let table = env::var("MCP_TABLE").map_err(|_| SettingsError::Missing("MCP_TABLE"))?;
+        let server = match env::var("MCP_SERVER").as_deref().unwrap_or("reference") {
+            "reference" => ServerChoice::Reference,
+            "conformance" => ServerChoice::Conformance,
+            other => return Err(SettingsError::Invalid("MCP_SERVER", format!("unknown server {other:?}"))),
+        };
+        let key = env::var("MCP_REQUEST_STATE_KEY").map_err(|_| SettingsError::Missing("MCP_REQUEST_STATE_KEY"))?;
+        if key.len() < 32 {
+            return Err(SettingsError::Invalid("MCP_REQUEST_STATE_KEY", "needs at least 32 bytes".into()));
+        }
+        Ok(Settings {
+            table,
+            redis_url: env::var("MCP_REDIS_URL").ok().filter(|u| !u.is_empty()),
+            server,
+            request_state_key: key.into_bytes(),
+            connections_endpoint: env::var("MCP_CONNECTIONS_ENDPOINT").ok().filter(|u| !u.is_empty()),
+            allowed_origins: list("MCP_ALLOWED_ORIGINS"),
+            allowed_hosts: list("MCP_ALLOWED_HOSTS"),
+        })
+    }
+}

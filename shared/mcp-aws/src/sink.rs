@@ -1,0 +1,47 @@
+//! `@connections` through `aws-sdk-apigatewaymanagement` (`PostToConnection`). The endpoint
+//! is the API's (`https://{domainName}/{stage}`): configured, or learnt from the first event.
+
+use std::sync::OnceLock;
+
+use async_trait::async_trait;
+use aws_sdk_apigatewaymanagement::Client;
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+
+use mcp_server::{ConnectionSink, PostError};
+
+pub struct ApiGatewaySink {
+    sdk: aws_config::SdkConfig,
+    client: OnceLock<Client>,
+}
+
+impl ApiGatewaySink {
+    pub fn new(sdk: aws_config::SdkConfig, endpoint: Option<String>) -> Self {
+        let sink = ApiGatewaySink { sdk, client: OnceLock::new() };
+        if let Some(e) = endpoint {
+            sink.use_endpoint(&e);
+        }
+        sink
+    }
+
+    /// Sets the endpoint unless one is set already (cheap to call per event).
+    pub fn use_endpoint(&self, endpoint: &str) {
+        self.client.get_or_init(|| {
+            let config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.sdk).endpoint_url(endpoint).build();
+            Client::from_conf(config)
+        });
+    }
+}
+
+#[async_trait]
+impl ConnectionSink for ApiGatewaySink {
+    async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), PostError> {
+        let client = self.client.get().ok_or_else(|| PostError::Failed("no @connections endpoint yet".into()))?;
+        match client.post_to_connection().connection_id(connection_id).data(Blob::new(message)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => {
+                Err(PostError::Gone(connection_id.to_owned()))
+            }
+            Err(e) => Err(PostError::Failed(format!("{e:?}"))),
+        }
+    }
+}
