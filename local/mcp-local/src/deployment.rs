@@ -45,9 +45,10 @@ impl Deployment {
                 ServerKind::Conformance => conformance_server::server()?,
             };
             let sink: Arc<dyn ConnectionSink> = connections.clone();
+            // Each instance has its own L1 in front of the shared stores, as Lambda instances do.
             let router = Arc::new(Router::new(
                 Arc::new(server),
-                state.clone(),
+                state.clone().with_l1(),
                 request_states.clone(),
                 RouterConfig::default(),
                 Some(sink.clone()),
@@ -78,7 +79,7 @@ async fn state(args: &Args) -> anyhow::Result<StateHandles> {
     let mut state = StateHandles::in_memory();
     if let Some(url) = &args.redis_url {
         let redis = RedisState::connect(url).await?;
-        state = StateHandles { bus: redis.bus(), events: redis.events(), ..state };
+        state = StateHandles { bus: redis.bus(), events: redis.events(), versions: redis.versions(), ..state };
     }
     if args.dynamodb_endpoint.is_none() && !args.dynamodb_aws {
         return Ok(state);

@@ -8,8 +8,8 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 use mcp_edge::http::{HttpConfig, HttpEdge};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::websocket::WebSocketEdge;
-use mcp_server::state::{EventLog, MessageBus};
-use mcp_server::{ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
+use mcp_server::state::{EventLog, MessageBus, Versions};
+use mcp_server::{BoxFuture, ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
 use mcp_state_dynamodb::DynamoState;
 
 use crate::lazy_redis::LazyRedis;
@@ -40,16 +40,18 @@ impl App {
     pub fn new(settings: Settings, sdk: aws_config::SdkConfig) -> Result<App, BoxError> {
         let dynamo = Arc::new(DynamoState::new(aws_sdk_dynamodb::Client::new(&sdk), settings.table.clone()));
         let memory = StateHandles::in_memory();
-        let (bus, events): (Arc<dyn MessageBus>, Arc<dyn EventLog>) = match &settings.redis_url {
-            Some(url) => {
-                let redis = Arc::new(LazyRedis::new(url.clone()));
-                (redis.clone(), redis)
-            }
-            None => {
-                tracing::warn!("MCP_REDIS_URL is not set: signals do not cross instances");
-                (memory.bus, memory.events)
-            }
-        };
+        let (bus, events, versions): (Arc<dyn MessageBus>, Arc<dyn EventLog>, Arc<dyn Versions>) =
+            match &settings.redis_url {
+                Some(url) => {
+                    let redis = Arc::new(LazyRedis::new(url.clone()));
+                    (redis.clone(), redis.clone(), redis)
+                }
+                None => {
+                    tracing::warn!("MCP_REDIS_URL is not set: signals do not cross instances, and L1 is off");
+                    (memory.bus, memory.events, memory.versions)
+                }
+            };
+        let with_l1 = settings.redis_url.is_some();
         let state = StateHandles {
             sessions: dynamo.sessions(),
             connections: dynamo.connections(),
@@ -58,7 +60,10 @@ impl App {
             kv: dynamo.kv(),
             bus,
             events,
+            versions,
         };
+        // Without shared versions an instance could not tell that its copy went stale.
+        let state = if with_l1 { state.with_l1() } else { state };
         let server: Server = match settings.server {
             ServerChoice::Reference => reference_server::server()?,
             ServerChoice::Conformance => conformance_server::server()?,
@@ -79,12 +84,13 @@ impl App {
         Ok(App { router, websocket, http, sink })
     }
 
-    /// Handles one API Gateway WebSocket event (`$connect`, `$default`, `$disconnect`).
-    pub async fn websocket_event(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    /// Handles one API Gateway WebSocket event (`$connect`, `$default`, `$disconnect`). The
+    /// request's future is large (a whole dispatch): it lives on the heap, not the stack.
+    pub fn websocket_event(&self, event: ApiGatewayWebsocketProxyRequest) -> BoxFuture<'_, ApiGatewayProxyResponse> {
         let ctx = &event.request_context;
         if let (Some(domain), Some(stage)) = (&ctx.domain_name, &ctx.stage) {
             self.sink.use_endpoint(&format!("https://{domain}/{stage}"));
         }
-        self.websocket.handle(event).await
+        Box::pin(self.websocket.handle(event))
     }
 }

@@ -23,7 +23,7 @@ pub async fn handle(app: &App, request: lambda_http::Request) -> Result<http::Re
         lambda_http::Body::Binary(b) => Bytes::from(b),
         _ => Bytes::new(),
     };
-    let response = app.http.handle(http::Request::from_parts(parts, bytes)).await;
+    let response = Box::pin(app.http.handle(http::Request::from_parts(parts, bytes))).await;
     let (parts, body) = response.into_parts();
     let body = match body {
         HttpBody::Empty => Full::new(Bytes::new()).boxed_unsync(),

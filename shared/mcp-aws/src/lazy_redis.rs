@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 use tokio::sync::OnceCell;
 
-use mcp_server::state::{EventLog, MessageBus, StateResult};
+use mcp_server::state::{EventLog, MessageBus, StateResult, Versions};
 use mcp_state_redis::RedisState;
 
 pub(crate) struct LazyRedis {
@@ -42,5 +42,16 @@ impl EventLog for LazyRedis {
 
     async fn after(&self, event_id: &str) -> StateResult<Option<(String, Vec<(String, Vec<u8>)>)>> {
         self.get().await?.after(event_id).await
+    }
+}
+
+#[async_trait]
+impl Versions for LazyRedis {
+    async fn current(&self, key: &str) -> StateResult<u64> {
+        self.get().await?.current(key).await
+    }
+
+    async fn bump(&self, key: &str) -> StateResult<u64> {
+        self.get().await?.bump(key).await
     }
 }

@@ -24,7 +24,8 @@ use crate::error::InputError;
 use crate::ids::random_id;
 use crate::notifier::Notifier;
 use crate::outbound::Outbound;
-use crate::state::{KvStore, MessageBus};
+use crate::signals::Signals;
+use crate::state::KvStore;
 
 /// A handler's view of its request. Cheap to clone.
 #[derive(Clone)]
@@ -53,7 +54,7 @@ pub(crate) struct Inner {
 pub(crate) enum InputMode {
     /// Session era: a server-to-client request on the request's stream; the reply comes
     /// back through the bus, to whichever instance waits for it.
-    Push { bus: Arc<dyn MessageBus>, scope: String, timeout: Duration },
+    Push { signals: Arc<Signals>, scope: String, timeout: Duration },
     /// 2026-07-28 (MRTR): answers given in this round; unanswered requests are collected
     /// and returned as an `InputRequiredResult`.
     Mrtr(Mutex<MrtrRound>),
@@ -68,8 +69,8 @@ pub(crate) struct MrtrRound {
     pub next_key: u32,
 }
 
-/// The bus channel a client's reply to a server request is published on.
-pub(crate) fn reply_channel(scope: &str, id: &RequestId) -> String {
+/// The signal that carries a client's reply to a server request.
+pub(crate) fn reply_key(scope: &str, id: &RequestId) -> String {
     format!("reply:{scope}:{id}")
 }
 
@@ -214,8 +215,8 @@ impl RequestContext {
                 }
                 if missing { Err(InputError::Required) } else { Ok(values) }
             }
-            InputMode::Push { bus, scope, timeout } => {
-                let asks = requests.into_iter().map(|(_, r)| self.push(bus.as_ref(), scope, *timeout, r));
+            InputMode::Push { signals, scope, timeout } => {
+                let asks = requests.into_iter().map(|(_, r)| self.push(signals, scope, *timeout, r));
                 futures_util::future::join_all(asks).await.into_iter().collect()
             }
         }
@@ -223,14 +224,14 @@ impl RequestContext {
 
     async fn push(
         &self,
-        bus: &dyn MessageBus,
+        signals: &Signals,
         scope: &str,
         timeout: Duration,
         req: InputRequest,
     ) -> Result<Value, InputError> {
         let id = RequestId::String(format!("s-{}", random_id()));
         let mut replies =
-            bus.subscribe(&reply_channel(scope, &id)).await.map_err(|e| InputError::Unreachable(e.to_string()))?;
+            signals.wait(&reply_key(scope, &id)).await.map_err(|e| InputError::Unreachable(e.to_string()))?;
         let params = req.params.unwrap_or_else(|| Value::Object(Default::default()));
         let message = jsonrpc::encode_request(&id, &req.method, &params);
         self.inner.out.send(message).await.map_err(|e| InputError::Unreachable(e.to_string()))?;

@@ -22,6 +22,7 @@ pub mod request_state;
 pub mod resource;
 pub mod router;
 pub mod server;
+pub mod signals;
 pub mod state;
 pub mod tool;
 pub mod uri_template;

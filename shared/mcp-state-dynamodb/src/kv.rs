@@ -17,7 +17,7 @@ const VALUE: &str = "value";
 impl KvStore for DynamoState {
     async fn get(&self, k: &str) -> StateResult<Option<Vec<u8>>> {
         let r = self
-            .client
+            .call()
             .get_item()
             .table_name(&*self.table)
             .set_key(Some(key(KV_PK.into(), k)))
@@ -33,13 +33,13 @@ impl KvStore for DynamoState {
     async fn put(&self, k: &str, value: &[u8]) -> StateResult<()> {
         let mut i: Item = key(KV_PK.into(), k);
         i.insert(VALUE.into(), AttributeValue::B(value.to_vec().into()));
-        self.client.put_item().table_name(&*self.table).set_item(Some(i)).send().await.map_err(state_error)?;
+        self.call().put_item().table_name(&*self.table).set_item(Some(i)).send().await.map_err(state_error)?;
         Ok(())
     }
 
     async fn delete(&self, k: &str) -> StateResult<bool> {
         let r = self
-            .client
+            .call()
             .delete_item()
             .table_name(&*self.table)
             .set_key(Some(key(KV_PK.into(), k)))
@@ -55,7 +55,7 @@ impl KvStore for DynamoState {
         let mut start = None;
         while keys.len() < limit {
             let page = self
-                .client
+                .call()
                 .query()
                 .table_name(&*self.table)
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :p)")

@@ -45,6 +45,12 @@ impl DynamoState {
         &self.client
     }
 
+    /// The client, for one call (counted for the request being served).
+    pub(crate) fn call(&self) -> &Client {
+        mcp_server::state::calls::dynamodb();
+        &self.client
+    }
+
     pub fn table(&self) -> &str {
         &self.table
     }

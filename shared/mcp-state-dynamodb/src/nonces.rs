@@ -12,7 +12,7 @@ use crate::item::{EXP, PK, item, n};
 impl NonceStore for DynamoState {
     async fn consume(&self, nonce: &str, expires_at_ms: u64) -> StateResult<bool> {
         let r = self
-            .client
+            .call()
             .put_item()
             .table_name(&*self.table)
             .set_item(Some(item(format!("nonce#{nonce}"), "nonce", expires_at_ms)))

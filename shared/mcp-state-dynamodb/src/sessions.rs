@@ -29,7 +29,7 @@ impl DynamoState {
     /// Sets one attribute of a live item; `false` if there is none.
     async fn set_if_live(&self, pk: String, sk: &str, name: &str, value: AttributeValue) -> StateResult<bool> {
         let r = self
-            .client
+            .call()
             .update_item()
             .table_name(&*self.table)
             .set_key(Some(key(pk, sk)))
@@ -51,7 +51,7 @@ impl DynamoState {
 
     async fn get_live(&self, pk: String, sk: &str) -> StateResult<Option<Item>> {
         let r = self
-            .client
+            .call()
             .get_item()
             .table_name(&*self.table)
             .set_key(Some(key(pk, sk)))
@@ -63,7 +63,7 @@ impl DynamoState {
 
     async fn delete_existing(&self, pk: String, sk: &str) -> StateResult<bool> {
         let r = self
-            .client
+            .call()
             .delete_item()
             .table_name(&*self.table)
             .set_key(Some(key(pk, sk)))
@@ -80,7 +80,7 @@ impl SessionStore for DynamoState {
         let mut i = item(session_pk(&session.id), SESSION, session.expires_at_ms);
         i.insert(DATA.into(), data(session)?);
         let r = self
-            .client
+            .call()
             .put_item()
             .table_name(&*self.table)
             .set_item(Some(i))
@@ -129,7 +129,7 @@ impl ConnectionStore for DynamoState {
     async fn put(&self, connection: &ConnectionRecord) -> StateResult<()> {
         let mut i = item(connection_pk(&connection.id), CONNECTION, connection.expires_at_ms);
         i.insert(DATA.into(), data(connection)?);
-        self.client.put_item().table_name(&*self.table).set_item(Some(i)).send().await.map_err(state_error)?;
+        self.call().put_item().table_name(&*self.table).set_item(Some(i)).send().await.map_err(state_error)?;
         Ok(())
     }
 

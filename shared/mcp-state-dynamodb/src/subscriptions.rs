@@ -41,7 +41,7 @@ impl DynamoState {
         let mut start = None;
         loop {
             let page = self
-                .client
+                .call()
                 .query()
                 .table_name(&*self.table)
                 .index_name(BY_SUBSCRIBER)
@@ -68,13 +68,13 @@ impl SubscriptionStore for DynamoState {
         i.insert(DATA.into(), data(subscriber)?);
         i.insert(SUBSCRIBER.into(), s(&subscriber.id));
         i.insert(TOPIC.into(), s(topic));
-        self.client.put_item().table_name(&*self.table).set_item(Some(i)).send().await.map_err(state_error)?;
+        self.call().put_item().table_name(&*self.table).set_item(Some(i)).send().await.map_err(state_error)?;
         Ok(())
     }
 
     async fn unsubscribe(&self, topic: &str, subscriber_id: &str) -> StateResult<bool> {
         let r = self
-            .client
+            .call()
             .delete_item()
             .table_name(&*self.table)
             .set_key(Some(key(self.row_pk(topic, subscriber_id), &row_sk(subscriber_id))))
@@ -90,7 +90,7 @@ impl SubscriptionStore for DynamoState {
         let mut removed = 0;
         for row in rows {
             let (Some(pk), Some(sk)) = (get_s(&row, PK), get_s(&row, SK)) else { continue };
-            self.client
+            self.call()
                 .delete_item()
                 .table_name(&*self.table)
                 .set_key(Some(key(pk.to_owned(), sk)))
@@ -108,7 +108,7 @@ impl SubscriptionStore for DynamoState {
             let mut start = None;
             loop {
                 let page = self
-                    .client
+                    .call()
                     .query()
                     .table_name(&*self.table)
                     .key_condition_expression("#pk = :pk")
@@ -140,7 +140,7 @@ impl SubscriptionStore for DynamoState {
         let mut start = None;
         loop {
             let page = self
-                .client
+                .call()
                 .query()
                 .table_name(&*self.table)
                 .index_name(BY_SUBSCRIBER)

@@ -19,7 +19,7 @@ const BUFFER: usize = 1024;
 #[async_trait]
 impl MessageBus for RedisState {
     async fn publish(&self, channel: &str, message: Vec<u8>) -> StateResult<usize> {
-        let receivers: i64 = self.client.publish(channel, message).await.map_err(unavailable)?;
+        let receivers: i64 = self.call().publish(channel, message).await.map_err(unavailable)?;
         Ok(usize::try_from(receivers).unwrap_or(0))
     }
 
@@ -32,7 +32,7 @@ impl MessageBus for RedisState {
             senders.push(tx);
             senders.len() == 1
         };
-        if first && let Err(e) = self.subscriber.subscribe(channel).await {
+        if first && let Err(e) = counted_subscribe(&self.subscriber, channel).await {
             drop_route(&self.routes, channel);
             return Err(unavailable(e));
         }
@@ -80,4 +80,12 @@ impl Drop for Unsubscribe {
             });
         }
     }
+}
+
+async fn counted_subscribe(
+    subscriber: &fred::clients::SubscriberClient,
+    channel: &str,
+) -> Result<(), fred::error::Error> {
+    mcp_server::state::calls::redis();
+    subscriber.subscribe(channel).await
 }

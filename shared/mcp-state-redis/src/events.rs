@@ -26,10 +26,10 @@ fn seq_key(stream: &str) -> String {
 #[async_trait]
 impl EventLog for RedisState {
     async fn append(&self, stream: &str, message: &[u8]) -> StateResult<String> {
-        let seq: u64 = self.client.incr(seq_key(stream)).await.map_err(unavailable)?;
+        let seq: u64 = self.call().incr(seq_key(stream)).await.map_err(unavailable)?;
         let mut entry = format!("{seq}\n").into_bytes();
         entry.extend_from_slice(message);
-        let pipeline = self.client.pipeline();
+        let pipeline = self.call().pipeline();
         let list = list_key(stream);
         let queued: [Result<(), _>; 4] = [
             pipeline.rpush(&list, entry).await,
@@ -47,7 +47,7 @@ impl EventLog for RedisState {
     async fn after(&self, event_id: &str) -> StateResult<Option<(String, Vec<(String, Vec<u8>)>)>> {
         let Some((stream, seq)) = event_id.rsplit_once('#') else { return Ok(None) };
         let Ok(seq) = seq.parse::<u64>() else { return Ok(None) };
-        let entries: Vec<Vec<u8>> = self.client.lrange(list_key(stream), 0, -1).await.map_err(unavailable)?;
+        let entries: Vec<Vec<u8>> = self.call().lrange(list_key(stream), 0, -1).await.map_err(unavailable)?;
         if entries.is_empty() {
             return Ok(None);
         }

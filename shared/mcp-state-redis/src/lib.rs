@@ -8,6 +8,7 @@
 
 mod bus;
 mod events;
+mod versions;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -18,7 +19,7 @@ use fred::interfaces::EventInterface;
 use fred::prelude::{Builder, ClientLike, Config, ReconnectPolicy, TcpConfig};
 use tokio::sync::mpsc;
 
-use mcp_server::state::{EventLog, MessageBus, StateError, StateResult};
+use mcp_server::state::{EventLog, MessageBus, StateError, StateResult, Versions};
 
 /// Local subscribers of each channel this instance listens to.
 type Routes = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
@@ -64,6 +65,16 @@ impl RedisState {
 
     pub fn events(&self) -> Arc<dyn EventLog> {
         Arc::new(self.clone())
+    }
+
+    pub fn versions(&self) -> Arc<dyn Versions> {
+        Arc::new(self.clone())
+    }
+
+    /// The command connection, for one call (counted for the request being served).
+    pub(crate) fn call(&self) -> &Client {
+        mcp_server::state::calls::redis();
+        &self.client
     }
 
     /// Delivers each pub/sub message to this instance's subscribers of its channel.

@@ -13,6 +13,11 @@ async fn redis_backend_passes_the_suite() {
     let url = std::env::var("MCP_TEST_REDIS_URL").expect("MCP_TEST_REDIS_URL (tests/run sets it)");
     let redis = RedisState::connect(&url).await.unwrap();
     // Sessions and the other durable stores are DynamoDB's; memory stands in for them here.
-    let state = StateHandles { bus: redis.bus(), events: redis.events(), ..StateHandles::in_memory() };
+    let state = StateHandles {
+        bus: redis.bus(),
+        events: redis.events(),
+        versions: redis.versions(),
+        ..StateHandles::in_memory()
+    };
     mcp_server::state::testkit::run_all(&state).await;
 }

@@ -23,7 +23,7 @@ use mcp_protocol::model::{
 };
 use mcp_protocol::{ErrorObject, methods};
 
-use super::{Cx, Reply, ReplyStatus, Router, Transport, cancel_channel};
+use super::{Cx, Reply, ReplyStatus, Router, Transport, cancel_key};
 use crate::completion::CompletionRequest;
 use crate::context::{Inner, InputMode, MrtrRound, RequestContext};
 use crate::error::{HandlerError, InputError};
@@ -263,7 +263,7 @@ impl Router {
         if !cx.stateless {
             return Ok(match &cx.inbound.session_id {
                 Some(scope) => InputMode::Push {
-                    bus: self.state.bus.clone(),
+                    signals: self.signals.clone(),
                     scope: scope.clone(),
                     timeout: self.config.input_timeout,
                 },
@@ -386,7 +386,7 @@ impl Router {
     ) -> Option<T> {
         let listens = !(cx.stateless && cx.inbound.transport == Transport::Http);
         let subscription = match (&cx.inbound.session_id, listens) {
-            (Some(scope), true) => self.state.bus.subscribe(&cancel_channel(scope, id)).await.ok(),
+            (Some(scope), true) => self.signals.wait(&cancel_key(scope, id)).await.ok(),
             _ => None,
         };
         let Some(mut cancel) = subscription else { return Some(run.await) };

@@ -27,11 +27,12 @@ pub use reply::{Reply, ReplyStatus};
 pub use session::session_channel;
 pub use stateless::{decode_header_value, listen_subscriber};
 
-use crate::context::reply_channel;
+use crate::context::reply_key;
 use crate::notifier::Notifier;
 use crate::outbound::{ConnectionSink, Outbound};
 use crate::request_state::RequestStateCodec;
 use crate::server::Server;
+use crate::signals::Signals;
 use crate::state::{SessionRecord, StateHandles};
 
 /// Limits and lifetimes.
@@ -68,6 +69,7 @@ impl Default for RouterConfig {
 pub struct Router {
     server: Arc<Server>,
     state: StateHandles,
+    signals: Arc<Signals>,
     notifier: Notifier,
     request_states: RequestStateCodec,
     config: RouterConfig,
@@ -92,7 +94,8 @@ impl Router {
         sink: Option<Arc<dyn ConnectionSink>>,
     ) -> Self {
         let notifier = Notifier::new(state.clone(), sink);
-        Router { server, state, notifier, request_states, config }
+        let signals = Arc::new(Signals::new(state.bus.clone()));
+        Router { server, state, signals, notifier, request_states, config }
     }
 
     pub fn server(&self) -> &Arc<Server> {
@@ -110,6 +113,13 @@ impl Router {
     /// Handles one message. Progress, logs and server-to-client requests of the request go
     /// to `out` while it runs; the response (if any) is in the returned [`Reply`].
     pub async fn handle(&self, body: &[u8], inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
+        let (mut reply, calls) = crate::state::calls::counted(self.serve(body, inbound, out)).await;
+        reply.calls = calls;
+        tracing::debug!(dynamodb = calls.dynamodb, redis = calls.redis, status = ?reply.status, "message served");
+        reply
+    }
+
+    async fn serve(&self, body: &[u8], inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
         match jsonrpc::decode(body) {
             Err(e) => {
                 let status = ReplyStatus::BadRequest;
@@ -120,7 +130,7 @@ impl Router {
             Ok(Message::Response(r)) => {
                 // A client's answer to a server-to-client request: wake whoever waits for it.
                 if let Some(scope) = self.signal_scope(inbound).await {
-                    let _ = self.state.bus.publish(&reply_channel(&scope, &r.id), body.to_vec()).await;
+                    let _ = self.signals.send(&reply_key(&scope, &r.id), body.to_vec()).await;
                 }
                 Reply::accepted()
             }
@@ -152,7 +162,7 @@ impl Router {
                 if let Ok(CancelledParams { request_id: Some(id), .. }) = n.params_as::<CancelledParams>()
                     && let Some(scope) = self.signal_scope(inbound).await
                 {
-                    let _ = self.state.bus.publish(&cancel_channel(&scope, &id), Vec::new()).await;
+                    let _ = self.signals.send(&cancel_key(&scope, &id), Vec::new()).await;
                 }
             }
             _ => {}
@@ -200,8 +210,8 @@ impl Router {
     }
 }
 
-/// The bus channel that cancels request `id` in `scope`.
-pub(crate) fn cancel_channel(scope: &str, id: &RequestId) -> String {
+/// The signal that cancels request `id` in `scope`.
+pub(crate) fn cancel_key(scope: &str, id: &RequestId) -> String {
     format!("cancel:{scope}:{id}")
 }
 

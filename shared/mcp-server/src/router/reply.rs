@@ -1,6 +1,8 @@
 //! What the router hands back to a transport edge.
 
 use mcp_protocol::ErrorObject;
+
+use crate::state::calls::RemoteCalls;
 use mcp_protocol::jsonrpc::{self, RequestId};
 
 /// How the edge should present a reply. HTTP maps these to status codes; WebSocket and
@@ -30,24 +32,31 @@ pub struct Reply {
     pub body: Option<Vec<u8>>,
     /// A session created by this message (`initialize`): HTTP sends it as `Mcp-Session-Id`.
     pub new_session: Option<String>,
+    /// The remote calls serving this message took.
+    pub calls: RemoteCalls,
 }
 
 impl Reply {
     pub fn ok(body: Vec<u8>) -> Self {
-        Reply { status: ReplyStatus::Ok, body: Some(body), new_session: None }
+        Reply { status: ReplyStatus::Ok, body: Some(body), new_session: None, calls: RemoteCalls::default() }
     }
 
     pub fn accepted() -> Self {
-        Reply { status: ReplyStatus::Accepted, body: None, new_session: None }
+        Reply { status: ReplyStatus::Accepted, body: None, new_session: None, calls: RemoteCalls::default() }
     }
 
     pub fn cancelled(id: &RequestId) -> Self {
         let e = ErrorObject::new(mcp_protocol::ErrorCode::REQUEST_CANCELLED, "request cancelled");
-        Reply { status: ReplyStatus::Cancelled, body: Some(jsonrpc::encode_error(Some(id), &e)), new_session: None }
+        Reply {
+            status: ReplyStatus::Cancelled,
+            body: Some(jsonrpc::encode_error(Some(id), &e)),
+            new_session: None,
+            calls: RemoteCalls::default(),
+        }
     }
 
     /// A JSON-RPC error; `status` says how a transport with statuses presents it.
     pub fn error(id: Option<&RequestId>, error: &ErrorObject, status: ReplyStatus) -> Self {
-        Reply { status, body: Some(jsonrpc::encode_error(id, error)), new_session: None }
+        Reply { status, body: Some(jsonrpc::encode_error(id, error)), new_session: None, calls: RemoteCalls::default() }
     }
 }

@@ -264,7 +264,7 @@ impl Router {
         // is written, so that an early cancellation is not missed.
         let mut cancel = match (&cx.inbound.session_id, cx.inbound.transport, &channel) {
             (Some(scope), Transport::Stdio, Some(_)) => {
-                self.state.bus.subscribe(&super::cancel_channel(scope, &req.id)).await.ok()
+                self.signals.wait(&super::cancel_key(scope, &req.id)).await.ok()
             }
             _ => None,
         };

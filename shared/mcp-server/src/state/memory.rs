@@ -14,7 +14,7 @@ use mcp_protocol::model::LoggingLevel;
 
 use super::{
     ConnectionRecord, ConnectionStore, EventLog, KvStore, MessageBus, NonceStore, SessionRecord, SessionStore,
-    StateError, StateResult, Subscriber, SubscriptionStore, now_ms,
+    StateError, StateResult, Subscriber, SubscriptionStore, Versions, now_ms,
 };
 
 /// How many messages a slow bus subscriber may have queued before new ones are dropped
@@ -50,6 +50,7 @@ pub struct MemoryState {
     event_seq: AtomicU64,
     writes: AtomicUsize,
     kv: Mutex<BTreeMap<String, Vec<u8>>>,
+    versions: Mutex<HashMap<String, u64>>,
 }
 
 impl MemoryState {
@@ -300,5 +301,19 @@ impl KvStore for MemoryState {
             .take(limit)
             .map(|(k, _)| k.clone())
             .collect())
+    }
+}
+
+#[async_trait]
+impl Versions for MemoryState {
+    async fn current(&self, key: &str) -> StateResult<u64> {
+        Ok(lock(&self.versions)?.get(key).copied().unwrap_or(0))
+    }
+
+    async fn bump(&self, key: &str) -> StateResult<u64> {
+        let mut map = lock(&self.versions)?;
+        let v = map.entry(key.to_owned()).or_insert(0);
+        *v += 1;
+        Ok(*v)
     }
 }

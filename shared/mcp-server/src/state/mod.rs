@@ -4,6 +4,8 @@
 //! suite ([`testkit`], feature `testkit`) that every backend must pass. Handlers never
 //! keep such state in their own memory: any instance may serve the next message.
 
+pub mod calls;
+pub mod l1;
 pub mod memory;
 pub mod records;
 #[cfg(any(test, feature = "testkit"))]
@@ -109,6 +111,16 @@ pub trait KvStore: Send + Sync {
     async fn keys(&self, prefix: &str, limit: usize) -> StateResult<Vec<String>>;
 }
 
+/// Version numbers in the shared cache, bumped by every write of a cached record, so that each
+/// instance's L1 can tell whether its copy is current with one read.
+#[async_trait]
+pub trait Versions: Send + Sync {
+    /// The current version (0 for a key never bumped).
+    async fn current(&self, key: &str) -> StateResult<u64>;
+    /// Increments and returns the version.
+    async fn bump(&self, key: &str) -> StateResult<u64>;
+}
+
 /// Everything a router needs, shared by every instance of a deployment.
 #[derive(Clone)]
 pub struct StateHandles {
@@ -119,9 +131,17 @@ pub struct StateHandles {
     pub bus: Arc<dyn MessageBus>,
     pub events: Arc<dyn EventLog>,
     pub kv: Arc<dyn KvStore>,
+    pub versions: Arc<dyn Versions>,
 }
 
 impl StateHandles {
+    /// Puts a per-instance L1 cache in front of the session store (revalidated through
+    /// `versions`). Each instance calls this on its own copy of the handles.
+    pub fn with_l1(mut self) -> Self {
+        self.sessions = Arc::new(l1::CachedSessions::new(self.sessions, self.versions.clone()));
+        self
+    }
+
     /// All stores in memory: one process, any number of router instances.
     pub fn in_memory() -> Self {
         let m = Arc::new(memory::MemoryState::default());
@@ -132,7 +152,8 @@ impl StateHandles {
             nonces: m.clone(),
             bus: m.clone(),
             events: m.clone(),
-            kv: m,
+            kv: m.clone(),
+            versions: m,
         }
     }
 }

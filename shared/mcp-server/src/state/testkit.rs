@@ -26,6 +26,8 @@ pub async fn run_all(state: &StateHandles) {
     bus_delivers_to_every_subscriber(state).await;
     event_log_replays_after_id(state).await;
     kv_roundtrip_and_prefix_listing(state).await;
+    versions_are_monotonic(state).await;
+    l1_never_serves_a_stale_session(state).await;
 }
 
 fn session(id: &str, expires_at_ms: u64) -> SessionRecord {
@@ -185,6 +187,30 @@ pub async fn kv_roundtrip_and_prefix_listing(state: &StateHandles) {
     assert!(!state.kv.delete(&format!("{p}a")).await.unwrap());
     assert_eq!(state.kv.keys(&p, 10).await.unwrap().len(), 2);
     assert!(state.kv.keys(&format!("{p}zzz"), 10).await.unwrap().is_empty());
+}
+
+pub async fn versions_are_monotonic(state: &StateHandles) {
+    let key = format!("test:{}", random_id());
+    assert_eq!(state.versions.current(&key).await.unwrap(), 0);
+    let a = state.versions.bump(&key).await.unwrap();
+    let b = state.versions.bump(&key).await.unwrap();
+    assert!(b > a);
+    assert_eq!(state.versions.current(&key).await.unwrap(), b);
+}
+
+/// Two instances with their own L1 over the same stores: a change made through one is seen
+/// by the other at once.
+pub async fn l1_never_serves_a_stale_session(state: &StateHandles) {
+    let a = state.clone().with_l1();
+    let b = state.clone().with_l1();
+    let id = random_id();
+    a.sessions.create(&session(&id, now_ms() + 60_000)).await.unwrap();
+    assert!(b.sessions.get(&id).await.unwrap().is_some());
+    assert!(a.sessions.get(&id).await.unwrap().is_some());
+    assert!(b.sessions.set_log_level(&id, LoggingLevel::Error).await.unwrap());
+    assert_eq!(a.sessions.get(&id).await.unwrap().unwrap().log_level, Some(LoggingLevel::Error));
+    assert!(a.sessions.delete(&id).await.unwrap());
+    assert_eq!(b.sessions.get(&id).await.unwrap(), None, "a session deleted elsewhere is gone here too");
 }
 
 #[cfg(test)]

@@ -1,0 +1,110 @@
+//! Signals to running requests: cancellations, and clients' replies to server-to-client
+//! requests. They are rare, small, and addressed to one request on some instance. They
+//! travel on one bus channel that each instance subscribes to once, and the instance hands
+//! them to its local waiters, so waiting for a signal costs a request no remote call.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+
+use futures_util::stream::{self, BoxStream, StreamExt};
+use tokio::sync::{OnceCell, mpsc};
+
+use crate::state::{MessageBus, StateError, StateResult};
+
+/// The bus channel every instance listens to.
+const CHANNEL: &str = "mcp:signals";
+/// Signals a waiter may have queued (a waiter needs one; more are dropped).
+const BUFFER: usize = 16;
+
+type Waiters = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
+
+pub struct Signals {
+    bus: Arc<dyn MessageBus>,
+    waiters: Arc<Mutex<Waiters>>,
+    listening: OnceCell<()>,
+}
+
+impl Signals {
+    pub fn new(bus: Arc<dyn MessageBus>) -> Self {
+        Signals { bus, waiters: Arc::default(), listening: OnceCell::new() }
+    }
+
+    /// Sends a signal to whoever waits for `key`, on any instance.
+    pub async fn send(&self, key: &str, payload: Vec<u8>) -> StateResult<()> {
+        let mut message = Vec::with_capacity(key.len() + 1 + payload.len());
+        message.extend_from_slice(key.as_bytes());
+        message.push(b'\n');
+        message.extend_from_slice(&payload);
+        self.bus.publish(CHANNEL, message).await.map(|_| ())
+    }
+
+    /// Waits for signals sent to `key` from now on (until the stream is dropped).
+    pub async fn wait(&self, key: &str) -> StateResult<BoxStream<'static, Vec<u8>>> {
+        self.listening.get_or_try_init(|| self.listen()).await?;
+        let (tx, rx) = mpsc::channel(BUFFER);
+        self.waiters
+            .lock()
+            .map_err(|_| StateError::Unavailable("poisoned".into()))?
+            .entry(key.to_owned())
+            .or_default()
+            .push(tx);
+        let guard = Forget { waiters: Arc::downgrade(&self.waiters), key: key.to_owned() };
+        Ok(stream::unfold((rx, guard), |(mut rx, guard)| async move { rx.recv().await.map(|m| (m, (rx, guard))) })
+            .boxed())
+    }
+
+    /// Subscribes this instance to the signal channel and routes what arrives.
+    async fn listen(&self) -> StateResult<()> {
+        let mut incoming = self.bus.subscribe(CHANNEL).await?;
+        let waiters = Arc::downgrade(&self.waiters);
+        tokio::spawn(async move {
+            while let Some(message) = incoming.next().await {
+                let Some(split) = message.iter().position(|&b| b == b'\n') else { continue };
+                let Ok(key) = std::str::from_utf8(&message[..split]) else { continue };
+                let Some(waiters) = waiters.upgrade() else { return };
+                let Ok(map) = waiters.lock() else { return };
+                for tx in map.get(key).into_iter().flatten() {
+                    let _ = tx.try_send(message[split + 1..].to_vec());
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// Removes a waiter when its stream is dropped (the receiver goes first, see `wait`).
+struct Forget {
+    waiters: Weak<Mutex<Waiters>>,
+    key: String,
+}
+
+impl Drop for Forget {
+    fn drop(&mut self) {
+        let Some(waiters) = self.waiters.upgrade() else { return };
+        let Ok(mut map) = waiters.lock() else { return };
+        if let Some(senders) = map.get_mut(&self.key) {
+            senders.retain(|tx| !tx.is_closed());
+            if senders.is_empty() {
+                map.remove(&self.key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StateHandles;
+
+    #[tokio::test]
+    async fn a_signal_reaches_its_waiter_on_another_instance_only() {
+        let state = StateHandles::in_memory();
+        let (a, b) = (Signals::new(state.bus.clone()), Signals::new(state.bus.clone()));
+        let mut waiting = b.wait("cancel:s:1").await.unwrap();
+        let mut other = b.wait("cancel:s:2").await.unwrap();
+        a.send("cancel:s:1", b"now".to_vec()).await.unwrap();
+        let got = tokio::time::timeout(std::time::Duration::from_secs(2), waiting.next()).await.unwrap();
+        assert_eq!(got.as_deref(), Some(b"now".as_slice()));
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), other.next()).await.is_err());
+    }
+}
