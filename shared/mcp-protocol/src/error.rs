@@ -38,8 +38,6 @@ impl ErrorCode {
     pub const UNSUPPORTED_PROTOCOL_VERSION: ErrorCode = ErrorCode(-32022);
     /// Implementation-defined server error: a limit was exceeded (size, rate, count).
     pub const LIMIT_EXCEEDED: ErrorCode = ErrorCode(-32010);
-    /// Implementation-defined server error: a state backend failed; retrying may succeed.
-    pub const RETRYABLE_BACKEND_ERROR: ErrorCode = ErrorCode(-32011);
     /// Implementation-defined server error: the request was cancelled.
     pub const REQUEST_CANCELLED: ErrorCode = ErrorCode(-32012);
 }

@@ -77,8 +77,9 @@ impl HandlerError {
                 ErrorObject::new(ErrorCode::REQUEST_CANCELLED, "request cancelled")
             }
             HandlerError::Input(e) => ErrorObject::internal(e.to_string()),
-            HandlerError::State(e) => ErrorObject::new(ErrorCode::RETRYABLE_BACKEND_ERROR, e.to_string())
-                .with_data(serde_json::json!({ "retryable": true })),
+            // An internal error the client may retry: the backends already retried with backoff.
+            HandlerError::State(e) => ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string())
+                .with_data(serde_json::json!({ "retryable": true, "reason": "state backend unavailable" })),
             HandlerError::Internal(m) => ErrorObject::internal(m.clone()),
             HandlerError::Rpc(e) => (**e).clone(),
         }

@@ -107,7 +107,15 @@ impl Notifier {
     /// Delivers one message to a subscriber's target; a dead connection is forgotten.
     pub async fn deliver(&self, s: &Subscriber, message: Vec<u8>) -> StateResult<bool> {
         match &s.target {
-            DeliveryTarget::Channel(channel) => Ok(self.state.bus.publish(channel, message).await? > 0),
+            // Best effort: a stream that misses a notification is not worth failing the
+            // request that caused it (the bus is lossy by nature).
+            DeliveryTarget::Channel(channel) => match self.state.bus.publish(channel, message).await {
+                Ok(receivers) => Ok(receivers > 0),
+                Err(e) => {
+                    tracing::warn!(channel, error = %e, "notification not published");
+                    Ok(false)
+                }
+            },
             DeliveryTarget::Connection(connection) => {
                 let Some(sink) = &self.sink else { return Ok(false) };
                 match sink.post(connection, message).await {

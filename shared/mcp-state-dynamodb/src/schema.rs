@@ -53,7 +53,7 @@ pub async fn ensure_table(client: &Client, table: &str) -> StateResult<()> {
         .projection(Projection::builder().projection_type(ProjectionType::Include).non_key_attributes(EXP).build())
         .build()
         .map_err(|e| bad(e.to_string()))?;
-    client
+    let create = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
@@ -63,10 +63,13 @@ pub async fn ensure_table(client: &Client, table: &str) -> StateResult<()> {
         .attribute_definitions(attribute(TOPIC).map_err(bad)?)
         .key_schema(key_element(PK, KeyType::Hash).map_err(bad)?)
         .key_schema(key_element(SK, KeyType::Range).map_err(bad)?)
-        .global_secondary_indexes(index)
-        .send()
-        .await
-        .map_err(state_error)?;
+        .global_secondary_indexes(index);
+    match create.send().await {
+        Ok(_) => {}
+        // Another process is creating it at the same moment: wait for it like for ours.
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
+        Err(e) => return Err(state_error(e)),
+    }
     for _ in 0..100 {
         let d = client.describe_table().table_name(table).send().await.map_err(state_error)?;
         if d.table.and_then(|t| t.table_status).is_some_and(|s| s.as_str() == "ACTIVE") {
@@ -76,6 +79,13 @@ pub async fn ensure_table(client: &Client, table: &str) -> StateResult<()> {
     }
     let ttl =
         TimeToLiveSpecification::builder().enabled(true).attribute_name(TTL).build().map_err(|e| bad(e.to_string()))?;
-    client.update_time_to_live().table_name(table).time_to_live_specification(ttl).send().await.map_err(state_error)?;
+    if let Err(e) = client.update_time_to_live().table_name(table).time_to_live_specification(ttl).send().await {
+        // A concurrent creator may have enabled it first.
+        let d = client.describe_time_to_live().table_name(table).send().await.map_err(state_error)?;
+        let status = d.time_to_live_description.and_then(|t| t.time_to_live_status);
+        if !status.is_some_and(|s| matches!(s.as_str(), "ENABLED" | "ENABLING")) {
+            return Err(state_error(e));
+        }
+    }
     Ok(())
 }

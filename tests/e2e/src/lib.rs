@@ -43,15 +43,55 @@ impl ConnectionSink for Posts {
     }
 }
 
-/// N routers serving the reference server over one shared in-memory state.
-pub fn reference_instances(n: usize, sink: Arc<Posts>) -> Vec<Arc<Router>> {
-    let state = StateHandles::in_memory();
+/// The real backends when the test command provides them (`MCP_TEST_DYNAMODB_ENDPOINT`,
+/// `MCP_TEST_REDIS_URL`), the in-memory ones otherwise.
+pub async fn shared_state() -> StateHandles {
+    match (std::env::var("MCP_TEST_DYNAMODB_ENDPOINT"), std::env::var("MCP_TEST_REDIS_URL")) {
+        (Ok(endpoint), Ok(redis)) => backends(&endpoint, &redis, "e2e-instances").await,
+        _ => StateHandles::in_memory(),
+    }
+}
+
+/// DynamoDB at `endpoint` (table created if missing) and Redis at `redis_url`.
+pub async fn backends(endpoint: &str, redis_url: &str, table: &str) -> StateHandles {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    mcp_state_dynamodb::schema::ensure_table(&client, table).await.unwrap_or_else(|e| panic!("table: {e}"));
+    let d = Arc::new(mcp_state_dynamodb::DynamoState::new(client, table.to_owned()));
+    let r = mcp_state_redis::RedisState::connect(redis_url).await.unwrap_or_else(|e| panic!("redis: {e}"));
+    StateHandles {
+        sessions: d.sessions(),
+        connections: d.connections(),
+        subscriptions: d.subscriptions(),
+        nonces: d.nonces(),
+        kv: d.kv(),
+        bus: r.bus(),
+        events: r.events(),
+        versions: r.versions(),
+    }
+}
+
+/// N routers serving the reference server over one shared state, each with its own L1.
+pub async fn reference_instances(n: usize, sink: Arc<Posts>) -> Vec<Arc<Router>> {
+    let state = shared_state().await;
     let codec = RequestStateCodec::ephemeral();
     (0..n)
         .map(|_| {
             let server = reference_server::server().unwrap_or_else(|e| panic!("reference server: {e}"));
             let sink: Arc<dyn ConnectionSink> = sink.clone();
-            Arc::new(Router::new(Arc::new(server), state.clone(), codec.clone(), RouterConfig::default(), Some(sink)))
+            Arc::new(Router::new(
+                Arc::new(server),
+                state.clone().with_l1(),
+                codec.clone(),
+                RouterConfig::default(),
+                Some(sink),
+            ))
         })
         .collect()
 }

@@ -1,5 +1,6 @@
-//! Every message on a different instance: two routers over one shared state must behave as
-//! one server. Anything an instance keeps in its own memory shows up here as a failure.
+//! Every message on a different instance: routers over one shared state must behave as one
+//! server. Anything an instance keeps in its own memory shows up here as a failure. With the
+//! test command's backends (DynamoDB, Redis) these run against them; otherwise in memory.
 
 #![allow(clippy::unwrap_used)]
 
@@ -21,13 +22,18 @@ async fn call(
     (reply.status, reply.body.map(|b| serde_json::from_slice(&b).unwrap()), out)
 }
 
+/// Connection ids unique per run: the backends may outlive one test run.
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", mcp_server::ids::random_id())
+}
+
 fn initialize(id: i64) -> Value {
     json!({"jsonrpc":"2.0","id":id,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{}},"clientInfo":{"name":"t","version":"1"}}})
 }
 
 #[tokio::test]
 async fn a_session_created_on_one_instance_serves_on_the_other() {
-    let r = reference_instances(2, Arc::new(Posts::default()));
+    let r = reference_instances(3, Arc::new(Posts::default())).await;
     let out = Arc::new(Collected::default());
     let reply = r[0].handle(initialize(1).to_string().as_bytes(), &http(None, None), out).await;
     let session = reply.new_session.expect("initialize creates a session");
@@ -54,16 +60,16 @@ async fn a_session_created_on_one_instance_serves_on_the_other() {
 }
 
 #[tokio::test]
-async fn an_elicitation_answer_reaching_another_instance_resumes_the_waiting_request() {
+async fn an_elicitation_answered_through_instance_c_resumes_the_request_waiting_on_a() {
     let posts = Arc::new(Posts::default());
-    let r = reference_instances(2, posts.clone());
-    let ws = websocket("conn-1");
+    let r = reference_instances(3, posts.clone()).await;
+    let ws = websocket(&unique("conn"));
     let (_, body, _) = call(&r[0], &ws, initialize(1)).await;
     assert_eq!(body.unwrap()["result"]["protocolVersion"], "2025-11-25");
     call(&r[1], &ws, json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"note_write","arguments":{"name":"n1","text":"x"}}})).await;
 
-    // note_delete asks for confirmation on its request's stream; the answer arrives
-    // through instance 1.
+    // note_delete asks for confirmation on its request's stream (instance A); the answer
+    // arrives through instance C.
     let stream = Arc::new(Collected::default());
     let waiting = {
         let (r0, ws, stream) = (r[0].clone(), ws.clone(), stream.clone());
@@ -81,7 +87,7 @@ async fn an_elicitation_answer_reaching_another_instance_resumes_the_waiting_req
     .await
     .expect("note_delete asks for confirmation");
     let answer = json!({"jsonrpc":"2.0","id":request["id"],"result":{"action":"accept","content":{"confirm":true}}});
-    let (status, _, _) = call(&r[1], &ws, answer).await;
+    let (status, _, _) = call(&r[2], &ws, answer).await;
     assert_eq!(status, ReplyStatus::Accepted);
     let reply = tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
     let body: Value = serde_json::from_slice(&reply.body.unwrap()).unwrap();
@@ -90,7 +96,7 @@ async fn an_elicitation_answer_reaching_another_instance_resumes_the_waiting_req
 
 #[tokio::test]
 async fn mrtr_state_is_single_use_across_instances() {
-    let r = reference_instances(2, Arc::new(Posts::default()));
+    let r = reference_instances(3, Arc::new(Posts::default())).await;
     let inbound = http(None, Some("2026-07-28"));
     let m = meta(json!({"elicitation":{}}));
     let write = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"note_write","arguments":{"name":"n2","text":"x"},"_meta":m}});
@@ -121,8 +127,9 @@ fn no_headers(inbound: &mcp_server::Inbound) -> mcp_server::Inbound {
 #[tokio::test]
 async fn a_subscription_made_on_one_instance_is_notified_from_the_other() {
     let posts = Arc::new(Posts::default());
-    let r = reference_instances(2, posts.clone());
-    let ws = websocket("conn-2");
+    let r = reference_instances(3, posts.clone()).await;
+    let conn = unique("conn");
+    let ws = websocket(&conn);
     call(&r[0], &ws, initialize(1)).await;
     let (_, body, _) =
         call(&r[0], &ws, json!({"jsonrpc":"2.0","id":2,"method":"resources/subscribe","params":{"uri":"note://n3"}}))
@@ -135,7 +142,7 @@ async fn a_subscription_made_on_one_instance_is_notified_from_the_other() {
         .lock()
         .unwrap()
         .iter()
-        .filter(|(c, v)| c == "conn-2" && v["method"] == "notifications/resources/updated")
+        .filter(|(c, v)| c == &conn && v["method"] == "notifications/resources/updated")
         .map(|(_, v)| v["params"]["uri"].clone())
         .collect();
     assert_eq!(updates, vec![json!("note://n3")]);
@@ -143,8 +150,8 @@ async fn a_subscription_made_on_one_instance_is_notified_from_the_other() {
 
 #[tokio::test]
 async fn a_cancellation_reaching_another_instance_stops_the_request() {
-    let r = reference_instances(2, Arc::new(Posts::default()));
-    let ws = websocket("conn-3");
+    let r = reference_instances(3, Arc::new(Posts::default())).await;
+    let ws = websocket(&unique("conn"));
     call(&r[0], &ws, initialize(1)).await;
     let running = {
         let r0 = r[0].clone();

@@ -7,38 +7,16 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use serde_json::{Value, json};
 
 use e2e::{Collected, meta};
 use mcp_server::state::calls::RemoteCalls;
 use mcp_server::{HttpHeaders, Inbound, Outbound, RequestStateCodec, Router, RouterConfig, StateHandles, Transport};
-use mcp_state_dynamodb::{DynamoState, schema};
-use mcp_state_redis::RedisState;
 
 async fn backends() -> StateHandles {
     let endpoint = std::env::var("MCP_TEST_DYNAMODB_ENDPOINT").expect("MCP_TEST_DYNAMODB_ENDPOINT");
     let redis_url = std::env::var("MCP_TEST_REDIS_URL").expect("MCP_TEST_REDIS_URL");
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
-    schema::ensure_table(&client, "remote-calls").await.unwrap();
-    let d = Arc::new(DynamoState::new(client, "remote-calls"));
-    let r = RedisState::connect(&redis_url).await.unwrap();
-    StateHandles {
-        sessions: d.sessions(),
-        connections: d.connections(),
-        subscriptions: d.subscriptions(),
-        nonces: d.nonces(),
-        kv: d.kv(),
-        bus: r.bus(),
-        events: r.events(),
-        versions: r.versions(),
-    }
+    e2e::backends(&endpoint, &redis_url, "remote-calls").await
 }
 
 fn stateless_http(method: &str, name: Option<&str>) -> Inbound {

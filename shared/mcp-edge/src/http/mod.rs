@@ -149,11 +149,7 @@ impl HttpEdge {
             Ok(Some(_)) => {}
             Ok(None) => return error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"),
             Err(e) => {
-                return error_response(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    ErrorCode::RETRYABLE_BACKEND_ERROR,
-                    &e.to_string(),
-                );
+                return error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string());
             }
         }
         let frames = match headers::text(headers, headers::LAST_EVENT_ID) {
@@ -168,9 +164,7 @@ impl HttpEdge {
                 ErrorCode::INVALID_REQUEST,
                 "unknown Last-Event-ID for this session",
             ),
-            Err(e) => {
-                error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::RETRYABLE_BACKEND_ERROR, &e.to_string())
-            }
+            Err(e) => error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string()),
         }
     }
 
@@ -190,9 +184,7 @@ impl HttpEdge {
                 empty(StatusCode::OK)
             }
             Ok(false) => error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"),
-            Err(e) => {
-                error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::RETRYABLE_BACKEND_ERROR, &e.to_string())
-            }
+            Err(e) => error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string()),
         }
     }
 }

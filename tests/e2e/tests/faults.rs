@@ -1,0 +1,172 @@
+//! Backend faults with real processes: redis-server stopped and restarted mid-run, the
+//! DynamoDB endpoint (moto) stopped and restarted. Each test runs its own server process on
+//! a free loopback port, so stopping it disturbs nothing else. Run by `tests/run` (it puts
+//! redis-server on PATH and names moto's binary in `MCP_TEST_MOTO_BIN`); ignored otherwise.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use e2e::{Collected, backends, meta};
+use mcp_server::{HttpHeaders, Inbound, Outbound, RequestStateCodec, Router, RouterConfig, StateHandles, Transport};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A server process stopped (and reaped) when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn redis_server(port: u16) -> Process {
+    let child = Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server on PATH");
+    wait_for_port(port);
+    Process(child)
+}
+
+fn moto(port: u16) -> Process {
+    let bin = std::env::var("MCP_TEST_MOTO_BIN").expect("MCP_TEST_MOTO_BIN");
+    let child = Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_port(port);
+    Process(child)
+}
+
+fn instances(state: &StateHandles, n: usize) -> Vec<Router> {
+    let codec = RequestStateCodec::ephemeral();
+    (0..n)
+        .map(|_| {
+            Router::new(
+                Arc::new(reference_server::server().unwrap()),
+                state.clone().with_l1(),
+                codec.clone(),
+                RouterConfig::default(),
+                None,
+            )
+        })
+        .collect()
+}
+
+fn http(session: Option<&str>, version: &str, method: &str, name: Option<&str>) -> Inbound {
+    let headers = HttpHeaders {
+        protocol_version: Some(version.into()),
+        method: Some(method.into()),
+        name: name.map(str::to_owned),
+        params: vec![],
+    };
+    Inbound { transport: Transport::Http, session_id: session.map(str::to_owned), principal: None, http: Some(headers) }
+}
+
+async fn send(r: &Router, inbound: &Inbound, message: Value) -> (Value, Option<String>) {
+    let out: Arc<dyn Outbound> = Arc::new(Collected::default());
+    let reply = r.handle(message.to_string().as_bytes(), inbound, out).await;
+    (reply.body.map(|b| serde_json::from_slice(&b).unwrap()).unwrap_or(Value::Null), reply.new_session)
+}
+
+async fn initialize(r: &Router) -> String {
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"f","version":"1"}}});
+    let inbound =
+        Inbound { transport: Transport::Http, session_id: None, principal: None, http: Some(HttpHeaders::default()) };
+    let (body, session) = send(r, &inbound, init).await;
+    assert!(body["result"].is_object(), "initialize: {body}");
+    session.unwrap()
+}
+
+async fn echo_in_session(r: &Router, session: &str, text: &str) -> Value {
+    let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":text}}});
+    send(r, &http(Some(session), "2025-11-25", "tools/call", Some("echo")), call).await.0
+}
+
+async fn echo_stateless(r: &Router, text: &str) -> Value {
+    let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":text},"_meta":meta(json!({}))}});
+    send(r, &http(None, "2026-07-28", "tools/call", Some("echo")), call).await.0
+}
+
+#[tokio::test]
+#[ignore = "needs DynamoDB and redis-server: run through tests/run"]
+async fn redis_stopped_and_restarted_loses_nothing() {
+    let endpoint = std::env::var("MCP_TEST_DYNAMODB_ENDPOINT").expect("MCP_TEST_DYNAMODB_ENDPOINT");
+    let port = free_port();
+    let redis = redis_server(port);
+    let state = backends(&endpoint, &format!("redis://127.0.0.1:{port}"), "faults-redis").await;
+    let r = instances(&state, 2);
+    let before = initialize(&r[0]).await;
+    assert_eq!(echo_in_session(&r[1], &before, "warm").await["result"]["content"][0]["text"], "warm");
+
+    drop(redis);
+    // Redis down: every request still succeeds, from DynamoDB where it needs state.
+    assert_eq!(echo_stateless(&r[1], "stateless").await["result"]["content"][0]["text"], "stateless");
+    assert_eq!(echo_in_session(&r[1], &before, "l1 falls back").await["result"]["content"][0]["text"], "l1 falls back");
+    let during = initialize(&r[0]).await;
+    assert_eq!(echo_in_session(&r[1], &during, "new session").await["result"]["content"][0]["text"], "new session");
+
+    let _redis = redis_server(port);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while state.versions.current("probe").await.is_err() {
+        assert!(Instant::now() < deadline, "no reconnection to Redis");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Back: nothing was lost, and the L1 path works again.
+    for s in [&before, &during] {
+        assert!(state.sessions.get(s).await.unwrap().is_some(), "session {s} survived");
+        assert_eq!(echo_in_session(&r[0], s, "after").await["result"]["content"][0]["text"], "after");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto and Redis: run through tests/run"]
+async fn dynamodb_stopped_gives_retryable_errors_and_recovers() {
+    let redis_url = std::env::var("MCP_TEST_REDIS_URL").expect("MCP_TEST_REDIS_URL");
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let dynamo = moto(port);
+    let state = backends(&endpoint, &redis_url, "faults-dynamodb").await;
+    let r = instances(&state, 2);
+    initialize(&r[0]).await;
+
+    drop(dynamo);
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"f","version":"1"}}});
+    let inbound =
+        Inbound { transport: Transport::Http, session_id: None, principal: None, http: Some(HttpHeaders::default()) };
+    let started = Instant::now();
+    let (body, _) = send(&r[1], &inbound, init).await;
+    assert_eq!(body["error"]["code"], -32603, "an internal error: {body}");
+    assert_eq!(body["error"]["data"]["retryable"], true, "with a retryable hint: {body}");
+    assert!(started.elapsed() < Duration::from_secs(60), "bounded retries");
+    // Requests that need no state are not affected.
+    assert_eq!(echo_stateless(&r[1], "still").await["result"]["content"][0]["text"], "still");
+
+    let _dynamo = moto(port);
+    // moto keeps its data in memory: the table comes back empty, as after a restore.
+    let again = backends(&endpoint, &redis_url, "faults-dynamodb").await;
+    drop(again);
+    let session = initialize(&r[1]).await;
+    assert_eq!(echo_in_session(&r[0], &session, "recovered").await["result"]["content"][0]["text"], "recovered");
+}
