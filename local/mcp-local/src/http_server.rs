@@ -81,7 +81,7 @@ async fn post_to_connection(
     }
     match deployment.connections.post(&id, body.to_vec()).await {
         Ok(()) => StatusCode::OK.into_response(),
-        Err(_) => StatusCode::GONE.into_response(),
+        Err(_) => gone(),
     }
 }
 
@@ -93,11 +93,7 @@ async fn delete_connection(
     if let Err(r) = management_allowed(&headers) {
         return *r;
     }
-    if deployment.connections.close(&id).await {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        StatusCode::GONE.into_response()
-    }
+    if deployment.connections.close(&id).await { StatusCode::NO_CONTENT.into_response() } else { gone() }
 }
 
 async fn get_connection(
@@ -108,5 +104,15 @@ async fn get_connection(
     if let Err(r) = management_allowed(&headers) {
         return *r;
     }
-    if deployment.connections.is_open(&id) { StatusCode::OK.into_response() } else { StatusCode::GONE.into_response() }
+    if deployment.connections.is_open(&id) { StatusCode::OK.into_response() } else { gone() }
+}
+
+/// `410 Gone` as API Gateway sends it, so that the AWS SDK reports a `GoneException`.
+fn gone() -> Response {
+    (
+        StatusCode::GONE,
+        [("x-amzn-errortype", "GoneException"), ("content-type", "application/json")],
+        r#"{"message":null}"#,
+    )
+        .into_response()
 }

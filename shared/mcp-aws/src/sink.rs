@@ -38,7 +38,11 @@ impl ConnectionSink for ApiGatewaySink {
         let client = self.client.get().ok_or_else(|| PostError::Failed("no @connections endpoint yet".into()))?;
         match client.post_to_connection().connection_id(connection_id).data(Blob::new(message)).send().await {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_gone_exception()) => {
+            // A 410 without the error type (some emulators) is just as gone.
+            Err(e)
+                if e.as_service_error().is_some_and(|s| s.is_gone_exception())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 410) =>
+            {
                 Err(PostError::Gone(connection_id.to_owned()))
             }
             Err(e) => Err(PostError::Failed(format!("{e:?}"))),
