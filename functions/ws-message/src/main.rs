@@ -1,16 +1,8 @@
-//! The `$default` route of the API Gateway WebSocket API. Wiring only: the handler is
-//! `mcp_aws::App::websocket_event` (the same one the local gateway runs).
-
-use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
-use lambda_runtime::{Error, LambdaEvent, service_fn};
+//! The `$default` route of the API Gateway WebSocket API. Wiring only: the three WebSocket
+//! functions run the same handler (`mcp_aws::App::websocket_event`, also what the local
+//! gateway runs); they are separate so that each route has its own permissions and limits.
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    mcp_aws::init_logging();
-    let app = mcp_aws::App::from_env().await?;
-    let app = &app;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-        Ok::<_, Error>(app.websocket_event(event.payload).await)
-    }))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    mcp_aws::run_websocket_function().await
 }

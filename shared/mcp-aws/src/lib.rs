@@ -14,6 +14,20 @@ pub mod sink;
 pub use app::App;
 pub use settings::{Settings, SettingsError};
 
+/// The whole life of a WebSocket route's function: logging, the application built once,
+/// then every event handed to it.
+pub async fn run_websocket_function() -> Result<(), lambda_runtime::Error> {
+    use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
+    use lambda_runtime::{LambdaEvent, service_fn};
+    init_logging();
+    let app = App::from_env().await?;
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
+        Ok::<_, lambda_runtime::Error>(app.websocket_event(event.payload).await)
+    }))
+    .await
+}
+
 /// JSON logs to stdout (CloudWatch), filtered by `RUST_LOG` (default `info`).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());

@@ -26,6 +26,27 @@ fn connection_pk(id: &str) -> String {
 }
 
 impl DynamoState {
+    /// Puts an item unless a live one has its key (one conditional write: the first writer
+    /// wins); `false` if a live one was there.
+    pub(crate) async fn put_unless_live(&self, item: Item) -> StateResult<bool> {
+        let r = self
+            .call()
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#exp", EXP)
+            .expression_attribute_values(":now", n(now_ms()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(state_error(e)),
+        }
+    }
+
     /// Sets one attribute of a live item; `false` if there is none.
     async fn set_if_live(&self, pk: String, sk: &str, name: &str, value: AttributeValue) -> StateResult<bool> {
         let r = self
@@ -79,23 +100,8 @@ impl SessionStore for DynamoState {
     async fn create(&self, session: &SessionRecord) -> StateResult<()> {
         let mut i = item(session_pk(&session.id), SESSION, session.expires_at_ms);
         i.insert(DATA.into(), data(session)?);
-        let r = self
-            .call()
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(i))
-            // An id may be reused only once its previous session has expired.
-            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#exp", EXP)
-            .expression_attribute_values(":now", n(now_ms()))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(mcp_server::state::StateError::Conflict),
-            Err(e) => Err(state_error(e)),
-        }
+        // An id may be reused only once its previous session has expired.
+        if self.put_unless_live(i).await? { Ok(()) } else { Err(mcp_server::state::StateError::Conflict) }
     }
 
     async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>> {
