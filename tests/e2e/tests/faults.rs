@@ -119,6 +119,10 @@ async fn redis_stopped_and_restarted_loses_nothing() {
     let r = instances(&state, 2);
     let before = initialize(&r[0]).await;
     assert_eq!(echo_in_session(&r[1], &before, "warm").await["result"]["content"][0]["text"], "warm");
+    let uri = format!("note://faults-{}", mcp_server::ids::random_id().replace(['-', '_'], ""));
+    let subscribe = json!({"jsonrpc":"2.0","id":3,"method":"resources/subscribe","params":{"uri":uri}});
+    let (body, _) = send(&r[1], &http(Some(&before), "2025-11-25", "resources/subscribe", None), subscribe).await;
+    assert_eq!(body["result"], json!({}), "subscribe: {body}");
 
     drop(redis);
     // Redis down: every request still succeeds, from DynamoDB where it needs state.
@@ -138,6 +142,9 @@ async fn redis_stopped_and_restarted_loses_nothing() {
         assert!(state.sessions.get(s).await.unwrap().is_some(), "session {s} survived");
         assert_eq!(echo_in_session(&r[0], s, "after").await["result"]["content"][0]["text"], "after");
     }
+    let topic = mcp_server::notifier::resource_topic(&uri);
+    let rows = state.subscriptions.subscribers(&topic).await.unwrap();
+    assert!(rows.iter().any(|row| row.id == before), "the subscription survived");
 }
 
 #[tokio::test]
