@@ -54,4 +54,12 @@ impl Versions for LazyRedis {
     async fn bump(&self, key: &str) -> StateResult<u64> {
         self.get().await?.bump(key).await
     }
+
+    async fn copy(&self, key: &str) -> StateResult<Option<(u64, Vec<u8>)>> {
+        self.get().await?.copy(key).await
+    }
+
+    async fn keep_copy(&self, key: &str, version: u64, record: &[u8], ttl_ms: u64) -> StateResult<()> {
+        self.get().await?.keep_copy(key, version, record, ttl_ms).await
+    }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use fred::interfaces::KeysInterface;
-use fred::types::Value;
+use fred::types::{Expiration, Value};
 
 use mcp_server::state::{StateResult, Versions};
 
@@ -13,6 +13,10 @@ const VERSION_SECONDS: i64 = 24 * 3600;
 
 fn key(k: &str) -> String {
     format!("mcp:version:{k}")
+}
+
+fn copy_key(k: &str) -> String {
+    format!("mcp:copy:{k}")
 }
 
 #[async_trait]
@@ -31,5 +35,23 @@ impl Versions for RedisState {
         }
         let (version, _): (u64, Value) = pipeline.all().await.map_err(unavailable)?;
         Ok(version)
+    }
+
+    async fn copy(&self, k: &str) -> StateResult<Option<(u64, Vec<u8>)>> {
+        let value: Option<Vec<u8>> = self.call().get(copy_key(k)).await.map_err(unavailable)?;
+        Ok(value.and_then(|v| {
+            let split = v.iter().position(|&b| b == b'\n')?;
+            let version = std::str::from_utf8(&v[..split]).ok()?.parse().ok()?;
+            Some((version, v[split + 1..].to_vec()))
+        }))
+    }
+
+    async fn keep_copy(&self, k: &str, version: u64, record: &[u8], ttl_ms: u64) -> StateResult<()> {
+        let mut value = format!("{version}\n").into_bytes();
+        value.extend_from_slice(record);
+        let ttl = i64::try_from(ttl_ms.max(1)).unwrap_or(i64::MAX);
+        let _: Value =
+            self.call().set(copy_key(k), value, Some(Expiration::PX(ttl)), None, false).await.map_err(unavailable)?;
+        Ok(())
     }
 }

@@ -38,6 +38,9 @@ struct StreamLog {
 
 type Channels = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
 
+/// A shared copy of a record: (version it was read at, record, expiry ms).
+type SharedCopy = (u64, Vec<u8>, u64);
+
 #[derive(Default)]
 pub struct MemoryState {
     sessions: Mutex<HashMap<String, SessionRecord>>,
@@ -51,6 +54,7 @@ pub struct MemoryState {
     writes: AtomicUsize,
     kv: Mutex<BTreeMap<String, Vec<u8>>>,
     versions: Mutex<HashMap<String, u64>>,
+    copies: Mutex<HashMap<String, SharedCopy>>,
 }
 
 impl MemoryState {
@@ -315,5 +319,20 @@ impl Versions for MemoryState {
         let v = map.entry(key.to_owned()).or_insert(0);
         *v += 1;
         Ok(*v)
+    }
+
+    async fn copy(&self, key: &str) -> StateResult<Option<(u64, Vec<u8>)>> {
+        let now = now_ms();
+        Ok(lock(&self.copies)?.get(key).filter(|(_, _, exp)| *exp > now).map(|(v, r, _)| (*v, r.clone())))
+    }
+
+    async fn keep_copy(&self, key: &str, version: u64, record: &[u8], ttl_ms: u64) -> StateResult<()> {
+        let now = now_ms();
+        let mut map = lock(&self.copies)?;
+        if self.sweep_due() {
+            map.retain(|_, (_, _, exp)| *exp > now);
+        }
+        map.insert(key.to_owned(), (version, record.to_vec(), now + ttl_ms));
+        Ok(())
     }
 }

@@ -119,6 +119,11 @@ pub trait Versions: Send + Sync {
     async fn current(&self, key: &str) -> StateResult<u64>;
     /// Increments and returns the version.
     async fn bump(&self, key: &str) -> StateResult<u64>;
+    /// A shared copy of the record, with the version it was read at (stale unless that
+    /// version is still current).
+    async fn copy(&self, key: &str) -> StateResult<Option<(u64, Vec<u8>)>>;
+    /// Keeps a shared copy read at `version`, for `ttl_ms`.
+    async fn keep_copy(&self, key: &str, version: u64, record: &[u8], ttl_ms: u64) -> StateResult<()>;
 }
 
 /// Everything a router needs, shared by every instance of a deployment.

@@ -196,6 +196,9 @@ pub async fn versions_are_monotonic(state: &StateHandles) {
     let b = state.versions.bump(&key).await.unwrap();
     assert!(b > a);
     assert_eq!(state.versions.current(&key).await.unwrap(), b);
+    assert_eq!(state.versions.copy(&key).await.unwrap(), None);
+    state.versions.keep_copy(&key, b, b"record", 60_000).await.unwrap();
+    assert_eq!(state.versions.copy(&key).await.unwrap(), Some((b, b"record".to_vec())));
 }
 
 /// Two instances with their own L1 over the same stores: a change made through one is seen
@@ -209,8 +212,12 @@ pub async fn l1_never_serves_a_stale_session(state: &StateHandles) {
     assert!(a.sessions.get(&id).await.unwrap().is_some());
     assert!(b.sessions.set_log_level(&id, LoggingLevel::Error).await.unwrap());
     assert_eq!(a.sessions.get(&id).await.unwrap().unwrap().log_level, Some(LoggingLevel::Error));
+    // A third instance, cold, is served from the shared copy, and sees the same record.
+    let c = state.clone().with_l1();
+    assert_eq!(c.sessions.get(&id).await.unwrap().unwrap().log_level, Some(LoggingLevel::Error));
     assert!(a.sessions.delete(&id).await.unwrap());
     assert_eq!(b.sessions.get(&id).await.unwrap(), None, "a session deleted elsewhere is gone here too");
+    assert_eq!(c.sessions.get(&id).await.unwrap(), None, "and its shared copy is stale");
 }
 
 #[cfg(test)]
