@@ -77,6 +77,8 @@ impl HandlerError {
                 ErrorObject::new(ErrorCode::REQUEST_CANCELLED, "request cancelled")
             }
             HandlerError::Input(e) => ErrorObject::internal(e.to_string()),
+            HandlerError::State(StateError::Rejected(why)) => ErrorObject::new(ErrorCode::INTERNAL_ERROR, why.clone())
+                .with_data(serde_json::json!({ "retryable": false, "reason": "state backend refused the request" })),
             // An internal error the client may retry: the backends already retried with backoff.
             HandlerError::State(e) => ErrorObject::new(ErrorCode::INTERNAL_ERROR, e.to_string())
                 .with_data(serde_json::json!({ "retryable": true, "reason": "state backend unavailable" })),

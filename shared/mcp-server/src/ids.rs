@@ -10,3 +10,10 @@ pub fn random_id() -> String {
     getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("OS random source failed: {e}"));
     URL_SAFE_NO_PAD.encode(bytes)
 }
+
+/// 64 random bits (versions that must never repeat).
+pub fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("OS random source failed: {e}"));
+    u64::from_le_bytes(bytes)
+}

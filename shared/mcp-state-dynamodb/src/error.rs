@@ -7,6 +7,13 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use mcp_server::state::StateError;
 
 const THROTTLING: [&str; 3] = ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"];
+/// Errors no retry can fix: the request itself, or the deployment, is wrong.
+const PERMANENT: [&str; 4] = [
+    "ValidationException",
+    "ResourceNotFoundException",
+    "AccessDeniedException",
+    "ItemCollectionSizeLimitExceededException",
+];
 
 pub(crate) fn state_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
     e: SdkError<E, R>,
@@ -15,6 +22,12 @@ pub(crate) fn state_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt
         && THROTTLING.contains(&code)
     {
         return StateError::Throttled;
+    }
+    if let Some(code) = e.code()
+        && PERMANENT.contains(&code)
+    {
+        tracing::error!(error = ?e, "DynamoDB refused the request");
+        return StateError::Rejected(format!("DynamoDB: {code}"));
     }
     tracing::warn!(error = ?e, "DynamoDB call failed");
     StateError::Unavailable(format!("DynamoDB: {}", e.code().unwrap_or("unreachable")))

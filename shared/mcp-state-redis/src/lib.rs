@@ -29,6 +29,7 @@ pub struct RedisState {
     client: Client,
     subscriber: SubscriberClient,
     routes: Arc<Mutex<Routes>>,
+    subscribed: bus::Subscribed,
 }
 
 fn unavailable(e: fred::error::Error) -> StateError {
@@ -54,7 +55,7 @@ impl RedisState {
         subscriber.init().await.map_err(unavailable)?;
         // Re-subscribes to every channel after a reconnect; runs for the client's lifetime.
         drop(subscriber.manage_subscriptions());
-        let state = RedisState { client, subscriber, routes: Arc::default() };
+        let state = RedisState { client, subscriber, routes: Arc::default(), subscribed: Arc::default() };
         state.route_messages();
         Ok(state)
     }

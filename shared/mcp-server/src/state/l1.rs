@@ -17,10 +17,11 @@ use super::{LoggingLevel, SessionRecord, SessionStore, StateResult, Versions, no
 
 /// How many sessions an instance keeps.
 const CAPACITY: u64 = 10_000;
-/// An upper bound on how long an entry lives, whatever its version says.
-const TTL: Duration = Duration::from_secs(300);
-/// How long a shared copy in Redis lives (versions keep it honest meanwhile).
-const COPY_TTL: Duration = Duration::from_secs(3600);
+/// An upper bound on how long an entry lives, whatever its version says: the staleness a
+/// write can cause if its version bump fails (Redis unreachable at that moment).
+const TTL: Duration = Duration::from_secs(60);
+/// The same bound for the shared copy in Redis.
+const COPY_TTL: Duration = Duration::from_secs(60);
 
 pub struct CachedSessions {
     inner: Arc<dyn SessionStore>,
@@ -55,7 +56,8 @@ impl CachedSessions {
     /// After a write: tell every instance, and forget the local copy.
     async fn changed(&self, id: &str) {
         if let Err(e) = self.versions.bump(&version_key(id)).await {
-            // Other instances may serve their copy until it expires (at most `TTL`).
+            // Other instances, and the shared copy, may serve the old record until they expire
+            // (at most `TTL` / `COPY_TTL`).
             tracing::warn!(session = id, error = %e, "could not bump the session version");
         }
         self.cache.invalidate(id).await;

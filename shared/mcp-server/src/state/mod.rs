@@ -20,7 +20,7 @@ pub use records::{ConnectionRecord, DeliveryTarget, SessionRecord, Subscriber};
 
 pub use mcp_protocol::model::LoggingLevel;
 
-/// Why a state operation failed. Every variant is retryable from the client's side.
+/// Why a state operation failed. All but `Rejected` are retryable from the client's side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
     #[error("state backend unavailable: {0}")]
@@ -29,6 +29,9 @@ pub enum StateError {
     Throttled,
     #[error("conflicting concurrent update")]
     Conflict,
+    /// The backend refused the request itself (too large, malformed): retrying cannot help.
+    #[error("state backend refused the request: {0}")]
+    Rejected(String),
 }
 
 pub type StateResult<T> = Result<T, StateError>;
@@ -115,9 +118,9 @@ pub trait KvStore: Send + Sync {
 /// instance's L1 can tell whether its copy is current with one read.
 #[async_trait]
 pub trait Versions: Send + Sync {
-    /// The current version (0 for a key never bumped).
+    /// The current version (0 for a key never bumped, or whose version expired).
     async fn current(&self, key: &str) -> StateResult<u64>;
-    /// Increments and returns the version.
+    /// Sets and returns a new version, different from every earlier one of the key.
     async fn bump(&self, key: &str) -> StateResult<u64>;
     /// A shared copy of the record, with the version it was read at (stale unless that
     /// version is still current).
