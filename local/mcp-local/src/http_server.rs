@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::serve::ListenerExt;
@@ -25,7 +26,10 @@ pub async fn serve(deployment: Arc<Deployment>, args: &Args) -> anyhow::Result<(
     let app = axum::Router::new()
         .route("/mcp", any(mcp))
         .route("/ws", get(websocket::upgrade))
-        .route("/@connections/{id}", post(post_to_connection).delete(delete_connection).get(get_connection))
+        .route(
+            "/@connections/{id}",
+            post(post_to_connection).delete(delete_connection).get(get_connection).layer(from_fn(loopback_only)),
+        )
         .with_state(deployment.clone());
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     let addr = listener.local_addr()?;
@@ -66,44 +70,29 @@ async fn mcp(State(deployment): State<Arc<Deployment>>, request: Request) -> Res
 
 /// `@connections` is for the functions, not for browsers: loopback Host and, if any, a
 /// loopback Origin (the `--allowed-origins` of `/mcp` do not apply here).
-fn management_allowed(headers: &HeaderMap) -> Result<(), Box<Response>> {
-    OriginPolicy::loopback().check(headers).map_err(|why| Box::new((StatusCode::FORBIDDEN, why).into_response()))
+async fn loopback_only(request: Request, next: Next) -> Response {
+    match OriginPolicy::loopback().check(request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(why) => (StatusCode::FORBIDDEN, why).into_response(),
+    }
 }
 
 async fn post_to_connection(
     State(deployment): State<Arc<Deployment>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = management_allowed(&headers) {
-        return *r;
-    }
     match deployment.connections.post(&id, body.to_vec()).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(_) => gone(),
     }
 }
 
-async fn delete_connection(
-    State(deployment): State<Arc<Deployment>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = management_allowed(&headers) {
-        return *r;
-    }
+async fn delete_connection(State(deployment): State<Arc<Deployment>>, Path(id): Path<String>) -> Response {
     if deployment.connections.close(&id).await { StatusCode::NO_CONTENT.into_response() } else { gone() }
 }
 
-async fn get_connection(
-    State(deployment): State<Arc<Deployment>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if let Err(r) = management_allowed(&headers) {
-        return *r;
-    }
+async fn get_connection(State(deployment): State<Arc<Deployment>>, Path(id): Path<String>) -> Response {
     if deployment.connections.is_open(&id) { StatusCode::OK.into_response() } else { gone() }
 }
 

@@ -6,20 +6,12 @@
 
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-
 use mcp_server::StateHandles;
 use mcp_state_dynamodb::{DynamoState, schema};
 
 async fn state() -> Arc<DynamoState> {
     let endpoint = std::env::var("MCP_TEST_DYNAMODB_ENDPOINT").expect("MCP_TEST_DYNAMODB_ENDPOINT (tests/run sets it)");
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let client = schema::emulator_client(&endpoint);
     let table = format!("mcp-test-{}", mcp_server::ids::random_id().to_lowercase().replace('_', "-"));
     schema::ensure_table(&client, &table).await.unwrap();
     schema::ensure_table(&client, &table).await.unwrap(); // idempotent

@@ -54,14 +54,7 @@ pub async fn shared_state() -> StateHandles {
 
 /// DynamoDB at `endpoint` (table created if missing) and Redis at `redis_url`.
 pub async fn backends(endpoint: &str, redis_url: &str, table: &str) -> StateHandles {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .build();
-    let client = aws_sdk_dynamodb::Client::from_conf(config);
+    let client = mcp_state_dynamodb::schema::emulator_client(endpoint);
     mcp_state_dynamodb::schema::ensure_table(&client, table).await.unwrap_or_else(|e| panic!("table: {e}"));
     let d = Arc::new(mcp_state_dynamodb::DynamoState::new(client, table.to_owned()));
     let r = mcp_state_redis::RedisState::connect(redis_url).await.unwrap_or_else(|e| panic!("redis: {e}"));
