@@ -40,18 +40,20 @@ impl App {
     pub fn new(settings: Settings, sdk: aws_config::SdkConfig) -> Result<App, BoxError> {
         let dynamo = Arc::new(DynamoState::new(aws_sdk_dynamodb::Client::new(&sdk), settings.table.clone()));
         let memory = StateHandles::in_memory();
-        let (bus, events, versions): (Arc<dyn MessageBus>, Arc<dyn EventLog>, Arc<dyn Versions>) =
-            match &settings.redis_url {
-                Some(url) => {
-                    let redis = Arc::new(LazyRedis::new(url.clone()));
-                    (redis.clone(), redis.clone(), redis)
-                }
-                None => {
-                    tracing::warn!("MCP_REDIS_URL is not set: signals do not cross instances, and L1 is off");
-                    (memory.bus, memory.events, memory.versions)
-                }
-            };
-        let with_l1 = settings.redis_url.is_some();
+        let (bus, events, versions): (Arc<dyn MessageBus>, Arc<dyn EventLog>, Arc<dyn Versions>) = match &settings.redis
+        {
+            Some(redis) => {
+                let redis = Arc::new(LazyRedis::new(redis.clone(), &sdk)?);
+                (redis.clone(), redis.clone(), redis)
+            }
+            None => {
+                tracing::warn!(
+                    "neither MCP_REDIS_URL nor MCP_REDIS_CACHE is set: signals do not cross instances, and L1 is off"
+                );
+                (memory.bus, memory.events, memory.versions)
+            }
+        };
+        let with_l1 = settings.redis.is_some();
         let state = StateHandles {
             sessions: dynamo.sessions(),
             connections: dynamo.connections(),

@@ -1,25 +1,78 @@
 //! Redis connected on first use: a Lambda's init makes no network calls, and a cold instance
-//! that never signals never connects.
+//! that never signals never connects. The cache's endpoint lookup by name, when configured,
+//! happens then too; a failed lookup or connection is tried again by the next call.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use fred::types::config::CredentialProvider;
 use futures_util::stream::BoxStream;
 use tokio::sync::OnceCell;
 
-use mcp_server::state::{EventLog, MessageBus, StateResult, Versions};
+use mcp_server::state::{EventLog, MessageBus, StateError, StateResult, Versions};
 use mcp_state_redis::RedisState;
 
+use crate::app::BoxError;
+use crate::elasticache::{self, CacheKind, IamAuth};
+use crate::settings::RedisSettings;
+
 pub(crate) struct LazyRedis {
-    url: String,
+    settings: RedisSettings,
+    elasticache: aws_sdk_elasticache::Client,
+    credentials: Option<(SharedCredentialsProvider, String)>,
     state: OnceCell<RedisState>,
 }
 
 impl LazyRedis {
-    pub(crate) fn new(url: String) -> Self {
-        LazyRedis { url, state: OnceCell::new() }
+    /// Fails (without any network call) when IAM authentication is asked for and the AWS
+    /// configuration has no credentials or region to sign with.
+    pub(crate) fn new(settings: RedisSettings, sdk: &aws_config::SdkConfig) -> Result<Self, BoxError> {
+        let credentials = match &settings.iam_user {
+            None => None,
+            Some(_) => {
+                let provider =
+                    sdk.credentials_provider().ok_or("MCP_REDIS_IAM_USER: no AWS credentials to sign with")?;
+                let region = sdk.region().ok_or("MCP_REDIS_IAM_USER: no AWS region to sign for")?;
+                Some((provider, region.to_string()))
+            }
+        };
+        Ok(LazyRedis {
+            settings,
+            elasticache: aws_sdk_elasticache::Client::new(sdk),
+            credentials,
+            state: OnceCell::new(),
+        })
     }
 
     async fn get(&self) -> StateResult<&RedisState> {
-        self.state.get_or_try_init(|| RedisState::connect(&self.url)).await
+        self.state.get_or_try_init(|| self.connect()).await
+    }
+
+    async fn connect(&self) -> StateResult<RedisState> {
+        let (url, kind) = match (&self.settings.url, &self.settings.cache) {
+            (Some(url), _) => (url.clone(), CacheKind::Serverless),
+            (None, Some(name)) => {
+                let found = elasticache::resolve(&self.elasticache, name)
+                    .await
+                    .map_err(|e| StateError::Unavailable(e.to_string()))?;
+                tracing::info!(cache = %name, url = %found.url, "found the ElastiCache endpoint");
+                (found.url, found.kind)
+            }
+            (None, None) => return Err(StateError::Unavailable("no Redis URL or cache name".into())),
+        };
+        let auth = match (&self.settings.iam_user, &self.settings.cache, &self.credentials) {
+            (Some(user), Some(cache), Some((credentials, region))) => Some(Arc::new(IamAuth {
+                credentials: credentials.clone(),
+                region: region.clone(),
+                cache: cache.clone(),
+                kind,
+                user: user.clone(),
+            })
+                as Arc<dyn CredentialProvider>),
+            _ => None,
+        };
+        RedisState::connect_with(&url, auth).await
     }
 }
 

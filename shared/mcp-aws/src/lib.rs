@@ -6,13 +6,14 @@
 //! Only this crate, `mcp-edge` and `functions/*` know AWS event shapes.
 
 pub mod app;
+pub mod elasticache;
 pub mod function_url;
 mod lazy_redis;
 pub mod settings;
 pub mod sink;
 
 pub use app::App;
-pub use settings::{Settings, SettingsError};
+pub use settings::{RedisSettings, Settings, SettingsError};
 
 /// The whole life of a WebSocket route's function: logging, the application built once,
 /// then every event handed to it.

@@ -20,9 +20,9 @@ pub enum ServerChoice {
 pub struct Settings {
     /// `MCP_TABLE`: the DynamoDB table.
     pub table: String,
-    /// `MCP_REDIS_URL`: `rediss://...` of the cache; without it the bus is per instance and
-    /// server-to-client requests, cancellations and SSE notifications do not cross instances.
-    pub redis_url: Option<String>,
+    /// Where Redis is; without it the bus is per instance and server-to-client requests,
+    /// cancellations and SSE notifications do not cross instances.
+    pub redis: Option<RedisSettings>,
     /// `MCP_SERVER`: which server this deployment serves.
     pub server: ServerChoice,
     /// `MCP_REQUEST_STATE_KEY`: the HMAC key of MRTR `requestState` (at least 32 bytes; the
@@ -35,6 +35,41 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// `MCP_ALLOWED_HOSTS`: `Host` names accepted on HTTP (comma-separated; empty: any).
     pub allowed_hosts: Vec<String>,
+}
+
+/// How to reach Redis (ElastiCache).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// `MCP_REDIS_URL`: `redis://`, `rediss://` (TLS), `redis-cluster://` or
+    /// `rediss-cluster://` (cluster mode, as ElastiCache Serverless speaks).
+    pub url: Option<String>,
+    /// `MCP_REDIS_CACHE`: the ElastiCache cache's name. Without a URL its endpoint is looked up
+    /// (`DescribeServerlessCaches`, then `DescribeReplicationGroups`) on first use.
+    pub cache: Option<String>,
+    /// `MCP_REDIS_IAM_USER`: authenticate as this ElastiCache user with IAM tokens (needs
+    /// `MCP_REDIS_CACHE`, which the tokens are signed for).
+    pub iam_user: Option<String>,
+}
+
+impl RedisSettings {
+    fn from_env() -> Result<Option<RedisSettings>, SettingsError> {
+        let redis = RedisSettings {
+            url: var("MCP_REDIS_URL"),
+            cache: var("MCP_REDIS_CACHE"),
+            iam_user: var("MCP_REDIS_IAM_USER"),
+        };
+        if redis.iam_user.is_some() && redis.cache.is_none() {
+            return Err(SettingsError::Invalid(
+                "MCP_REDIS_IAM_USER",
+                "needs MCP_REDIS_CACHE, the cache the tokens are for".into(),
+            ));
+        }
+        Ok((redis.url.is_some() || redis.cache.is_some()).then_some(redis))
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 fn list(name: &str) -> Vec<String> {
@@ -55,10 +90,10 @@ impl Settings {
         }
         Ok(Settings {
             table,
-            redis_url: env::var("MCP_REDIS_URL").ok().filter(|u| !u.is_empty()),
+            redis: RedisSettings::from_env()?,
             server,
             request_state_key: key.into_bytes(),
-            connections_endpoint: env::var("MCP_CONNECTIONS_ENDPOINT").ok().filter(|u| !u.is_empty()),
+            connections_endpoint: var("MCP_CONNECTIONS_ENDPOINT"),
             allowed_origins: list("MCP_ALLOWED_ORIGINS"),
             allowed_hosts: list("MCP_ALLOWED_HOSTS"),
         })

@@ -10,7 +10,7 @@ use mcp_aws::settings::{ServerChoice, Settings};
 fn settings() -> Settings {
     Settings {
         table: "unused".into(),
-        redis_url: None,
+        redis: None,
         server: ServerChoice::Reference,
         request_state_key: b"k".repeat(32),
         connections_endpoint: None,

@@ -17,6 +17,7 @@ use std::time::Duration;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::EventInterface;
 use fred::prelude::{Builder, ClientLike, Config, ReconnectPolicy, TcpConfig};
+use fred::types::config::CredentialProvider;
 use tokio::sync::mpsc;
 
 use mcp_server::state::{EventLog, MessageBus, StateError, StateResult, Versions};
@@ -39,7 +40,14 @@ fn unavailable(e: fred::error::Error) -> StateError {
 impl RedisState {
     /// Connects (two connections: commands, and pub/sub) and starts routing messages.
     pub async fn connect(url: &str) -> StateResult<Self> {
-        let config = Config::from_url(url).map_err(unavailable)?;
+        RedisState::connect_with(url, None).await
+    }
+
+    /// [`connect`](Self::connect), with the user and password of every `AUTH`/`HELLO` from
+    /// `credentials` (ElastiCache IAM tokens expire; a URL's password would not).
+    pub async fn connect_with(url: &str, credentials: Option<Arc<dyn CredentialProvider>>) -> StateResult<Self> {
+        let mut config = Config::from_url(url).map_err(unavailable)?;
+        config.credential_provider = credentials;
         let mut builder = Builder::from_config(config);
         builder
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
