@@ -71,6 +71,20 @@ start_moto() {
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 }
 
+# The template's tools (SAM CLI, cfn-lint, checkov) and cargo-lambda (with zig), pinned, in
+# .tools/iac; puts them on PATH.
+iac_tools="aws-sam-cli==1.170.0 cfn-lint==1.58.0 checkov==3.2.459 cargo-lambda==1.9.2"
+install_iac_tools() {
+  local venv=$root/.tools/iac
+  if [ ! -f "$venv/installed" ] || [ "$(cat "$venv/installed")" != "$iac_tools" ]; then
+    python3 -m venv "$venv"
+    # shellcheck disable=SC2086 # one word per package
+    "$venv/bin/pip" install --quiet $iac_tools
+    echo "$iac_tools" >"$venv/installed"
+  fi
+  export PATH="$venv/bin:$PATH"
+}
+
 stop_pid() {
   if [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; then
     kill "$1" 2>/dev/null || true

@@ -1,6 +1,6 @@
 //! Command line and environment.
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ServerKind {
@@ -13,6 +13,8 @@ pub enum ServerKind {
 #[derive(Debug, Parser)]
 #[command(name = "mcp-local", version, about = "Local gateway for the serverless MCP function set")]
 pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<Command>,
     /// Address to bind (loopback by default).
     #[arg(long, env = "MCP_LOCAL_HOST", default_value = "127.0.0.1")]
     pub host: String,
@@ -50,4 +52,11 @@ pub struct Args {
     /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
     #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the deployment's DynamoDB table (keys, index and TTL as infra/template.yaml
+    /// declares them) at --dynamodb-endpoint (or AWS with --dynamodb-aws) unless it exists, then exit.
+    CreateTable,
 }

@@ -73,6 +73,19 @@ impl Deployment {
     }
 }
 
+/// The DynamoDB client the flags ask for (an endpoint override, or AWS itself), with the
+/// credentials and region of the usual AWS environment.
+pub async fn dynamodb_client(args: &Args) -> Option<aws_sdk_dynamodb::Client> {
+    if args.dynamodb_endpoint.is_none() && !args.dynamodb_aws {
+        return None;
+    }
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(endpoint) = &args.dynamodb_endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    Some(aws_sdk_dynamodb::Client::new(&loader.load().await))
+}
+
 /// The stores: in memory (one process, shared by its instances) unless configured: DynamoDB
 /// for everything durable, Redis for the bus and the event log.
 async fn state(args: &Args) -> anyhow::Result<StateHandles> {
@@ -81,15 +94,7 @@ async fn state(args: &Args) -> anyhow::Result<StateHandles> {
         let redis = RedisState::connect(url).await?;
         state = StateHandles { bus: redis.bus(), events: redis.events(), versions: redis.versions(), ..state };
     }
-    if args.dynamodb_endpoint.is_none() && !args.dynamodb_aws {
-        return Ok(state);
-    }
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(endpoint) = &args.dynamodb_endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    let config = loader.load().await;
-    let client = aws_sdk_dynamodb::Client::new(&config);
+    let Some(client) = dynamodb_client(args).await else { return Ok(state) };
     if args.create_table {
         mcp_state_dynamodb::schema::ensure_table(&client, &args.table).await?;
     }

@@ -20,6 +20,14 @@ async fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
+    if let Some(cli::Command::CreateTable) = args.command {
+        let client = deployment::dynamodb_client(&args)
+            .await
+            .ok_or_else(|| anyhow::anyhow!("create-table needs --dynamodb-endpoint URL or --dynamodb-aws"))?;
+        mcp_state_dynamodb::schema::ensure_table(&client, &args.table).await?;
+        println!("table {} is ready", args.table);
+        return Ok(());
+    }
     let deployment = Arc::new(deployment::Deployment::new(&args).await?);
     if args.stdio {
         mcp_edge::stdio::serve(deployment.pick().router.clone(), tokio::io::stdin(), tokio::io::stdout()).await?;

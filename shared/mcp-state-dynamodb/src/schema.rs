@@ -1,5 +1,7 @@
 //! The table: its keys, its index, its TTL attribute, and creating it on any DynamoDB
-//! endpoint (AWS, LocalStack, moto). The deployment template declares the same schema.
+//! endpoint (AWS, LocalStack, moto). The definition is the deployment template's
+//! (`infra/template.yaml`, resource `Table`), read from it, so that a table created here is
+//! the table a deployment gets.
 //!
 //! | item | pk | sk |
 //! |---|---|---|
@@ -14,11 +16,11 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
     ScalarAttributeType, TimeToLiveSpecification,
 };
+use yaml_rust2::{Yaml, YamlLoader};
 
-use mcp_server::state::StateResult;
+use mcp_server::state::{StateError, StateResult};
 
 use crate::error::state_error;
-use crate::item::{EXP, PK, SK, TTL};
 
 /// The index of subscription rows by subscriber.
 pub const BY_SUBSCRIBER: &str = "by-subscriber";
@@ -26,59 +28,158 @@ pub(crate) const SUBSCRIBER: &str = "subscriber";
 pub(crate) const TOPIC: &str = "topic";
 pub const DEFAULT_TOPIC_SHARDS: u32 = 8;
 
-fn attribute(name: &str) -> Result<AttributeDefinition, String> {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .map_err(|e| e.to_string())
+/// The deployment template, whose `Table` resource is the one definition of the table.
+pub const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
+
+/// A table's keys, indexes and TTL attribute, as CloudFormation's `AWS::DynamoDB::Table`
+/// declares them (billing, encryption and recovery are the deployment's business).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableDefinition {
+    pub attributes: Vec<(String, ScalarAttributeType)>,
+    pub key: Vec<(String, KeyType)>,
+    pub indexes: Vec<IndexDefinition>,
+    pub ttl_attribute: Option<String>,
 }
 
-fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement, String> {
-    KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(|e| e.to_string())
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexDefinition {
+    pub name: String,
+    pub key: Vec<(String, KeyType)>,
+    pub projection: ProjectionType,
+    pub non_key_attributes: Vec<String>,
 }
 
-/// Creates the table (on-demand billing, the index, TTL on `ttl`) unless it exists.
+fn text<'a>(node: &'a Yaml, what: &str) -> Result<&'a str, String> {
+    node.as_str().ok_or_else(|| format!("{what}: expected a string"))
+}
+
+fn list<'a>(node: &'a Yaml, what: &str) -> Result<&'a [Yaml], String> {
+    node.as_vec().map(Vec::as_slice).ok_or_else(|| format!("{what}: expected a list"))
+}
+
+fn key_schema(node: &Yaml, what: &str) -> Result<Vec<(String, KeyType)>, String> {
+    list(node, what)?
+        .iter()
+        .map(|k| {
+            let name = text(&k["AttributeName"], what)?.to_owned();
+            let kind = KeyType::try_parse(text(&k["KeyType"], what)?).map_err(|e| format!("{what}: {e}"))?;
+            Ok((name, kind))
+        })
+        .collect()
+}
+
+impl TableDefinition {
+    /// The definition in the deployment template this crate was built with.
+    pub fn deployed() -> Result<TableDefinition, String> {
+        TableDefinition::from_template(TEMPLATE, "Table")
+    }
+
+    /// The `resource` of a CloudFormation/SAM template (YAML; intrinsic functions elsewhere in
+    /// the template are fine, the table's keys, indexes and TTL must be plain values).
+    pub fn from_template(template: &str, resource: &str) -> Result<TableDefinition, String> {
+        let docs = YamlLoader::load_from_str(template).map_err(|e| format!("template: {e}"))?;
+        let doc = docs.first().ok_or("template: empty")?;
+        let table = &doc["Resources"][resource];
+        if table["Type"].as_str() != Some("AWS::DynamoDB::Table") {
+            return Err(format!("template: no AWS::DynamoDB::Table named {resource}"));
+        }
+        let props = &table["Properties"];
+        let attributes = list(&props["AttributeDefinitions"], "AttributeDefinitions")?
+            .iter()
+            .map(|a| {
+                let name = text(&a["AttributeName"], "AttributeDefinitions")?.to_owned();
+                let kind = ScalarAttributeType::try_parse(text(&a["AttributeType"], "AttributeDefinitions")?)
+                    .map_err(|e| format!("AttributeDefinitions: {e}"))?;
+                Ok((name, kind))
+            })
+            .collect::<Result<_, String>>()?;
+        let indexes = match &props["GlobalSecondaryIndexes"] {
+            Yaml::BadValue => Vec::new(),
+            node => list(node, "GlobalSecondaryIndexes")?
+                .iter()
+                .map(|i| {
+                    let projection = &i["Projection"];
+                    Ok(IndexDefinition {
+                        name: text(&i["IndexName"], "IndexName")?.to_owned(),
+                        key: key_schema(&i["KeySchema"], "GlobalSecondaryIndexes KeySchema")?,
+                        projection: ProjectionType::try_parse(text(&projection["ProjectionType"], "ProjectionType")?)
+                            .map_err(|e| format!("ProjectionType: {e}"))?,
+                        non_key_attributes: match &projection["NonKeyAttributes"] {
+                            Yaml::BadValue => Vec::new(),
+                            node => list(node, "NonKeyAttributes")?
+                                .iter()
+                                .map(|a| text(a, "NonKeyAttributes").map(str::to_owned))
+                                .collect::<Result<_, String>>()?,
+                        },
+                    })
+                })
+                .collect::<Result<_, String>>()?,
+        };
+        let ttl = &props["TimeToLiveSpecification"];
+        let ttl_attribute = match ttl["Enabled"].as_bool() {
+            Some(true) => Some(text(&ttl["AttributeName"], "TimeToLiveSpecification")?.to_owned()),
+            _ => None,
+        };
+        Ok(TableDefinition { attributes, key: key_schema(&props["KeySchema"], "KeySchema")?, indexes, ttl_attribute })
+    }
+}
+
+fn key_elements(key: &[(String, KeyType)]) -> Result<Vec<KeySchemaElement>, String> {
+    key.iter()
+        .map(|(name, kind)| {
+            KeySchemaElement::builder().attribute_name(name).key_type(kind.clone()).build().map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+/// Creates the deployment's table (on-demand billing) unless it exists, waits until it is
+/// active, and turns TTL on.
 pub async fn ensure_table(client: &Client, table: &str) -> StateResult<()> {
-    let bad = |e: String| mcp_server::state::StateError::Unavailable(e);
+    let definition = TableDefinition::deployed().map_err(StateError::Unavailable)?;
+    create_table(client, table, &definition).await
+}
+
+/// Creates `table` as `definition` says unless it exists (idempotent; safe to race with
+/// another creator), then waits for it to be active and turns TTL on.
+pub async fn create_table(client: &Client, table: &str, definition: &TableDefinition) -> StateResult<()> {
+    let bad = |e: String| StateError::Unavailable(format!("table {table}: {e}"));
     match client.describe_table().table_name(table).send().await {
         Ok(_) => return Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
         Err(e) => return Err(state_error(e)),
     }
-    let index = GlobalSecondaryIndex::builder()
-        .index_name(BY_SUBSCRIBER)
-        .key_schema(key_element(SUBSCRIBER, KeyType::Hash).map_err(bad)?)
-        .key_schema(key_element(TOPIC, KeyType::Range).map_err(bad)?)
-        .projection(Projection::builder().projection_type(ProjectionType::Include).non_key_attributes(EXP).build())
-        .build()
-        .map_err(|e| bad(e.to_string()))?;
-    let create = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute(PK).map_err(bad)?)
-        .attribute_definitions(attribute(SK).map_err(bad)?)
-        .attribute_definitions(attribute(SUBSCRIBER).map_err(bad)?)
-        .attribute_definitions(attribute(TOPIC).map_err(bad)?)
-        .key_schema(key_element(PK, KeyType::Hash).map_err(bad)?)
-        .key_schema(key_element(SK, KeyType::Range).map_err(bad)?)
-        .global_secondary_indexes(index);
+    let mut create = client.create_table().table_name(table).billing_mode(BillingMode::PayPerRequest);
+    for (name, kind) in &definition.attributes {
+        let attribute = AttributeDefinition::builder().attribute_name(name).attribute_type(kind.clone()).build();
+        create = create.attribute_definitions(attribute.map_err(|e| bad(e.to_string()))?);
+    }
+    create = create.set_key_schema(Some(key_elements(&definition.key).map_err(bad)?));
+    for index in &definition.indexes {
+        let mut projection = Projection::builder().projection_type(index.projection.clone());
+        for attribute in &index.non_key_attributes {
+            projection = projection.non_key_attributes(attribute);
+        }
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(&index.name)
+            .set_key_schema(Some(key_elements(&index.key).map_err(bad)?))
+            .projection(projection.build())
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        create = create.global_secondary_indexes(index);
+    }
     match create.send().await {
         Ok(_) => {}
         // Another process is creating it at the same moment: wait for it like for ours.
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => {}
         Err(e) => return Err(state_error(e)),
     }
-    for _ in 0..100 {
-        let d = client.describe_table().table_name(table).send().await.map_err(state_error)?;
-        if d.table.and_then(|t| t.table_status).is_some_and(|s| s.as_str() == "ACTIVE") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let ttl =
-        TimeToLiveSpecification::builder().enabled(true).attribute_name(TTL).build().map_err(|e| bad(e.to_string()))?;
+    wait_until_active(client, table).await?;
+    let Some(ttl_attribute) = &definition.ttl_attribute else { return Ok(()) };
+    let ttl = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(ttl_attribute)
+        .build()
+        .map_err(|e| bad(e.to_string()))?;
     if let Err(e) = client.update_time_to_live().table_name(table).time_to_live_specification(ttl).send().await {
         // A concurrent creator may have enabled it first.
         let d = client.describe_time_to_live().table_name(table).send().await.map_err(state_error)?;
@@ -88,6 +189,19 @@ pub async fn ensure_table(client: &Client, table: &str) -> StateResult<()> {
         }
     }
     Ok(())
+}
+
+/// Polls until the table is `ACTIVE` (at most a minute): a table still `CREATING` takes no
+/// writes.
+async fn wait_until_active(client: &Client, table: &str) -> StateResult<()> {
+    for _ in 0..600 {
+        let d = client.describe_table().table_name(table).send().await.map_err(state_error)?;
+        if d.table.and_then(|t| t.table_status).is_some_and(|s| s.as_str() == "ACTIVE") {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    Err(StateError::Unavailable(format!("table {table} is not active after a minute")))
 }
 
 /// A client for a local, AWS-compatible endpoint (moto, LocalStack) with the placeholder
@@ -101,4 +215,33 @@ pub fn emulator_client(endpoint: &str) -> Client {
         .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
         .build();
     Client::from_conf(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::{EXP, PK, SK, TTL};
+
+    /// The code's attribute names are the template's: the table a deployment creates is the
+    /// table this crate reads and writes.
+    #[test]
+    fn the_template_declares_the_table_this_crate_uses() {
+        let table = TableDefinition::deployed().unwrap();
+        assert_eq!(table.key, [(PK.to_owned(), KeyType::Hash), (SK.to_owned(), KeyType::Range)]);
+        assert_eq!(table.ttl_attribute.as_deref(), Some(TTL));
+        let [index] = table.indexes.as_slice() else { panic!("one index: {:?}", table.indexes) };
+        assert_eq!(index.name, BY_SUBSCRIBER);
+        assert_eq!(index.key, [(SUBSCRIBER.to_owned(), KeyType::Hash), (TOPIC.to_owned(), KeyType::Range)]);
+        assert_eq!(index.non_key_attributes, [EXP]);
+        for (name, _) in table.key.iter().chain(&index.key) {
+            assert!(table.attributes.iter().any(|(a, kind)| a == name && *kind == ScalarAttributeType::S), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_template_without_the_table_is_a_clear_error() {
+        let error = TableDefinition::from_template("Resources:\n  Other:\n    Type: AWS::SQS::Queue\n", "Table");
+        assert!(error.unwrap_err().contains("no AWS::DynamoDB::Table named Table"));
+        assert!(TableDefinition::from_template("Resources: [", "Table").unwrap_err().starts_with("template:"));
+    }
 }
