@@ -49,6 +49,16 @@ pub struct Args {
     /// SSE event log instead of in-process ones.
     #[arg(long, env = "MCP_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Require OAuth bearer tokens, issued by a development issuer this gateway runs itself
+    /// (keys in --auth-key, JWKS at /.well-known/jwks.json; mint tokens with `mint-token`).
+    #[arg(long, env = "MCP_LOCAL_AUTH")]
+    pub auth: bool,
+    /// The development issuer's private key (PKCS#8 PEM), created if missing.
+    #[arg(long, global = true, env = "MCP_LOCAL_AUTH_KEY", default_value = ".mcp-local/dev-issuer.pem")]
+    pub auth_key: std::path::PathBuf,
+    /// Scopes every request needs with --auth (space- or comma-separated).
+    #[arg(long, env = "MCP_LOCAL_AUTH_SCOPES", default_value = "mcp")]
+    pub auth_scopes: String,
     /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
     #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
@@ -59,4 +69,19 @@ pub enum Command {
     /// Create the deployment's DynamoDB table (keys, index and TTL as infra/template.yaml
     /// declares them) at --dynamodb-endpoint (or AWS with --dynamodb-aws) unless it exists, then exit.
     CreateTable,
+    /// Print a token from the development issuer of a gateway running with --auth.
+    MintToken {
+        /// The gateway's base URL: the issuer, and with /mcp the audience.
+        #[arg(long, default_value = "http://127.0.0.1:8787")]
+        gateway: String,
+        /// The principal (`sub`).
+        #[arg(long, default_value = "developer")]
+        subject: String,
+        /// Scopes (space- or comma-separated).
+        #[arg(long, default_value = "mcp")]
+        scopes: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
 }

@@ -87,4 +87,12 @@ impl ConnectionSink for LocalConnections {
             }
         }
     }
+
+    async fn close(&self, connection_id: &str) -> Result<(), PostError> {
+        if LocalConnections::close(self, connection_id).await {
+            Ok(())
+        } else {
+            Err(PostError::Gone(format!("410 Gone: {connection_id}")))
+        }
+    }
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use mcp_auth::{AuthConfig, TokenValidator};
 use mcp_edge::http::{HttpConfig, HttpEdge};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::websocket::WebSocketEdge;
@@ -25,10 +26,14 @@ pub struct Deployment {
     instances: Vec<Instance>,
     next: AtomicUsize,
     pub connections: Arc<LocalConnections>,
+    /// With `--auth`: what API Gateway's `$connect` authorizer would run.
+    pub authorizer: Option<Arc<TokenValidator>>,
 }
 
 impl Deployment {
-    pub async fn new(args: &Args) -> anyhow::Result<Self> {
+    pub async fn new(args: &Args, auth: Option<&AuthConfig>) -> anyhow::Result<Self> {
+        let validator = |config: &AuthConfig| TokenValidator::from_config(config.clone()).map(Arc::new);
+        let authorizer = auth.map(validator).transpose().map_err(anyhow::Error::msg)?;
         let state = state(args).await?;
         let connections = Arc::new(LocalConnections::default());
         // Instances share the request-state key, as Lambda instances share it through
@@ -37,6 +42,7 @@ impl Deployment {
         let mut origin = OriginPolicy::loopback();
         origin.allowed_origins.extend(args.allowed_origins.iter().cloned());
         let http_config = HttpConfig { origin: origin.clone(), ..HttpConfig::default() };
+        let auth = auth.cloned();
         let mut instances = Vec::new();
         for _ in 0..args.instances {
             // Each instance builds its own server definition, as each Lambda instance would.
@@ -53,13 +59,15 @@ impl Deployment {
                 RouterConfig::default(),
                 Some(sink.clone()),
             ));
+            // Each instance checks tokens with its own key cache, as each Lambda instance does.
+            let instance_auth = auth.as_ref().map(validator).transpose().map_err(anyhow::Error::msg)?;
             instances.push(Instance {
-                http: HttpEdge::new(router.clone(), http_config.clone()),
+                http: HttpEdge::new(router.clone(), HttpConfig { auth: instance_auth, ..http_config.clone() }),
                 websocket: WebSocketEdge::new(router.clone(), sink, origin.clone()),
                 router,
             });
         }
-        Ok(Deployment { instances, next: AtomicUsize::new(0), connections })
+        Ok(Deployment { instances, next: AtomicUsize::new(0), connections, authorizer })
     }
 
     /// The next instance, round-robin.

@@ -18,12 +18,32 @@ use mcp_edge::limits::MAX_MESSAGE_BYTES;
 use mcp_edge::origin::OriginPolicy;
 use mcp_server::ConnectionSink;
 
+use mcp_auth::METADATA_PATH;
+use mcp_auth::dev_issuer::DevIssuer;
+
 use crate::cli::Args;
 use crate::deployment::Deployment;
+use crate::dev_auth::DevAuth;
 use crate::websocket;
 
-pub async fn serve(deployment: Arc<Deployment>, args: &Args) -> anyhow::Result<()> {
-    let app = axum::Router::new()
+pub async fn bind(args: &Args) -> anyhow::Result<tokio::net::TcpListener> {
+    Ok(tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?)
+}
+
+/// `http://host:port` of the listener, as clients reach it.
+pub fn base_url(listener: &tokio::net::TcpListener) -> anyhow::Result<String> {
+    let addr = listener.local_addr()?;
+    let host = if addr.ip().is_loopback() && addr.is_ipv4() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+    Ok(format!("http://{host}:{}", addr.port()))
+}
+
+pub async fn serve(
+    deployment: Arc<Deployment>,
+    listener: tokio::net::TcpListener,
+    auth: Option<DevAuth>,
+    args: &Args,
+) -> anyhow::Result<()> {
+    let mut app = axum::Router::new()
         .route("/mcp", any(mcp))
         .route("/ws", get(websocket::upgrade))
         .route(
@@ -31,14 +51,26 @@ pub async fn serve(deployment: Arc<Deployment>, args: &Args) -> anyhow::Result<(
             post(post_to_connection).delete(delete_connection).get(get_connection).layer(from_fn(loopback_only)),
         )
         .with_state(deployment.clone());
-    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    if let Some(auth) = &auth {
+        let issuer = auth.issuer.clone();
+        app = app
+            // The resource's metadata comes from the edge, as on AWS.
+            .route(METADATA_PATH, get(mcp).with_state(deployment.clone()))
+            .route(&format!("{METADATA_PATH}/mcp"), get(mcp).with_state(deployment.clone()))
+            // The development issuer's documents.
+            .route("/.well-known/jwks.json", get(jwks).with_state(issuer.clone()))
+            .route("/.well-known/oauth-authorization-server", get(issuer_metadata).with_state(issuer));
+    }
     let addr = listener.local_addr()?;
-    let host = if addr.ip().is_loopback() && addr.is_ipv4() { "127.0.0.1".to_owned() } else { addr.ip().to_string() };
+    let base = base_url(&listener)?;
     // One line a script can wait for, then the URLs.
     println!("mcp-local listening on {addr} with {} instance(s) serving {:?}", deployment.len(), args.server);
-    println!("  Streamable HTTP  http://{host}:{}/mcp", addr.port());
-    println!("  WebSocket        ws://{host}:{}/ws  (subprotocol: mcp)", addr.port());
-    println!("  @connections     http://{host}:{}/@connections/{{connectionId}}", addr.port());
+    println!("  Streamable HTTP  {base}/mcp");
+    println!("  WebSocket        {}/ws  (subprotocol: mcp)", base.replacen("http://", "ws://", 1));
+    println!("  @connections     {base}/@connections/{{connectionId}}");
+    if auth.is_some() {
+        println!("  OAuth issuer     {base}  (development; a token: mcp-local mint-token --gateway {base})");
+    }
     // TCP_NODELAY on every accepted socket: Nagle plus delayed ACK costs ~40 ms a reply.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
@@ -104,4 +136,12 @@ fn gone() -> Response {
         r#"{"message":null}"#,
     )
         .into_response()
+}
+
+async fn jwks(State(issuer): State<Arc<DevIssuer>>) -> Response {
+    ([("content-type", "application/json")], issuer.jwks()).into_response()
+}
+
+async fn issuer_metadata(State(issuer): State<Arc<DevIssuer>>) -> Response {
+    ([("content-type", "application/json")], issuer.metadata()).into_response()
 }

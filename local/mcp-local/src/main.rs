@@ -5,6 +5,7 @@
 mod cli;
 mod connections;
 mod deployment;
+mod dev_auth;
 mod http_server;
 mod websocket;
 
@@ -13,6 +14,8 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::Parser;
 
+use crate::cli::Command;
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = cli::Args::parse();
@@ -20,18 +23,32 @@ async fn main() -> Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
-    if let Some(cli::Command::CreateTable) = args.command {
-        let client = deployment::dynamodb_client(&args)
-            .await
-            .ok_or_else(|| anyhow::anyhow!("create-table needs --dynamodb-endpoint URL or --dynamodb-aws"))?;
-        mcp_state_dynamodb::schema::ensure_table(&client, &args.table).await?;
-        println!("table {} is ready", args.table);
-        return Ok(());
+    match &args.command {
+        Some(Command::CreateTable) => {
+            let client = deployment::dynamodb_client(&args)
+                .await
+                .ok_or_else(|| anyhow::anyhow!("create-table needs --dynamodb-endpoint URL or --dynamodb-aws"))?;
+            mcp_state_dynamodb::schema::ensure_table(&client, &args.table).await?;
+            println!("table {} is ready", args.table);
+            return Ok(());
+        }
+        Some(Command::MintToken { gateway, subject, scopes, ttl }) => {
+            println!("{}", dev_auth::mint(&args, gateway, subject, scopes, *ttl)?);
+            return Ok(());
+        }
+        None => {}
     }
-    let deployment = Arc::new(deployment::Deployment::new(&args).await?);
     if args.stdio {
+        let deployment = deployment::Deployment::new(&args, None).await?;
         mcp_edge::stdio::serve(deployment.pick().router.clone(), tokio::io::stdin(), tokio::io::stdout()).await?;
         return Ok(());
     }
-    http_server::serve(deployment, &args).await
+    // Bound first: with --auth the issuer and audience are this address.
+    let listener = http_server::bind(&args).await?;
+    let auth = match args.auth {
+        true => Some(dev_auth::DevAuth::new(&args, &http_server::base_url(&listener)?)?),
+        false => None,
+    };
+    let deployment = Arc::new(deployment::Deployment::new(&args, auth.as_ref().map(|a| &a.config)).await?);
+    http_server::serve(deployment, listener, auth, &args).await
 }

@@ -8,11 +8,14 @@ use std::sync::Arc;
 use aws_lambda_events::apigw::{ApiGatewayWebsocketProxyRequest, ApiGatewayWebsocketProxyRequestContext};
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{Notify, mpsc};
+
+use mcp_auth::TokenSource;
+use mcp_edge::auth::{authenticate, authorizer_context};
 
 use crate::connections::Frame;
 use crate::deployment::Deployment;
@@ -21,9 +24,28 @@ use crate::deployment::Deployment;
 /// API Gateway's 128 KB limit and this with a JSON-RPC error naming the limit.
 const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 
-pub async fn upgrade(State(deployment): State<Arc<Deployment>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(deployment): State<Arc<Deployment>>,
+    headers: HeaderMap,
+    uri: Uri,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // API Gateway runs the `$connect` authorizer before the route; its answer travels with
+    // every event of the connection.
+    let authorizer = match &deployment.authorizer {
+        None => HashMap::new(),
+        Some(validator) => {
+            match authenticate(validator, &headers, uri.query(), TokenSource::WebSocketHandshake).await {
+                Ok(principal) => authorizer_context(&principal),
+                Err(challenge) => {
+                    let status = StatusCode::from_u16(challenge.status.as_u16()).unwrap_or(StatusCode::UNAUTHORIZED);
+                    return (status, [("www-authenticate", challenge.header)], challenge.message).into_response();
+                }
+            }
+        }
+    };
     let connection_id = new_connection_id();
-    let connect = event("$connect", &connection_id, Some(&headers), None, false);
+    let connect = event("$connect", &connection_id, Some(&headers), None, false, &authorizer);
     let response = deployment.pick().websocket.handle(connect).await;
     if response.status_code != 200 {
         let status = StatusCode::from_u16(response.status_code as u16).unwrap_or(StatusCode::BAD_REQUEST);
@@ -31,10 +53,15 @@ pub async fn upgrade(State(deployment): State<Arc<Deployment>>, headers: HeaderM
     }
     ws.protocols(["mcp"])
         .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| run(deployment, socket, connection_id))
+        .on_upgrade(move |socket| run(deployment, socket, connection_id, authorizer))
 }
 
-async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: String) {
+async fn run(
+    deployment: Arc<Deployment>,
+    socket: WebSocket,
+    connection_id: String,
+    authorizer: HashMap<String, serde_json::Value>,
+) {
     let (mut sender, mut receiver) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Frame>(256);
     let kill = Arc::new(Notify::new());
@@ -76,7 +103,7 @@ async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: Stri
         };
         // Each message is its own invocation, on whichever instance comes next.
         let deployment = deployment.clone();
-        let default = event("$default", &connection_id, None, Some(body), binary);
+        let default = event("$default", &connection_id, None, Some(body), binary, &authorizer);
         tokio::spawn(async move {
             deployment.pick().websocket.handle(default).await;
         });
@@ -88,7 +115,8 @@ async fn run(deployment: Arc<Deployment>, socket: WebSocket, connection_id: Stri
     if tokio::time::timeout(std::time::Duration::from_secs(1), writer).await.is_err() {
         tracing::debug!(connection = %connection_id, "writer did not finish the close handshake");
     }
-    deployment.pick().websocket.handle(event("$disconnect", &connection_id, None, None, false)).await;
+    let disconnect = event("$disconnect", &connection_id, None, None, false, &authorizer);
+    deployment.pick().websocket.handle(disconnect).await;
 }
 
 /// Builds the event API Gateway would deliver for this connection.
@@ -98,6 +126,7 @@ fn event(
     headers: Option<&HeaderMap>,
     body: Option<String>,
     binary: bool,
+    authorizer: &HashMap<String, serde_json::Value>,
 ) -> ApiGatewayWebsocketProxyRequest {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let mut context = ApiGatewayWebsocketProxyRequestContext::default();
@@ -116,6 +145,7 @@ fn event(
     context.stage = Some("local".to_owned());
     context.domain_name = Some("localhost".to_owned());
     context.message_direction = Some("IN".to_owned());
+    context.authorizer.fields = authorizer.clone();
     let mut e = ApiGatewayWebsocketProxyRequest::default();
     if let Some(h) = headers {
         e.headers = h.clone();

@@ -81,7 +81,11 @@ impl App {
             Some(connection_sink.clone()),
         ));
         let origin = OriginPolicy { allowed_hosts: settings.allowed_hosts, allowed_origins: settings.allowed_origins };
-        let http = HttpEdge::new(router.clone(), HttpConfig { origin: origin.clone(), ..HttpConfig::default() });
+        let auth = match settings.auth {
+            Some(config) => Some(Arc::new(mcp_auth::TokenValidator::from_config(config)?)),
+            None => None,
+        };
+        let http = HttpEdge::new(router.clone(), HttpConfig { origin: origin.clone(), auth, ..HttpConfig::default() });
         let websocket = WebSocketEdge::new(router.clone(), connection_sink, origin);
         Ok(App { router, websocket, http, sink })
     }

@@ -6,6 +6,7 @@
 //! Only this crate, `mcp-edge` and `functions/*` know AWS event shapes.
 
 pub mod app;
+pub mod authorizer;
 pub mod elasticache;
 pub mod function_url;
 mod lazy_redis;
@@ -26,6 +27,24 @@ pub async fn run_websocket_function() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
         Ok::<_, lambda_runtime::Error>(app.websocket_event(event.payload).await)
     }))
+    .await
+}
+
+/// The whole life of the `$connect` authorizer function: logging, the validator built once
+/// from `MCP_AUTH_*` (keys fetched on first use), then every handshake checked.
+pub async fn run_authorizer_function() -> Result<(), lambda_runtime::Error> {
+    use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
+    use lambda_runtime::{LambdaEvent, service_fn};
+    init_logging();
+    let config =
+        mcp_auth::AuthConfig::from_env()?.ok_or("the authorizer needs MCP_AUTH_ISSUER and MCP_AUTH_AUDIENCE")?;
+    let validator = mcp_auth::TokenValidator::from_config(config)?;
+    let validator = &validator;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| async move {
+            authorizer::authorize(validator, &event.payload).await.map_err(lambda_runtime::Error::from)
+        },
+    ))
     .await
 }
 

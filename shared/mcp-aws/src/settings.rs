@@ -8,6 +8,8 @@ pub enum SettingsError {
     Missing(&'static str),
     #[error("environment variable {0}: {1}")]
     Invalid(&'static str, String),
+    #[error(transparent)]
+    Auth(#[from] mcp_auth::ConfigError),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +37,10 @@ pub struct Settings {
     pub allowed_origins: Vec<String>,
     /// `MCP_ALLOWED_HOSTS`: `Host` names accepted on HTTP (comma-separated; empty: any).
     pub allowed_hosts: Vec<String>,
+    /// `MCP_AUTH_ISSUER`, `MCP_AUTH_AUDIENCE`, `MCP_AUTH_JWKS_URL`, `MCP_AUTH_SCOPES`: bearer
+    /// tokens required on HTTP (WebSocket connections are checked by the `$connect`
+    /// authorizer). Unset issuer: no authentication.
+    pub auth: Option<mcp_auth::AuthConfig>,
 }
 
 /// How to reach Redis (ElastiCache).
@@ -96,6 +102,7 @@ impl Settings {
             connections_endpoint: var("MCP_CONNECTIONS_ENDPOINT"),
             allowed_origins: list("MCP_ALLOWED_ORIGINS"),
             allowed_hosts: list("MCP_ALLOWED_HOSTS"),
+            auth: mcp_auth::AuthConfig::from_env()?,
         })
     }
 }

@@ -5,6 +5,8 @@ use std::sync::OnceLock;
 
 use async_trait::async_trait;
 use aws_sdk_apigatewaymanagement::Client;
+use aws_sdk_apigatewaymanagement::config::http::HttpResponse;
+use aws_sdk_apigatewaymanagement::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 
 use mcp_server::{ConnectionSink, PostError};
@@ -35,17 +37,30 @@ impl ApiGatewaySink {
 #[async_trait]
 impl ConnectionSink for ApiGatewaySink {
     async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), PostError> {
-        let client = self.client.get().ok_or_else(|| PostError::Failed("no @connections endpoint yet".into()))?;
-        match client.post_to_connection().connection_id(connection_id).data(Blob::new(message)).send().await {
-            Ok(_) => Ok(()),
-            // A 410 without the error type (some emulators) is just as gone.
-            Err(e)
-                if e.as_service_error().is_some_and(|s| s.is_gone_exception())
-                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 410) =>
-            {
-                Err(PostError::Gone(connection_id.to_owned()))
-            }
-            Err(e) => Err(PostError::Failed(format!("{e:?}"))),
-        }
+        let client = self.client()?;
+        let sent = client.post_to_connection().connection_id(connection_id).data(Blob::new(message)).send().await;
+        sent.map(drop).map_err(|e| post_error(connection_id, e))
     }
+
+    async fn close(&self, connection_id: &str) -> Result<(), PostError> {
+        let closed = self.client()?.delete_connection().connection_id(connection_id).send().await;
+        closed.map(drop).map_err(|e| post_error(connection_id, e))
+    }
+}
+
+impl ApiGatewaySink {
+    fn client(&self) -> Result<&Client, PostError> {
+        self.client.get().ok_or_else(|| PostError::Failed("no @connections endpoint yet".into()))
+    }
+}
+
+/// `410 Gone` (also without the error type, as some emulators send it) means the connection
+/// is dead; anything else is a failure to report.
+fn post_error<E: ProvideErrorMetadata + std::fmt::Debug>(
+    connection_id: &str,
+    e: SdkError<E, HttpResponse>,
+) -> PostError {
+    let gone = e.as_service_error().and_then(|s| s.code()) == Some("GoneException")
+        || e.raw_response().is_some_and(|r| r.status().as_u16() == 410);
+    if gone { PostError::Gone(connection_id.to_owned()) } else { PostError::Failed(format!("{e:?}")) }
 }

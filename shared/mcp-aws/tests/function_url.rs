@@ -11,6 +11,7 @@ fn settings() -> Settings {
     Settings {
         table: "unused".into(),
         redis: None,
+        auth: None,
         server: ServerChoice::Reference,
         request_state_key: b"k".repeat(32),
         connections_endpoint: None,

@@ -8,6 +8,7 @@
 //!
 //! Only this crate (and `functions/*`) knows API Gateway event shapes.
 
+pub mod auth;
 pub mod http;
 pub mod limits;
 pub mod origin;

@@ -18,6 +18,7 @@ use mcp_server::{
     ConnectionSink, Inbound, Outbound, OutboundClosed, PostError, ReplyStatus, Router, Transport, forget_connection,
 };
 
+use crate::auth::token_expiry_ms;
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::origin::OriginPolicy;
 
@@ -60,12 +61,15 @@ impl WebSocketEdge {
             return status(400);
         }
         let now = now_ms();
+        // API Gateway keeps a connection 2 hours; its token may expire sooner.
+        let expires = token_expiry_ms(&event.request_context.authorizer.fields)
+            .map_or(now + CONNECTION_LIFETIME_MS, |exp| exp.min(now + CONNECTION_LIFETIME_MS));
         let record = ConnectionRecord {
             id: connection_id.clone(),
             principal: principal(event),
             server: self.router.server().info().name.clone(),
             created_at_ms: now,
-            expires_at_ms: now + CONNECTION_LIFETIME_MS,
+            expires_at_ms: expires,
         };
         if let Err(e) = self.router.state().connections.put(&record).await {
             tracing::error!(connection = %connection_id, error = %e, "cannot record connection");
@@ -85,6 +89,15 @@ impl WebSocketEdge {
     }
 
     async fn message(&self, event: &ApiGatewayWebsocketProxyRequest, connection_id: String) -> ApiGatewayProxyResponse {
+        // The authorizer ran once, at `$connect`; the token it accepted may have expired since.
+        if token_expiry_ms(&event.request_context.authorizer.fields).is_some_and(|exp| now_ms() >= exp) {
+            tracing::info!(connection = %connection_id, "token expired: closing the connection");
+            if let Err(e) = self.sink.close(&connection_id).await {
+                tracing::warn!(connection = %connection_id, error = ?e, "cannot close the connection");
+            }
+            self.disconnect(&connection_id).await;
+            return status(403);
+        }
         let out = Arc::new(ConnectionOutbound { sink: self.sink.clone(), connection_id: connection_id.clone() });
         let body = event.body.as_deref().unwrap_or("");
         if event.is_base64_encoded {
@@ -140,7 +153,8 @@ fn fit(reply: Vec<u8>) -> Vec<u8> {
 /// The principal the `$connect` authorizer bound to the connection. API Gateway repeats
 /// the authorizer context on every event of the connection.
 fn principal(event: &ApiGatewayWebsocketProxyRequest) -> Option<String> {
-    event.request_context.authorizer.fields.get("principalId").and_then(|v| v.as_str()).map(str::to_owned)
+    let fields = &event.request_context.authorizer.fields;
+    fields.get(crate::auth::CONTEXT_PRINCIPAL).and_then(|v| v.as_str()).map(str::to_owned)
 }
 
 fn status(code: i64) -> ApiGatewayProxyResponse {

@@ -22,6 +22,12 @@ impl ConnectionSink for Posts {
         self.0.lock().unwrap().push((connection_id.to_owned(), v));
         Ok(())
     }
+
+    /// Recorded as a close frame: `{"closed": true}`.
+    async fn close(&self, connection_id: &str) -> Result<(), PostError> {
+        self.0.lock().unwrap().push((connection_id.to_owned(), serde_json::json!({ "closed": true })));
+        Ok(())
+    }
 }
 
 fn fixture(name: &str) -> ApiGatewayWebsocketProxyRequest {

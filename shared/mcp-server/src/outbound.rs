@@ -38,6 +38,9 @@ pub enum PostError {
 #[async_trait]
 pub trait ConnectionSink: Send + Sync {
     async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), PostError>;
+
+    /// Closes the connection (`DeleteConnection`), e.g. when its token has expired.
+    async fn close(&self, connection_id: &str) -> Result<(), PostError>;
 }
 
 /// An outbound that drops everything: for requests whose transport has no side channel.

@@ -41,6 +41,15 @@ impl ConnectionSink for Posts {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).push((connection_id.to_owned(), v));
         Ok(())
     }
+
+    /// Recorded as a close frame: `{"closed": true}`.
+    async fn close(&self, connection_id: &str) -> Result<(), PostError> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((connection_id.to_owned(), serde_json::json!({ "closed": true })));
+        Ok(())
+    }
 }
 
 /// The real backends when the test command provides them (`MCP_TEST_DYNAMODB_ENDPOINT`,

@@ -10,11 +10,11 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 // and MCP_LOCAL_EXTRA_ARGS (e.g. "--dynamodb-endpoint http://127.0.0.1:PORT --create-table")
 // then override the defaults. MCP_LOCAL_LAUNCHER runs the gateway through a script that
 // execs it (local/localstack, which first creates the table from the template).
-export async function startGateway({ server = 'reference', instances = 2 } = {}) {
+export async function startGateway({ server = 'reference', instances = 2, args: more = [] } = {}) {
   const bin = process.env.MCP_LOCAL_LAUNCHER ?? process.env.MCP_LOCAL_BIN ?? path.join(repoRoot, 'target/debug/mcp-local');
   const count = process.env.MCP_LOCAL_INSTANCES ?? String(instances);
   const extra = (process.env.MCP_LOCAL_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean);
-  const args = ['--host', '127.0.0.1', '--port', '0', '--server', server, '--instances', count, ...extra];
+  const args = ['--host', '127.0.0.1', '--port', '0', '--server', server, '--instances', count, ...extra, ...more];
   const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },

@@ -106,8 +106,8 @@ export const isResponse = (f) => f.json !== undefined && f.json !== null && type
 
 /** WebSocket client (subprotocol mcp) with a queue of received frames. */
 export class WsClient {
-  static async connect(url, { timeoutMs = 10_000 } = {}) {
-    const ws = new WebSocket(url, 'mcp');
+  static async connect(url, { timeoutMs = 10_000, protocols = 'mcp' } = {}) {
+    const ws = new WebSocket(url, protocols);
     ws.binaryType = 'arraybuffer';
     const client = new WsClient(ws);
     await withTimeout(new Promise((resolve, reject) => {

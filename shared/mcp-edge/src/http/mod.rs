@@ -13,6 +13,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use tokio::sync::mpsc;
 
+use mcp_auth::{Challenge, METADATA_PATH, TokenSource, TokenValidator, protected_resource_metadata};
 use mcp_protocol::jsonrpc;
 use mcp_protocol::model::{Era, ProtocolVersion};
 use mcp_protocol::{ErrorCode, ErrorObject};
@@ -32,6 +33,9 @@ pub struct HttpConfig {
     pub sse_retry: Duration,
     /// Interval of SSE comment lines on idle streams (keeps proxies from closing them).
     pub keepalive: Duration,
+    /// Bearer tokens required on every request (and the protected-resource metadata
+    /// served), or no authentication.
+    pub auth: Option<Arc<TokenValidator>>,
 }
 
 impl Default for HttpConfig {
@@ -41,6 +45,7 @@ impl Default for HttpConfig {
             origin: OriginPolicy::loopback(),
             sse_retry: Duration::from_millis(500),
             keepalive: Duration::from_secs(15),
+            auth: None,
         }
     }
 }
@@ -57,14 +62,32 @@ impl HttpEdge {
     }
 
     pub async fn handle(&self, req: Request<Bytes>) -> Response<HttpBody> {
+        // Public by design (RFC 9728): how a client finds where to get a token.
+        if let Some(auth) = &self.config.auth
+            && req.uri().path().starts_with(METADATA_PATH)
+        {
+            return match *req.method() {
+                Method::GET => json(StatusCode::OK, Bytes::from(protected_resource_metadata(auth.config()))),
+                _ => error_response(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::INVALID_REQUEST, "Method not allowed"),
+            };
+        }
         if let Err(why) = self.config.origin.check(req.headers()) {
             tracing::warn!(%why, "request refused");
             return error_response(StatusCode::FORBIDDEN, ErrorCode::INVALID_REQUEST, &format!("Forbidden: {why}"));
         }
+        let principal = match &self.config.auth {
+            None => None,
+            Some(auth) => {
+                match crate::auth::authenticate(auth, req.headers(), req.uri().query(), TokenSource::Http).await {
+                    Ok(principal) => Some(principal.subject),
+                    Err(challenge) => return challenge_response(&challenge),
+                }
+            }
+        };
         match *req.method() {
-            Method::POST => self.post(req).await,
-            Method::GET => self.get(req).await,
-            Method::DELETE => self.delete(req).await,
+            Method::POST => self.post(req, principal).await,
+            Method::GET => self.get(req, principal).await,
+            Method::DELETE => self.delete(req, principal).await,
             _ => {
                 let mut r =
                     error_response(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::INVALID_REQUEST, "Method not allowed");
@@ -74,7 +97,7 @@ impl HttpEdge {
         }
     }
 
-    async fn post(&self, req: Request<Bytes>) -> Response<HttpBody> {
+    async fn post(&self, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
         let (parts, body) = req.into_parts();
         if body.len() > self.config.max_body_bytes {
             let m = format!("message exceeds the {} byte limit", self.config.max_body_bytes);
@@ -92,7 +115,7 @@ impl HttpEdge {
         let session_id = headers::text(&parts.headers, headers::SESSION_ID);
         let http_headers = headers::mcp_headers(&parts.headers);
         let resumable = session_id.is_some() && !is_stateless(http_headers.protocol_version.as_deref());
-        let inbound = Inbound { transport: Transport::Http, session_id, principal: None, http: Some(http_headers) };
+        let inbound = Inbound { transport: Transport::Http, session_id, principal, http: Some(http_headers) };
 
         let (tx, mut rx) = mpsc::channel::<Out>(64);
         let out = Arc::new(ChannelOutbound { tx, resumable });
@@ -129,7 +152,7 @@ impl HttpEdge {
         sse_response(stream::pump(first, rx, tail, log, self.config.sse_retry, self.config.keepalive))
     }
 
-    async fn get(&self, req: Request<Bytes>) -> Response<HttpBody> {
+    async fn get(&self, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
         let headers = req.headers();
         let version = headers::text(headers, headers::PROTOCOL_VERSION);
         let Some(session_id) =
@@ -145,12 +168,8 @@ impl HttpEdge {
             return r;
         };
         let state = self.router.state().clone();
-        match state.sessions.get(&session_id).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"),
-            Err(e) => {
-                return error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string());
-            }
+        if let Err(refused) = self.own_session(&session_id, &principal).await {
+            return refused;
         }
         let frames = match headers::text(headers, headers::LAST_EVENT_ID) {
             Some(last) => stream::resume(state, &session_id, last, self.config.keepalive).await,
@@ -168,7 +187,7 @@ impl HttpEdge {
         }
     }
 
-    async fn delete(&self, req: Request<Bytes>) -> Response<HttpBody> {
+    async fn delete(&self, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
         let Some(session_id) = headers::text(req.headers(), headers::SESSION_ID) else {
             return error_response(
                 StatusCode::BAD_REQUEST,
@@ -176,6 +195,9 @@ impl HttpEdge {
                 "Bad Request: Mcp-Session-Id header is required",
             );
         };
+        if let Err(refused) = self.own_session(&session_id, &principal).await {
+            return refused;
+        }
         let state = self.router.state();
         match state.sessions.delete(&session_id).await {
             Ok(true) => {
@@ -187,6 +209,31 @@ impl HttpEdge {
             Err(e) => error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string()),
         }
     }
+}
+
+impl HttpEdge {
+    /// The session exists and belongs to `principal`. Another principal's session is
+    /// answered exactly like an unknown one (nothing tells that it exists) and logged.
+    async fn own_session(&self, session_id: &str, principal: &Option<String>) -> Result<(), Response<HttpBody>> {
+        match self.router.state().sessions.get(session_id).await {
+            Ok(Some(session)) if session.principal == *principal => Ok(()),
+            Ok(Some(_)) => {
+                tracing::warn!(session = %session_id, "session used by another principal");
+                Err(error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"))
+            }
+            Ok(None) => Err(error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found")),
+            Err(e) => Err(error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string())),
+        }
+    }
+}
+
+/// 401, 403 or 400 with the challenge a client needs to get (or fix) its token.
+fn challenge_response(challenge: &Challenge) -> Response<HttpBody> {
+    let mut r = error_response(challenge.status, ErrorCode::INVALID_REQUEST, &challenge.message);
+    if let Ok(value) = HeaderValue::from_str(&challenge.header) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    r
 }
 
 fn is_stateless(version: Option<&str>) -> bool {
