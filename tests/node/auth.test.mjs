@@ -242,3 +242,62 @@ describe('binding to the principal', () => {
     assert.ok(replayed.json.error, `a replay must fail: ${JSON.stringify(replayed.json)}`);
   });
 });
+
+describe('per-principal rate limits', () => {
+  let limited;
+  before(async () => {
+    limited = await startGateway({ args: ['--auth', '--auth-key', keyPath, '--rate-limit', '5'] });
+  });
+  after(async () => { await limited?.stop(); });
+  const token = async (subject) => (await promisify(execFile)(bin, ['mint-token', '--gateway', limited.base, '--auth-key', keyPath, '--subject', subject])).stdout.trim();
+
+  test('HTTP: the sixth request in a minute gets 429 with Retry-After; another principal is unaffected', async () => {
+    const alice = await token('alice');
+    const call = (t) => httpCall(limited.httpUrl, { headers: { ...h26, authorization: `Bearer ${t}` }, body: ping26 });
+    for (let i = 1; i <= 5; i++) assert.equal((await call(alice)).status, 200, `request ${i}`);
+    const refused = await call(alice);
+    assert.equal(refused.status, 429);
+    const retry = Number(refused.headers['retry-after']);
+    assert.ok(retry >= 1 && retry <= 60, `Retry-After ${refused.headers['retry-after']}`);
+    assert.equal(refused.json.error.code, -32010);
+    assert.ok(refused.json.error.data.retryAfterMs > 0);
+    assert.equal((await call(await token('bob'))).status, 200, 'bob has his own count');
+  });
+
+  test('WebSocket: one message past the limit is answered with a limit error carrying its id', async () => {
+    const client = await WsClient.connect(limited.wsUrl, { protocols: ['mcp', `mcp.auth.${await token('carol')}`] });
+    // Messages are handled concurrently (each its own invocation): which one is the sixth
+    // counted is not fixed, but exactly one of six is over the limit.
+    for (let id = 1; id <= 6; id++) client.send(ping26.replace('"id":1', `"id":${id}`));
+    const replies = [];
+    for (let id = 1; id <= 6; id++) replies.push((await client.next((f) => f.json?.id === id)).json);
+    const refused = replies.filter((r) => r.error);
+    assert.equal(refused.length, 1, JSON.stringify(replies));
+    assert.equal(refused[0].error.code, -32010);
+    assert.ok(refused[0].error.data.retryAfterMs > 0);
+    assert.equal(replies.filter((r) => r.result).length, 5);
+    client.ws.close();
+  });
+});
+
+describe('requests in flight per connection', () => {
+  let gw2;
+  before(async () => { gw2 = await startGateway({ args: ['--max-in-flight', '2'] }); });
+  after(async () => { await gw2?.stop(); });
+
+  test('a third concurrent request on one connection is refused; the connection then serves again', async () => {
+    const client = await WsClient.connect(gw2.wsUrl);
+    const countdown = (id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'countdown', arguments: { seconds: 2 }, _meta: META } });
+    for (const id of [1, 2, 3]) client.send(countdown(id));
+    const replies = [];
+    for (const id of [1, 2, 3]) replies.push((await client.next((f) => f.json?.id === id, 15_000)).json);
+    const refused = replies.filter((r) => r.error);
+    assert.equal(refused.length, 1, JSON.stringify(replies));
+    assert.equal(refused[0].error.code, -32010);
+    assert.match(refused[0].error.message, /in flight/);
+    assert.equal(replies.filter((r) => r.result && !r.result.isError).length, 2);
+    client.send(ping26.replace('"id":1', '"id":4'));
+    assert.ok((await client.next((f) => f.json?.id === 4)).json.result, 'slots were given back');
+    client.ws.close();
+  });
+});

@@ -59,6 +59,14 @@ pub struct Args {
     /// Scopes every request needs with --auth (space- or comma-separated).
     #[arg(long, env = "MCP_LOCAL_AUTH_SCOPES", default_value = "mcp")]
     pub auth_scopes: String,
+    /// Requests (HTTP) and messages (WebSocket) each principal may send per minute, counted
+    /// across instances in the shared store; 0 for no limit. Needs --auth (a principal).
+    #[arg(long, env = "MCP_RATE_LIMIT", default_value_t = 0)]
+    pub rate_limit: u64,
+    /// Requests one WebSocket connection may have in flight at once (counted across
+    /// instances); 0 for no limit.
+    #[arg(long, env = "MCP_MAX_IN_FLIGHT", default_value_t = 0)]
+    pub max_in_flight: u64,
     /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
     #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use mcp_auth::{AuthConfig, TokenValidator};
 use mcp_edge::http::{HttpConfig, HttpEdge};
 use mcp_edge::origin::OriginPolicy;
+use mcp_edge::rate::RateLimit;
 use mcp_edge::websocket::WebSocketEdge;
 use mcp_server::{ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
 use mcp_state_dynamodb::DynamoState;
@@ -41,7 +42,8 @@ impl Deployment {
         let request_states = RequestStateCodec::ephemeral();
         let mut origin = OriginPolicy::loopback();
         origin.allowed_origins.extend(args.allowed_origins.iter().cloned());
-        let http_config = HttpConfig { origin: origin.clone(), ..HttpConfig::default() };
+        let rate_limit = RateLimit::per_minute(args.rate_limit);
+        let http_config = HttpConfig { origin: origin.clone(), rate_limit, ..HttpConfig::default() };
         let auth = auth.cloned();
         let mut instances = Vec::new();
         for _ in 0..args.instances {
@@ -63,7 +65,9 @@ impl Deployment {
             let instance_auth = auth.as_ref().map(validator).transpose().map_err(anyhow::Error::msg)?;
             instances.push(Instance {
                 http: HttpEdge::new(router.clone(), HttpConfig { auth: instance_auth, ..http_config.clone() }),
-                websocket: WebSocketEdge::new(router.clone(), sink, origin.clone()),
+                websocket: WebSocketEdge::new(router.clone(), sink, origin.clone())
+                    .with_rate_limit(rate_limit)
+                    .with_max_in_flight(Some(args.max_in_flight)),
                 router,
             });
         }
@@ -100,7 +104,13 @@ async fn state(args: &Args) -> anyhow::Result<StateHandles> {
     let mut state = StateHandles::in_memory();
     if let Some(url) = &args.redis_url {
         let redis = RedisState::connect(url).await?;
-        state = StateHandles { bus: redis.bus(), events: redis.events(), versions: redis.versions(), ..state };
+        state = StateHandles {
+            bus: redis.bus(),
+            events: redis.events(),
+            versions: redis.versions(),
+            rates: redis.rates(),
+            ..state
+        };
     }
     let Some(client) = dynamodb_client(args).await else { return Ok(state) };
     if args.create_table {

@@ -7,8 +7,8 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 
 use mcp_edge::http::{HttpConfig, HttpEdge};
 use mcp_edge::origin::OriginPolicy;
+use mcp_edge::rate::RateLimit;
 use mcp_edge::websocket::WebSocketEdge;
-use mcp_server::state::{EventLog, MessageBus, Versions};
 use mcp_server::{BoxFuture, ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
 use mcp_state_dynamodb::DynamoState;
 
@@ -39,18 +39,24 @@ impl App {
 
     pub fn new(settings: Settings, sdk: aws_config::SdkConfig) -> Result<App, BoxError> {
         let dynamo = Arc::new(DynamoState::new(aws_sdk_dynamodb::Client::new(&sdk), settings.table.clone()));
-        let memory = StateHandles::in_memory();
-        let (bus, events, versions): (Arc<dyn MessageBus>, Arc<dyn EventLog>, Arc<dyn Versions>) = match &settings.redis
-        {
+        // Redis for the signalling stores; without it, per-instance memory (and no L1).
+        let signals = match &settings.redis {
             Some(redis) => {
                 let redis = Arc::new(LazyRedis::new(redis.clone(), &sdk)?);
-                (redis.clone(), redis.clone(), redis)
+                let memory = StateHandles::in_memory();
+                StateHandles {
+                    bus: redis.clone(),
+                    events: redis.clone(),
+                    versions: redis.clone(),
+                    rates: redis,
+                    ..memory
+                }
             }
             None => {
                 tracing::warn!(
                     "neither MCP_REDIS_URL nor MCP_REDIS_CACHE is set: signals do not cross instances, and L1 is off"
                 );
-                (memory.bus, memory.events, memory.versions)
+                StateHandles::in_memory()
             }
         };
         let with_l1 = settings.redis.is_some();
@@ -60,9 +66,7 @@ impl App {
             subscriptions: dynamo.subscriptions(),
             nonces: dynamo.nonces(),
             kv: dynamo.kv(),
-            bus,
-            events,
-            versions,
+            ..signals
         };
         // Without shared versions an instance could not tell that its copy went stale.
         let state = if with_l1 { state.with_l1() } else { state };
@@ -85,8 +89,14 @@ impl App {
             Some(config) => Some(Arc::new(mcp_auth::TokenValidator::from_config(config)?)),
             None => None,
         };
-        let http = HttpEdge::new(router.clone(), HttpConfig { origin: origin.clone(), auth, ..HttpConfig::default() });
-        let websocket = WebSocketEdge::new(router.clone(), connection_sink, origin);
+        let rate_limit = RateLimit::per_minute(settings.rate_limit_per_minute);
+        let http = HttpEdge::new(
+            router.clone(),
+            HttpConfig { origin: origin.clone(), auth, rate_limit, ..HttpConfig::default() },
+        );
+        let websocket = WebSocketEdge::new(router.clone(), connection_sink, origin)
+            .with_rate_limit(rate_limit)
+            .with_max_in_flight(Some(settings.max_in_flight));
         Ok(App { router, websocket, http, sink })
     }
 

@@ -10,7 +10,7 @@ use fred::types::config::CredentialProvider;
 use futures_util::stream::BoxStream;
 use tokio::sync::OnceCell;
 
-use mcp_server::state::{EventLog, MessageBus, StateError, StateResult, Versions};
+use mcp_server::state::{EventLog, MessageBus, RateCounter, StateError, StateResult, Versions};
 use mcp_state_redis::RedisState;
 
 use crate::app::BoxError;
@@ -114,5 +114,20 @@ impl Versions for LazyRedis {
 
     async fn keep_copy(&self, key: &str, version: u64, record: &[u8], ttl_ms: u64) -> StateResult<()> {
         self.get().await?.keep_copy(key, version, record, ttl_ms).await
+    }
+}
+
+#[async_trait]
+impl RateCounter for LazyRedis {
+    async fn hit(&self, key: &str, window_ms: u64) -> StateResult<(u64, u64)> {
+        self.get().await?.hit(key, window_ms).await
+    }
+
+    async fn acquire(&self, key: &str, limit: u64, ttl_ms: u64) -> StateResult<bool> {
+        self.get().await?.acquire(key, limit, ttl_ms).await
+    }
+
+    async fn release(&self, key: &str) -> StateResult<()> {
+        self.get().await?.release(key).await
     }
 }

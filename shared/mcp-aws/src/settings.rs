@@ -41,6 +41,12 @@ pub struct Settings {
     /// tokens required on HTTP (WebSocket connections are checked by the `$connect`
     /// authorizer). Unset issuer: no authentication.
     pub auth: Option<mcp_auth::AuthConfig>,
+    /// `MCP_RATE_LIMIT`: requests (HTTP) and messages (WebSocket) each principal may send per
+    /// minute, counted in Redis across instances; unset or 0 for no limit.
+    pub rate_limit_per_minute: u64,
+    /// `MCP_MAX_IN_FLIGHT`: requests one WebSocket connection may have in flight at once;
+    /// unset or 0 for no limit.
+    pub max_in_flight: u64,
 }
 
 /// How to reach Redis (ElastiCache).
@@ -74,6 +80,14 @@ impl RedisSettings {
     }
 }
 
+/// A count from the environment; unset is 0.
+fn count(name: &'static str) -> Result<u64, SettingsError> {
+    match var(name) {
+        None => Ok(0),
+        Some(n) => n.parse().map_err(|_| SettingsError::Invalid(name, format!("{n:?} is not a count"))),
+    }
+}
+
 fn var(name: &str) -> Option<String> {
     env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -103,6 +117,8 @@ impl Settings {
             allowed_origins: list("MCP_ALLOWED_ORIGINS"),
             allowed_hosts: list("MCP_ALLOWED_HOSTS"),
             auth: mcp_auth::AuthConfig::from_env()?,
+            rate_limit_per_minute: count("MCP_RATE_LIMIT")?,
+            max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
         })
     }
 }

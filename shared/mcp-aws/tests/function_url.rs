@@ -12,6 +12,8 @@ fn settings() -> Settings {
         table: "unused".into(),
         redis: None,
         auth: None,
+        rate_limit_per_minute: 0,
+        max_in_flight: 0,
         server: ServerChoice::Reference,
         request_state_key: b"k".repeat(32),
         connections_endpoint: None,

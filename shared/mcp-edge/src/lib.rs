@@ -12,5 +12,6 @@ pub mod auth;
 pub mod http;
 pub mod limits;
 pub mod origin;
+pub mod rate;
 pub mod stdio;
 pub mod websocket;

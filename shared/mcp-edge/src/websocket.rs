@@ -21,6 +21,7 @@ use mcp_server::{
 use crate::auth::token_expiry_ms;
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::origin::OriginPolicy;
+use crate::rate::{self, RateLimit, Verdict};
 
 /// The subprotocol clients must offer, echoed in the `$connect` response.
 pub const SUBPROTOCOL: &str = "mcp";
@@ -31,13 +32,29 @@ pub struct WebSocketEdge {
     router: Arc<Router>,
     sink: Arc<dyn ConnectionSink>,
     origin: OriginPolicy,
+    rate_limit: Option<RateLimit>,
+    max_in_flight: Option<u64>,
 }
 
 impl WebSocketEdge {
     /// `origin` is checked at `$connect`: browsers apply no CORS to WebSockets, so without
     /// it any page could open a connection to a local server.
     pub fn new(router: Arc<Router>, sink: Arc<dyn ConnectionSink>, origin: OriginPolicy) -> Self {
-        WebSocketEdge { router, sink, origin }
+        WebSocketEdge { router, sink, origin, rate_limit: None, max_in_flight: None }
+    }
+
+    /// Each principal may send at most `limit` messages per window; more are answered with a
+    /// `LIMIT_EXCEEDED` error that says when to retry.
+    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
+        self.rate_limit = limit;
+        self
+    }
+
+    /// At most `limit` requests of one connection in flight at once (counted across
+    /// instances); more are answered with a `LIMIT_EXCEEDED` error.
+    pub fn with_max_in_flight(mut self, limit: Option<u64>) -> Self {
+        self.max_in_flight = limit.filter(|n| *n > 0);
+        self
     }
 
     pub async fn handle(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
@@ -119,7 +136,29 @@ impl WebSocketEdge {
             principal: principal(event),
             http: None,
         };
+        let verdict = rate::check(self.router.state(), self.rate_limit, inbound.principal.as_deref()).await;
+        if let (Verdict::Limited { retry_after_ms }, Some(limit)) = (verdict, self.rate_limit) {
+            // Requests get an error they can match by id; anything else is dropped.
+            if let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) {
+                let e = ErrorObject::new(ErrorCode::LIMIT_EXCEEDED, limit.describe())
+                    .with_data(serde_json::json!({ "retryAfterMs": retry_after_ms }));
+                let _ = out.send(jsonrpc::encode_error(Some(&request.id), &e)).await;
+            }
+            return status(200);
+        }
+        let slot = match self.take_slot(body, &connection_id).await {
+            Ok(slot) => slot,
+            Err(refusal) => {
+                let _ = out.send(refusal).await;
+                return status(200);
+            }
+        };
         let reply = self.router.handle(body.as_bytes(), &inbound, out.clone()).await;
+        if let Some(key) = slot
+            && let Err(e) = self.router.state().rates.release(&key).await
+        {
+            tracing::warn!(connection = %connection_id, error = %e, "in-flight slot not released; it lapses");
+        }
         // A cancelled request is answered with silence here (the client asked for it).
         if let Some(bytes) = reply.body.filter(|_| reply.status != ReplyStatus::Cancelled) {
             match self.sink.post(&connection_id, fit(bytes)).await {
@@ -131,6 +170,34 @@ impl WebSocketEdge {
             }
         }
         status(200)
+    }
+}
+
+/// How long a connection's in-flight slots outlive their last use when never released (a
+/// crashed instance): longer than any request runs.
+const SLOT_LAPSE_MS: u64 = 5 * 60 * 1000;
+
+impl WebSocketEdge {
+    /// A slot for a request of this connection (`Ok(None)` for other messages or without a
+    /// limit), or the error that refuses it. A counter that cannot be reached refuses nothing.
+    async fn take_slot(&self, body: &str, connection_id: &str) -> Result<Option<String>, Vec<u8>> {
+        let Some(limit) = self.max_in_flight else { return Ok(None) };
+        let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) else { return Ok(None) };
+        let key = format!("inflight:{connection_id}");
+        match self.router.state().rates.acquire(&key, limit, SLOT_LAPSE_MS).await {
+            Ok(true) => Ok(Some(key)),
+            Ok(false) => {
+                let e = ErrorObject::new(
+                    ErrorCode::LIMIT_EXCEEDED,
+                    format!("too many requests in flight on this connection (at most {limit})"),
+                );
+                Err(jsonrpc::encode_error(Some(&request.id), &e))
+            }
+            Err(e) => {
+                tracing::warn!(connection = %connection_id, error = %e, "in-flight counter unavailable: request let through");
+                Ok(None)
+            }
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod bus;
 mod events;
+mod rates;
 mod versions;
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use fred::prelude::{Builder, ClientLike, Config, ReconnectPolicy, TcpConfig};
 use fred::types::config::CredentialProvider;
 use tokio::sync::mpsc;
 
-use mcp_server::state::{EventLog, MessageBus, StateError, StateResult, Versions};
+use mcp_server::state::{EventLog, MessageBus, RateCounter, StateError, StateResult, Versions};
 
 /// Local subscribers of each channel this instance listens to.
 type Routes = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
@@ -77,6 +78,10 @@ impl RedisState {
     }
 
     pub fn versions(&self) -> Arc<dyn Versions> {
+        Arc::new(self.clone())
+    }
+
+    pub fn rates(&self) -> Arc<dyn RateCounter> {
         Arc::new(self.clone())
     }
 

@@ -17,6 +17,7 @@ async fn redis_backend_passes_the_suite() {
         bus: redis.bus(),
         events: redis.events(),
         versions: redis.versions(),
+        rates: redis.rates(),
         ..StateHandles::in_memory()
     };
     mcp_server::state::testkit::run_all(&state).await;

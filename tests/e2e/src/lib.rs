@@ -76,6 +76,7 @@ pub async fn backends(endpoint: &str, redis_url: &str, table: &str) -> StateHand
         bus: r.bus(),
         events: r.events(),
         versions: r.versions(),
+        rates: r.rates(),
     }
 }
 

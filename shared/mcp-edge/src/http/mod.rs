@@ -24,6 +24,7 @@ use stream::{AbortOnDrop, ChannelOutbound, Out, Tail};
 
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::origin::OriginPolicy;
+use crate::rate::{self, RateLimit, Verdict};
 
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -36,6 +37,8 @@ pub struct HttpConfig {
     /// Bearer tokens required on every request (and the protected-resource metadata
     /// served), or no authentication.
     pub auth: Option<Arc<TokenValidator>>,
+    /// Requests per principal and window (`429` beyond it); `None`: no limit.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for HttpConfig {
@@ -46,6 +49,7 @@ impl Default for HttpConfig {
             sse_retry: Duration::from_millis(500),
             keepalive: Duration::from_secs(15),
             auth: None,
+            rate_limit: None,
         }
     }
 }
@@ -84,6 +88,10 @@ impl HttpEdge {
                 }
             }
         };
+        let verdict = rate::check(self.router.state(), self.config.rate_limit, principal.as_deref()).await;
+        if let (Verdict::Limited { retry_after_ms }, Some(limit)) = (verdict, self.config.rate_limit) {
+            return rate_limited(&limit, retry_after_ms);
+        }
         match *req.method() {
             Method::POST => self.post(req, principal).await,
             Method::GET => self.get(req, principal).await,
@@ -225,6 +233,16 @@ impl HttpEdge {
             Err(e) => Err(error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string())),
         }
     }
+}
+
+/// `429 Too Many Requests` with `Retry-After` (whole seconds, rounded up) and the same in
+/// the error's data, in milliseconds.
+fn rate_limited(limit: &RateLimit, retry_after_ms: u64) -> Response<HttpBody> {
+    let e = ErrorObject::new(ErrorCode::LIMIT_EXCEEDED, limit.describe())
+        .with_data(serde_json::json!({ "retryAfterMs": retry_after_ms }));
+    let mut r = json(StatusCode::TOO_MANY_REQUESTS, Bytes::from(jsonrpc::encode_error(None, &e)));
+    r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_ms.div_ceil(1000)));
+    r
 }
 
 /// 401, 403 or 400 with the challenge a client needs to get (or fix) its token.

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use mcp_protocol::model::LoggingLevel;
 
 use super::{
-    ConnectionRecord, ConnectionStore, EventLog, KvStore, MessageBus, NonceStore, SessionRecord, SessionStore,
-    StateError, StateResult, Subscriber, SubscriptionStore, Versions, now_ms,
+    ConnectionRecord, ConnectionStore, EventLog, KvStore, MessageBus, NonceStore, RateCounter, SessionRecord,
+    SessionStore, StateError, StateResult, Subscriber, SubscriptionStore, Versions, now_ms,
 };
 
 /// How many messages a slow bus subscriber may have queued before new ones are dropped
@@ -55,6 +55,10 @@ pub struct MemoryState {
     kv: Mutex<BTreeMap<String, Vec<u8>>>,
     versions: Mutex<HashMap<String, u64>>,
     copies: Mutex<HashMap<String, SharedCopy>>,
+    /// key -> (window end, hits)
+    rates: Mutex<HashMap<String, (u64, u64)>>,
+    /// key -> (slots taken, when they lapse)
+    slots: Mutex<HashMap<String, (u64, u64)>>,
 }
 
 impl MemoryState {
@@ -333,6 +337,49 @@ impl Versions for MemoryState {
             map.retain(|_, (_, _, exp)| *exp > now);
         }
         map.insert(key.to_owned(), (version, record.to_vec(), now + ttl_ms));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RateCounter for MemoryState {
+    async fn hit(&self, key: &str, window_ms: u64) -> StateResult<(u64, u64)> {
+        let now = now_ms();
+        let mut rates = lock(&self.rates)?;
+        if self.sweep_due() {
+            rates.retain(|_, (end, _)| *end > now);
+        }
+        let (end, hits) = rates.entry(key.to_owned()).or_insert((now + window_ms, 0));
+        if *end <= now {
+            (*end, *hits) = (now + window_ms, 0);
+        }
+        *hits += 1;
+        Ok((*hits, *end - now))
+    }
+
+    async fn acquire(&self, key: &str, limit: u64, ttl_ms: u64) -> StateResult<bool> {
+        let now = now_ms();
+        let mut slots = lock(&self.slots)?;
+        let (taken, lapses) = slots.entry(key.to_owned()).or_insert((0, 0));
+        if *lapses <= now {
+            *taken = 0;
+        }
+        *lapses = now + ttl_ms;
+        if *taken >= limit {
+            return Ok(false);
+        }
+        *taken += 1;
+        Ok(true)
+    }
+
+    async fn release(&self, key: &str) -> StateResult<()> {
+        let mut slots = lock(&self.slots)?;
+        if let Some((taken, _)) = slots.get_mut(key) {
+            *taken = taken.saturating_sub(1);
+            if *taken == 0 {
+                slots.remove(key);
+            }
+        }
         Ok(())
     }
 }

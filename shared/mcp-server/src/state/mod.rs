@@ -129,6 +129,21 @@ pub trait Versions: Send + Sync {
     async fn keep_copy(&self, key: &str, version: u64, record: &[u8], ttl_ms: u64) -> StateResult<()>;
 }
 
+/// Counters for limits, shared by every instance: fixed-window request counts (per-principal
+/// rate limits) and slots (requests in flight per connection).
+#[async_trait]
+pub trait RateCounter: Send + Sync {
+    /// Counts one hit for `key` in its current window of `window_ms` (a window starts at its
+    /// first hit). Returns the hits so far in the window, this one included, and the
+    /// milliseconds until the window ends.
+    async fn hit(&self, key: &str, window_ms: u64) -> StateResult<(u64, u64)>;
+    /// Takes one of `limit` slots under `key`; false when all are taken. The slots of a key
+    /// lapse `ttl_ms` after its last acquisition, so a holder that dies frees its slot.
+    async fn acquire(&self, key: &str, limit: u64, ttl_ms: u64) -> StateResult<bool>;
+    /// Gives back a slot taken with [`acquire`](Self::acquire).
+    async fn release(&self, key: &str) -> StateResult<()>;
+}
+
 /// Everything a router needs, shared by every instance of a deployment.
 #[derive(Clone)]
 pub struct StateHandles {
@@ -140,6 +155,7 @@ pub struct StateHandles {
     pub events: Arc<dyn EventLog>,
     pub kv: Arc<dyn KvStore>,
     pub versions: Arc<dyn Versions>,
+    pub rates: Arc<dyn RateCounter>,
 }
 
 impl StateHandles {
@@ -161,7 +177,8 @@ impl StateHandles {
             bus: m.clone(),
             events: m.clone(),
             kv: m.clone(),
-            versions: m,
+            versions: m.clone(),
+            rates: m,
         }
     }
 }

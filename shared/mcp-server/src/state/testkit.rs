@@ -28,6 +28,29 @@ pub async fn run_all(state: &StateHandles) {
     kv_roundtrip_and_prefix_listing(state).await;
     versions_change_on_every_bump(state).await;
     l1_never_serves_a_stale_session(state).await;
+    rate_windows_count_and_reset(state).await;
+}
+
+async fn rate_windows_count_and_reset(state: &StateHandles) {
+    let key = format!("suite-{}", crate::ids::random_id());
+    let (first, left) = state.rates.hit(&key, 300).await.unwrap();
+    assert_eq!(first, 1);
+    assert!(left > 0 && left <= 300, "{left} ms left");
+    assert_eq!(state.rates.hit(&key, 300).await.unwrap().0, 2);
+    assert_eq!(state.rates.hit(&format!("{key}-other"), 300).await.unwrap().0, 1, "keys count apart");
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    assert_eq!(state.rates.hit(&key, 300).await.unwrap().0, 1, "a new window starts from zero");
+
+    let slots = format!("suite-slots-{}", crate::ids::random_id());
+    assert!(state.rates.acquire(&slots, 2, 60_000).await.unwrap());
+    assert!(state.rates.acquire(&slots, 2, 60_000).await.unwrap());
+    assert!(!state.rates.acquire(&slots, 2, 60_000).await.unwrap(), "two of two taken");
+    state.rates.release(&slots).await.unwrap();
+    assert!(state.rates.acquire(&slots, 2, 60_000).await.unwrap(), "a released slot is free again");
+    let lapsing = format!("{slots}-lapsing");
+    assert!(state.rates.acquire(&lapsing, 1, 200).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(state.rates.acquire(&lapsing, 1, 200).await.unwrap(), "slots of a dead holder lapse");
 }
 
 fn session(id: &str, expires_at_ms: u64) -> SessionRecord {
