@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 
 use futures_util::stream::{self, BoxStream, StreamExt};
-use tokio::sync::{OnceCell, mpsc};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::sync::mpsc;
 
 use crate::state::{MessageBus, StateError, StateResult};
 
@@ -21,12 +23,20 @@ type Waiters = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
 pub struct Signals {
     bus: Arc<dyn MessageBus>,
     waiters: Arc<Mutex<Waiters>>,
-    listening: OnceCell<()>,
+    /// Whether this instance's subscription to the channel is alive: cleared when its stream
+    /// ends (the bus dropped it), so that the next waiter subscribes again.
+    listening: Arc<AtomicBool>,
+    subscribing: tokio::sync::Mutex<()>,
 }
 
 impl Signals {
     pub fn new(bus: Arc<dyn MessageBus>) -> Self {
-        Signals { bus, waiters: Arc::default(), listening: OnceCell::new() }
+        Signals {
+            bus,
+            waiters: Arc::default(),
+            listening: Arc::new(AtomicBool::new(false)),
+            subscribing: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// Sends a signal to whoever waits for `key`, on any instance.
@@ -40,7 +50,12 @@ impl Signals {
 
     /// Waits for signals sent to `key` from now on (until the stream is dropped).
     pub async fn wait(&self, key: &str) -> StateResult<BoxStream<'static, Vec<u8>>> {
-        self.listening.get_or_try_init(|| self.listen()).await?;
+        if !self.listening.load(Ordering::Acquire) {
+            let _one_at_a_time = self.subscribing.lock().await;
+            if !self.listening.load(Ordering::Acquire) {
+                self.listen().await?;
+            }
+        }
         let (tx, rx) = mpsc::channel(BUFFER);
         self.waiters
             .lock()
@@ -57,7 +72,11 @@ impl Signals {
     async fn listen(&self) -> StateResult<()> {
         let mut incoming = self.bus.subscribe(CHANNEL).await?;
         let waiters = Arc::downgrade(&self.waiters);
+        self.listening.store(true, Ordering::Release);
+        let listening = self.listening.clone();
         tokio::spawn(async move {
+            // However this loop ends, the next waiter subscribes anew.
+            let _relisten = ClearOnDrop(listening);
             while let Some(message) = incoming.next().await {
                 let Some(split) = message.iter().position(|&b| b == b'\n') else { continue };
                 let Ok(key) = std::str::from_utf8(&message[..split]) else { continue };
@@ -69,6 +88,14 @@ impl Signals {
             }
         });
         Ok(())
+    }
+}
+
+struct ClearOnDrop(Arc<AtomicBool>);
+
+impl Drop for ClearOnDrop {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

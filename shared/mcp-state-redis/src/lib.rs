@@ -60,8 +60,16 @@ impl RedisState {
             .with_performance_config(|p| p.default_command_timeout = Duration::from_secs(2));
         let client = builder.build().map_err(unavailable)?;
         let subscriber = builder.build_subscriber_client().map_err(unavailable)?;
-        client.init().await.map_err(unavailable)?;
-        subscriber.init().await.map_err(unavailable)?;
+        // A failed start leaves nothing behind: neither client keeps reconnecting in the
+        // background for a caller that got an error (the next call connects anew).
+        if let Err(e) = client.init().await {
+            let _ = client.quit().await;
+            return Err(unavailable(e));
+        }
+        if let Err(e) = subscriber.init().await {
+            let _ = (client.quit().await, subscriber.quit().await);
+            return Err(unavailable(e));
+        }
         // Re-subscribes to every channel after a reconnect; runs for the client's lifetime.
         drop(subscriber.manage_subscriptions());
         let state = RedisState { client, subscriber, routes: Arc::default(), subscribed: Arc::default() };

@@ -194,6 +194,25 @@ pub async fn event_log_replays_after_id(state: &StateHandles) {
     let bodies: Vec<_> = events.iter().map(|(_, m)| m.as_slice()).collect();
     assert_eq!(bodies, vec![b"two".as_slice(), b"three".as_slice()], "only this stream, only later events");
     assert_eq!(state.events.after("no-such-event").await.unwrap(), None);
+
+    // Appends racing from several instances: the log's order is the ids' order, with no gap.
+    let raced = format!("s-{}", random_id());
+    let start = state.events.append(&raced, b"start").await.unwrap();
+    let appends = (0..16).map(|i| {
+        let (events, raced) = (state.events.clone(), raced.clone());
+        tokio::spawn(async move { events.append(&raced, format!("m{i}").as_bytes()).await.unwrap() })
+    });
+    let mut ids = Vec::new();
+    for a in appends {
+        ids.push(a.await.unwrap());
+    }
+    let (_, events) = state.events.after(&start).await.unwrap().unwrap();
+    let logged: Vec<&String> = events.iter().map(|(id, _)| id).collect();
+    let seq = |id: &str| id.rsplit_once('#').and_then(|(_, n)| n.parse::<u64>().ok()).unwrap();
+    assert_eq!(logged.len(), 16);
+    assert!(logged.windows(2).all(|w| seq(w[1]) == seq(w[0]) + 1), "in order, no gaps: {logged:?}");
+    ids.sort_by_key(|id| seq(id));
+    assert_eq!(logged, ids.iter().collect::<Vec<_>>());
 }
 
 pub async fn kv_roundtrip_and_prefix_listing(state: &StateHandles) {
