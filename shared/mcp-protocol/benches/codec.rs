@@ -8,29 +8,14 @@ use std::hint::black_box;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::json;
 
+mod fixtures;
+
+use fixtures::{NOTIFICATION, read_result, tools};
 use mcp_protocol::jsonrpc::{self, Message, RequestId};
+use mcp_protocol::model::CallToolParams;
 use mcp_protocol::model::tools::ListToolsResult;
-use mcp_protocol::model::{CallToolParams, ReadResourceResult, ResourceContents, Tool};
 
 const TOOLS_CALL: &str = r#"{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello world"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"progressToken":"p-42"}}}"#;
-const NOTIFICATION: &str =
-    r#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":42,"reason":"user"}}"#;
-
-fn tools(n: usize) -> ListToolsResult {
-    let tools = (0..n)
-        .map(|i| Tool {
-            name: format!("tool_{i}"),
-            title: Some(format!("Tool {i}")),
-            description: Some("Does one useful thing with its two arguments and returns text.".into()),
-            input_schema: json!({"type":"object","properties":{"a":{"type":"string","description":"first"},"b":{"type":"integer","minimum":0}},"required":["a"]}),
-            output_schema: None,
-            annotations: None,
-            icons: None,
-            meta: None,
-        })
-        .collect();
-    ListToolsResult { tools, next_cursor: None }
-}
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
@@ -75,9 +60,7 @@ fn bench(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
-    let read = ReadResourceResult {
-        contents: vec![ResourceContents::text("note://big", "text/plain", "x".repeat(100 * 1024))],
-    };
+    let read = read_result();
     g.throughput(Throughput::Bytes(100 * 1024));
     g.bench_function("resources/read result, 100 KB", |b| {
         b.iter(|| black_box(jsonrpc::encode_result(&id, black_box(&read)).len()))
