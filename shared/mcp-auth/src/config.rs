@@ -50,10 +50,15 @@ impl AuthConfig {
     }
 
     pub fn check(&self) -> Result<(), ConfigError> {
-        for (name, url) in [("MCP_AUTH_AUDIENCE", &self.audience), ("MCP_AUTH_JWKS_URL", &self.jwks_url)] {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError::Invalid(name, format!("{url:?} is not an http(s) URL")));
-            }
+        if !(self.audience.starts_with("https://") || self.audience.starts_with("http://")) {
+            let why = format!("{:?} is not an http(s) URL", self.audience);
+            return Err(ConfigError::Invalid("MCP_AUTH_AUDIENCE", why));
+        }
+        // The keys decide who may call: anyone on the path of a plain-HTTP fetch could swap
+        // them. Plain HTTP only for an issuer on this machine (the development issuer).
+        if !(self.jwks_url.starts_with("https://") || is_loopback_http(&self.jwks_url)) {
+            let why = format!("{:?} must be https (http only on loopback)", self.jwks_url);
+            return Err(ConfigError::Invalid("MCP_AUTH_JWKS_URL", why));
         }
         Ok(())
     }
@@ -73,6 +78,17 @@ pub fn default_jwks_url(issuer: &str) -> String {
 /// Scopes from a space- or comma-separated list.
 pub fn scopes(list: &str) -> Vec<String> {
     list.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// `http://` to 127.0.0.1, `[::1]` or localhost.
+fn is_loopback_http(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let authority = rest.split('/').next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    matches!(host, "127.0.0.1" | "::1" | "localhost")
 }
 
 /// `https://host:port` and `/path` of a URL.
@@ -100,7 +116,24 @@ mod tests {
         assert_eq!(c.resource_metadata_url(), "https://mcp.example.com/.well-known/oauth-protected-resource/mcp");
         assert_eq!(c.jwks_url, "https://auth.example.com/.well-known/jwks.json");
         assert_eq!(c.required_scopes, ["mcp:tools", "mcp:resources"]);
-        let root = AuthConfig { audience: "https://mcp.example.com".into(), ..c };
+        let root = AuthConfig { audience: "https://mcp.example.com".into(), ..c.clone() };
         assert_eq!(root.resource_metadata_url(), "https://mcp.example.com/.well-known/oauth-protected-resource");
+    }
+
+    #[test]
+    fn keys_come_over_https_or_from_this_machine() {
+        let with = |jwks: &str| AuthConfig {
+            issuer: "https://auth.example.com".into(),
+            audience: "https://mcp.example.com/mcp".into(),
+            jwks_url: jwks.into(),
+            required_scopes: Vec::new(),
+            leeway: DEFAULT_LEEWAY,
+        };
+        assert!(with("https://auth.example.com/jwks").check().is_ok());
+        assert!(with("http://127.0.0.1:8787/.well-known/jwks.json").check().is_ok());
+        assert!(with("http://localhost/jwks").check().is_ok());
+        assert!(with("http://[::1]:9/jwks").check().is_ok());
+        assert!(with("http://auth.example.com/jwks").check().is_err());
+        assert!(with("http://127.0.0.1.evil.example/jwks").check().is_err());
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
-use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use tokio::sync::{Mutex, RwLock};
 
@@ -100,9 +100,23 @@ impl KeyStore {
 /// The signing keys of a JWKS document, by `kid`. Keys without `kid`, symmetric keys and keys
 /// for other uses are left out.
 pub(crate) fn parse_key_set(bytes: &[u8]) -> Result<HashMap<String, Key>, String> {
-    let set: JwkSet = serde_json::from_slice(bytes).map_err(|e| format!("JWKS: {e}"))?;
+    #[derive(serde::Deserialize)]
+    struct RawSet {
+        keys: Vec<serde_json::Value>,
+    }
+    let set: RawSet = serde_json::from_slice(bytes).map_err(|e| format!("JWKS: {e}"))?;
     let mut keys = HashMap::new();
-    for jwk in &set.keys {
+    // One key at a time: a key of a type this server does not know (an encryption key, a
+    // curve it does not verify) is skipped, not a reason to drop the others.
+    for raw in set.keys {
+        let jwk: Jwk = match serde_json::from_value(raw) {
+            Ok(jwk) => jwk,
+            Err(e) => {
+                tracing::debug!(error = %e, "key skipped in the issuer's JWKS");
+                continue;
+            }
+        };
+        let jwk = &jwk;
         let Some(kid) = jwk.common.key_id.clone() else { continue };
         if jwk.common.public_key_use.as_ref().is_some_and(|u| *u != jsonwebtoken::jwk::PublicKeyUse::Signature) {
             continue;

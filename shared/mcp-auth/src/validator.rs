@@ -61,6 +61,7 @@ impl TokenValidator {
 
     /// Keys from the configured JWKS URL. No network call until the first token.
     pub fn from_config(config: AuthConfig) -> Result<Self, String> {
+        config.check().map_err(|e| e.to_string())?;
         let source = HttpKeySource::new(&config.jwks_url)?;
         Ok(TokenValidator::new(config, KeyStore::new(std::sync::Arc::new(source))))
     }

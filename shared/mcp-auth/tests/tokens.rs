@@ -179,3 +179,17 @@ async fn challenges_carry_the_status_and_code_the_spec_names() {
     assert!(c.header.contains("error=\"invalid_token\""));
     assert_eq!(challenge(&config(), &AuthError::TokenInQuery).status, 400);
 }
+
+#[tokio::test]
+async fn a_key_this_server_cannot_use_does_not_hide_the_others() {
+    let issuer = issuer("mixed");
+    let mut set: Value = serde_json::from_slice(&issuer.jwks()).unwrap();
+    let keys = set["keys"].as_array_mut().unwrap();
+    // An encryption key on a curve no verifier uses, and an HMAC secret: both skipped.
+    keys.insert(0, json!({ "kty": "OKP", "crv": "X25519", "kid": "enc", "use": "enc", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo" }));
+    keys.insert(0, json!({ "kty": "oct", "kid": "secret", "k": "c2VjcmV0" }));
+    let jwks = Arc::new(Jwks { document: serde_json::to_vec(&set).unwrap(), fetches: AtomicUsize::new(0) });
+    let validator = TokenValidator::new(config(), KeyStore::new(jwks));
+    let token = issuer.mint("alice", AUDIENCE, &["mcp".into()], 600).unwrap();
+    assert_eq!(validator.validate(&token).await.unwrap().subject, "alice");
+}

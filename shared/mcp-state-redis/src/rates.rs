@@ -3,7 +3,7 @@
 //! (`mcp:slots:<key>`): a counter whose expiry each acquisition renews.
 
 use async_trait::async_trait;
-use fred::interfaces::KeysInterface;
+use fred::interfaces::{KeysInterface, LuaInterface};
 use fred::types::{ExpireOptions, Value};
 
 use mcp_server::state::{RateCounter, StateResult};
@@ -50,15 +50,18 @@ impl RateCounter for RedisState {
     }
 
     async fn release(&self, k: &str) -> StateResult<()> {
-        let key = slots_key(k);
-        let left: i64 = self.call().decr(&key).await.map_err(unavailable)?;
-        if left <= 0 {
-            // The last slot (or one that lapsed meanwhile): nothing is held.
-            let _: i64 = self.call().del(&key).await.map_err(unavailable)?;
-        }
+        let _: i64 = self.call().eval(RELEASE, vec![slots_key(k)], Vec::<Value>::new()).await.map_err(unavailable)?;
         Ok(())
     }
 }
+
+/// Gives a slot back and deletes the counter at zero, in one step: a slot taken between a
+/// separate decrement and delete would be wiped with it.
+const RELEASE: &str = r"
+local left = redis.call('DECR', KEYS[1])
+if left <= 0 then redis.call('DEL', KEYS[1]) end
+return left
+";
 
 fn slots_key(k: &str) -> String {
     format!("mcp:slots:{k}")

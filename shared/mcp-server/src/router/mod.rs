@@ -154,8 +154,9 @@ impl Router {
     async fn notification(&self, n: Notification<'_>, inbound: &Inbound) -> Reply {
         match n.method.as_ref() {
             INITIALIZED => {
-                if let Some(id) = &inbound.session_id {
-                    let _ = self.state.sessions.mark_initialized(id).await;
+                // Only the session's own client (same transport scope, same principal).
+                if let Some(id) = self.signal_scope(inbound).await {
+                    let _ = self.state.sessions.mark_initialized(&id).await;
                 }
             }
             CANCELLED => {
