@@ -16,6 +16,7 @@ use aws_sdk_elasticache::Client as ElastiCacheClient;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use fred::types::config::{CredentialProvider, Server};
+use mcp_server::uri_template::percent_encode;
 
 use crate::app::BoxError;
 
@@ -100,7 +101,7 @@ pub fn connect_token(
     now: SystemTime,
 ) -> Result<String, BoxError> {
     // ElastiCache signs the lowercase name; the user id goes in the query, percent-encoded.
-    let mut url = format!("http://{}/?Action=connect&User={}", cache.to_lowercase(), query_encode(user));
+    let mut url = format!("http://{}/?Action=connect&User={}", cache.to_lowercase(), percent_encode(user));
     if kind == CacheKind::Serverless {
         url.push_str("&ResourceType=ServerlessCache");
     }
@@ -122,19 +123,6 @@ pub fn connect_token(
     instructions.apply_to_request_http1x(&mut request);
     let signed = request.uri().to_string();
     Ok(signed.strip_prefix("http://").unwrap_or(&signed).to_owned())
-}
-
-/// RFC 3986 unreserved characters stay, everything else is `%XX` (what SigV4 expects).
-fn query_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// fred's credentials for every `AUTH`/`HELLO`: a fresh IAM token from the function's role.
@@ -174,7 +162,7 @@ mod tests {
 
     #[test]
     fn user_ids_are_percent_encoded_as_sigv4_expects() {
-        assert_eq!(query_encode("mcp-functions_1.x~"), "mcp-functions_1.x~");
-        assert_eq!(query_encode("a b/c"), "a%20b%2Fc");
+        assert_eq!(percent_encode("mcp-functions_1.x~"), "mcp-functions_1.x~");
+        assert_eq!(percent_encode("a b/c"), "a%20b%2Fc");
     }
 }

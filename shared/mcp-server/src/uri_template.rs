@@ -103,7 +103,9 @@ fn match_parts(parts: &[Part], input: &str, vars: &mut BTreeMap<String, String>)
     }
 }
 
-fn percent_encode(s: &str) -> String {
+/// RFC 3986 percent-encoding: unreserved characters stay, every other byte becomes `%XX`
+/// (what URI templates and SigV4 query strings both expect).
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
