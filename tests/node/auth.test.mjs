@@ -194,6 +194,20 @@ describe('WebSocket handshakes refuse every bad token', () => {
     const after = await client.next((f) => f.json?.id === 2, 5_000);
     assert.ok(after.closed, `expected the connection closed, got ${JSON.stringify(after.json)}`);
   });
+
+  test('a silent connection is closed by the sweeper when its token expires; a valid one stays', async () => {
+    const expiring = await WsClient.connect(gw.wsUrl, { protocols: ['mcp', `mcp.auth.${es256(claims({ exp: now() + 2 }))}`] });
+    const valid = await WsClient.connect(gw.wsUrl, { protocols: ['mcp', `mcp.auth.${es256(claims())}`] });
+    expiring.send(ping26);
+    assert.ok((await expiring.next((f) => f.json?.id === 1)).json.result);
+    // No further message: only the sweeper can notice the expiry.
+    const closed = await expiring.next(() => false, 10_000, 'the close of the expired connection').catch((e) => e);
+    assert.ok(closed.closed, `expected the sweeper to close it: ${closed}`);
+    assert.ok(valid.open, 'the connection with a valid token is left open');
+    valid.send(ping26);
+    assert.ok((await valid.next((f) => f.json?.id === 1)).json.result, 'and still served');
+    valid.ws.close();
+  });
 });
 
 describe('binding to the principal', () => {

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use mcp_auth::{AuthConfig, TokenValidator};
 use mcp_edge::http::{HttpConfig, HttpEdge};
@@ -29,6 +30,8 @@ pub struct Deployment {
     pub connections: Arc<LocalConnections>,
     /// With `--auth`: what API Gateway's `$connect` authorizer would run.
     pub authorizer: Option<Arc<TokenValidator>>,
+    /// The stores every instance shares (without an instance's L1), for the sweeper.
+    state: StateHandles,
 }
 
 impl Deployment {
@@ -71,7 +74,7 @@ impl Deployment {
                 router,
             });
         }
-        Ok(Deployment { instances, next: AtomicUsize::new(0), connections, authorizer })
+        Ok(Deployment { instances, next: AtomicUsize::new(0), connections, authorizer, state })
     }
 
     /// The next instance, round-robin.
@@ -82,6 +85,23 @@ impl Deployment {
 
     pub fn len(&self) -> usize {
         self.instances.len()
+    }
+
+    /// Runs the sweeper every `every`, as the deployment's schedule runs the sweeper function
+    /// every minute: connections whose token has expired are closed even if they stay silent.
+    pub fn spawn_sweeper(&self, every: Duration) -> tokio::task::JoinHandle<()> {
+        let state = self.state.clone();
+        let sink: Arc<dyn ConnectionSink> = self.connections.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if let Err(why) = mcp_edge::sweeper::close_lapsed(&state, &sink).await {
+                    tracing::warn!(%why, "sweeper run failed; the next one retries");
+                }
+            }
+        })
     }
 }
 

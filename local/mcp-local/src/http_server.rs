@@ -75,9 +75,15 @@ pub async fn serve(
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
+    let sweeper = deployment.spawn_sweeper(SWEEP_EVERY);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    sweeper.abort();
     Ok(())
 }
+
+/// How often lapsed connections are closed (a deployment does it every minute; locally it is
+/// often enough that a test sees a short-lived token's connection closed within seconds).
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 async fn shutdown() {
     let _ = tokio::signal::ctrl_c().await;

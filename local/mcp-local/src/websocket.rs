@@ -12,10 +12,12 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc};
 
 use mcp_auth::TokenSource;
 use mcp_edge::auth::{authenticate, authorizer_context};
+use mcp_protocol::jsonrpc::{self, RequestId};
+use mcp_protocol::{ErrorCode, ErrorObject};
 
 use crate::connections::Frame;
 use crate::deployment::Deployment;
@@ -23,6 +25,8 @@ use crate::deployment::Deployment;
 /// Messages above this close the socket (bounded memory); the handler answers anything between
 /// API Gateway's 128 KB limit and this with a JSON-RPC error naming the limit.
 const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
+/// Requests of one connection handled at once (each is a Lambda invocation on AWS).
+const MESSAGES_IN_HAND: usize = 64;
 
 pub async fn upgrade(
     State(deployment): State<Arc<Deployment>>,
@@ -66,6 +70,7 @@ async fn run(
     let (tx, mut rx) = mpsc::channel::<Frame>(256);
     let kill = Arc::new(Notify::new());
     deployment.connections.register(&connection_id, tx, kill.clone());
+    let in_hand = Arc::new(Semaphore::new(MESSAGES_IN_HAND));
     let writer = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
             let sent = match frame {
@@ -101,11 +106,25 @@ async fn run(
             // answer with a close frame, as the WebSocket handshake requires.
             Ok(Message::Close(_)) | Err(_) => break,
         };
-        // Each message is its own invocation, on whichever instance comes next.
+        // Each message is its own invocation, on whichever instance comes next. Requests may
+        // wait (on the client, for elicitation), so at most MESSAGES_IN_HAND run at once and
+        // one more is refused; replies and notifications finish at once and always run (the
+        // answers that waiting requests need must never queue behind them).
+        let permit = match classify(&body, binary) {
+            Some(id) => match in_hand.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    refuse_busy(&deployment, &connection_id, &id).await;
+                    continue;
+                }
+            },
+            None => None,
+        };
         let deployment = deployment.clone();
         let default = event("$default", &connection_id, None, Some(body), binary, &authorizer);
         tokio::spawn(async move {
             deployment.pick().websocket.handle(default).await;
+            drop(permit);
         });
     }
     if let Some(tx) = deployment.connections.sender(&connection_id) {
@@ -117,6 +136,30 @@ async fn run(
     }
     let disconnect = event("$disconnect", &connection_id, None, None, false, &authorizer);
     deployment.pick().websocket.handle(disconnect).await;
+}
+
+/// The id of a request (what may wait, and so what counts against the connection's bound);
+/// `None` for replies, notifications and anything the handler will refuse anyway.
+fn classify(body: &str, binary: bool) -> Option<RequestId> {
+    if binary {
+        return None;
+    }
+    match jsonrpc::decode(body.as_bytes()) {
+        Ok(jsonrpc::Message::Request(request)) => Some(request.id),
+        _ => None,
+    }
+}
+
+/// Answers a request over the connection's bound with an error it can match by id.
+async fn refuse_busy(deployment: &Deployment, connection_id: &str, id: &RequestId) {
+    let e = ErrorObject::new(
+        ErrorCode::LIMIT_EXCEEDED,
+        format!("at most {MESSAGES_IN_HAND} requests of one connection are handled at once"),
+    );
+    let reply = String::from_utf8(jsonrpc::encode_error(Some(id), &e)).unwrap_or_default();
+    if let Some(tx) = deployment.connections.sender(connection_id) {
+        let _ = tx.send(Frame::Text(reply)).await;
+    }
 }
 
 /// Builds the event API Gateway would deliver for this connection.

@@ -1,12 +1,14 @@
 //! The issuer's signing keys (its JWKS), cached per instance. Fetched on first use, kept for
 //! ten minutes, and fetched again early when a token names a key not in the cache (a key
 //! rotation), but at most once every 30 seconds, so tokens with made-up `kid`s cannot make the
-//! server hammer the issuer. Each key is pinned to one algorithm: the one it declares, else the
-//! one its type implies. Symmetric keys are never accepted.
+//! server hammer the issuer. While the issuer cannot be reached, the last keys fetched keep
+//! being used, but for at most an hour after that fetch: a key the issuer withdrew during an
+//! outage must not stay trusted for ever. Each key is pinned to one algorithm: the one it
+//! declares, else the one its type implies. Symmetric keys are never accepted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -14,11 +16,13 @@ use http_body_util::{BodyExt, Empty, Limited};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use tokio::sync::{Mutex, RwLock};
+use tokio::time::Instant;
 
 use crate::AuthError;
 
 const MAX_AGE: Duration = Duration::from_secs(10 * 60);
 const MIN_REFETCH: Duration = Duration::from_secs(30);
+const MAX_STALE: Duration = Duration::from_secs(60 * 60);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 
@@ -60,15 +64,13 @@ impl KeyStore {
         {
             let cached = self.cached.read().await;
             let fresh = cached.fetched_at.is_some_and(|t| t.elapsed() < MAX_AGE);
+            let usable = cached.fetched_at.is_some_and(|t| t.elapsed() < MAX_STALE);
             let recently_tried = cached.attempted_at.is_some_and(|t| t.elapsed() < MIN_REFETCH);
             match cached.keys.get(kid) {
-                Some(key) if fresh || recently_tried => return Ok(key.clone()),
+                Some(key) if fresh || (recently_tried && usable) => return Ok(key.clone()),
+                Some(_) if recently_tried => return Err(AuthError::KeysUnavailable),
                 None if recently_tried => {
-                    return Err(if cached.fetched_at.is_some() {
-                        AuthError::UnknownKey
-                    } else {
-                        AuthError::KeysUnavailable
-                    });
+                    return Err(if usable { AuthError::UnknownKey } else { AuthError::KeysUnavailable });
                 }
                 _ => {}
             }
@@ -81,7 +83,16 @@ impl KeyStore {
                 cached.keys = keys;
                 cached.fetched_at = Some(Instant::now());
             }
-            Err(why) => tracing::warn!(%why, "cannot fetch the issuer's keys"),
+            Err(why) => {
+                tracing::warn!(%why, "cannot fetch the issuer's keys");
+                if cached.fetched_at.is_some_and(|t| t.elapsed() >= MAX_STALE) {
+                    tracing::error!(
+                        "the issuer's keys are over an hour old and cannot be refreshed: tokens are refused"
+                    );
+                    cached.keys.clear();
+                    cached.fetched_at = None;
+                }
+            }
         }
         match cached.keys.get(kid) {
             Some(key) => Ok(key.clone()),

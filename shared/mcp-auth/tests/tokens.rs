@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,12 +20,22 @@ const AUDIENCE: &str = "http://127.0.0.1:8787/mcp";
 struct Jwks {
     document: Vec<u8>,
     fetches: AtomicUsize,
+    down: AtomicBool,
+}
+
+impl Jwks {
+    fn serving(document: Vec<u8>) -> Arc<Self> {
+        Arc::new(Jwks { document, fetches: AtomicUsize::new(0), down: AtomicBool::new(false) })
+    }
 }
 
 #[async_trait]
 impl KeySource for Jwks {
     async fn fetch(&self) -> Result<Vec<u8>, String> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err("connection refused".into());
+        }
         Ok(self.document.clone())
     }
 }
@@ -46,7 +56,7 @@ fn config() -> AuthConfig {
 }
 
 fn validator(issuer: &DevIssuer) -> (TokenValidator, Arc<Jwks>) {
-    let jwks = Arc::new(Jwks { document: issuer.jwks(), fetches: AtomicUsize::new(0) });
+    let jwks = Jwks::serving(issuer.jwks());
     (TokenValidator::new(config(), KeyStore::new(jwks.clone())), jwks)
 }
 
@@ -188,8 +198,32 @@ async fn a_key_this_server_cannot_use_does_not_hide_the_others() {
     // An encryption key on a curve no verifier uses, and an HMAC secret: both skipped.
     keys.insert(0, json!({ "kty": "OKP", "crv": "X25519", "kid": "enc", "use": "enc", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo" }));
     keys.insert(0, json!({ "kty": "oct", "kid": "secret", "k": "c2VjcmV0" }));
-    let jwks = Arc::new(Jwks { document: serde_json::to_vec(&set).unwrap(), fetches: AtomicUsize::new(0) });
+    let jwks = Jwks::serving(serde_json::to_vec(&set).unwrap());
     let validator = TokenValidator::new(config(), KeyStore::new(jwks));
     let token = issuer.mint("alice", AUDIENCE, &["mcp".into()], 600).unwrap();
     assert_eq!(validator.validate(&token).await.unwrap().subject, "alice");
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_outlive_an_issuer_outage_by_at_most_an_hour() {
+    let issuer = issuer("outage");
+    let (validator, jwks) = validator(&issuer);
+    let token = issuer.mint("alice", AUDIENCE, &["mcp".into()], 3 * 3600).unwrap();
+    validator.validate(&token).await.unwrap();
+    jwks.down.store(true, Ordering::SeqCst);
+
+    tokio::time::advance(Duration::from_secs(11 * 60)).await;
+    assert_eq!(validator.validate(&token).await.unwrap().subject, "alice", "stale keys serve through an outage");
+    let fetches = jwks.fetches.load(Ordering::SeqCst);
+    assert_eq!(fetches, 2, "one refresh was tried");
+    validator.validate(&token).await.unwrap();
+    assert_eq!(jwks.fetches.load(Ordering::SeqCst), fetches, "no refetch within 30 s of a failed one");
+
+    tokio::time::advance(Duration::from_secs(50 * 60)).await;
+    assert!(matches!(validator.validate(&token).await, Err(AuthError::KeysUnavailable)), "keys over an hour old");
+    assert!(matches!(validator.validate(&token).await, Err(AuthError::KeysUnavailable)));
+
+    jwks.down.store(false, Ordering::SeqCst);
+    tokio::time::advance(Duration::from_secs(31)).await;
+    assert_eq!(validator.validate(&token).await.unwrap().subject, "alice", "the issuer back, its keys are used again");
 }

@@ -109,4 +109,11 @@ impl App {
         }
         Box::pin(self.websocket.handle(event))
     }
+
+    /// One run of the sweeper: closes the connections whose token or lifetime has ended
+    /// (through `MCP_CONNECTIONS_ENDPOINT`; the sweeper sees no API Gateway events).
+    pub async fn sweep(&self) -> Result<mcp_edge::sweeper::Sweep, String> {
+        let sink: Arc<dyn ConnectionSink> = self.sink.clone();
+        mcp_edge::sweeper::close_lapsed(self.router.state(), &sink).await
+    }
 }

@@ -123,11 +123,11 @@ impl RateCounter for LazyRedis {
         self.get().await?.hit(key, window_ms).await
     }
 
-    async fn acquire(&self, key: &str, limit: u64, ttl_ms: u64) -> StateResult<bool> {
-        self.get().await?.acquire(key, limit, ttl_ms).await
+    async fn acquire(&self, key: &str, slot: &str, limit: u64, ttl_ms: u64) -> StateResult<bool> {
+        self.get().await?.acquire(key, slot, limit, ttl_ms).await
     }
 
-    async fn release(&self, key: &str) -> StateResult<()> {
-        self.get().await?.release(key).await
+    async fn release(&self, key: &str, slot: &str) -> StateResult<()> {
+        self.get().await?.release(key, slot).await
     }
 }

@@ -30,6 +30,20 @@ pub async fn run_websocket_function() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// The whole life of the sweeper function, run on a schedule: each event (its content does
+/// not matter) closes the connections that have lapsed since the last runs.
+pub async fn run_sweeper_function() -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{LambdaEvent, service_fn};
+    init_logging();
+    let app = App::from_env().await?;
+    let app = &app;
+    lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
+        let sweep = app.sweep().await.map_err(lambda_runtime::Error::from)?;
+        Ok::<_, lambda_runtime::Error>(serde_json::json!({ "closed": sweep.closed, "failed": sweep.failed }))
+    }))
+    .await
+}
+
 /// The whole life of the `$connect` authorizer function: logging, the validator built once
 /// from `MCP_AUTH_*` (keys fetched on first use), then every handshake checked.
 pub async fn run_authorizer_function() -> Result<(), lambda_runtime::Error> {

@@ -5,6 +5,7 @@
 //! - [`websocket`]: the handler of API Gateway WebSocket events (`$connect`, `$default`,
 //!   `$disconnect`), replying through a [`ConnectionSink`](mcp_server::ConnectionSink).
 //! - [`stdio`]: newline-delimited JSON-RPC on stdin/stdout.
+//! - [`sweeper`]: closes WebSocket connections whose token or lifetime has ended.
 //!
 //! Only this crate (and `functions/*`) knows API Gateway event shapes.
 
@@ -14,4 +15,5 @@ pub mod limits;
 pub mod origin;
 pub mod rate;
 pub mod stdio;
+pub mod sweeper;
 pub mod websocket;

@@ -113,6 +113,7 @@ where
                 session_id: Some(STDIO_SESSION.to_owned()),
                 principal: None,
                 http: None,
+                credential_expires_at_ms: None,
             };
             let out = Arc::new(LineOutbound(tx.clone()));
             let reply = router.handle(&message, &inbound, out).await;

@@ -13,6 +13,7 @@ use http::HeaderValue;
 
 use mcp_protocol::jsonrpc::{self, RequestId};
 use mcp_protocol::{ErrorCode, ErrorObject};
+use mcp_server::ids::random_id;
 use mcp_server::state::{ConnectionRecord, now_ms};
 use mcp_server::{
     ConnectionSink, Inbound, Outbound, OutboundClosed, PostError, ReplyStatus, Router, Transport, forget_connection,
@@ -135,6 +136,7 @@ impl WebSocketEdge {
             session_id: Some(connection_id.clone()),
             principal: principal(event),
             http: None,
+            credential_expires_at_ms: token_expiry_ms(&event.request_context.authorizer.fields),
         };
         let verdict = rate::check(self.router.state(), self.rate_limit, inbound.principal.as_deref()).await;
         if let (Verdict::Limited { retry_after_ms }, Some(limit)) = (verdict, self.rate_limit) {
@@ -154,8 +156,8 @@ impl WebSocketEdge {
             }
         };
         let reply = self.router.handle(body.as_bytes(), &inbound, out.clone()).await;
-        if let Some(key) = slot
-            && let Err(e) = self.router.state().rates.release(&key).await
+        if let Some((key, holder)) = slot
+            && let Err(e) = self.router.state().rates.release(&key, &holder).await
         {
             tracing::warn!(connection = %connection_id, error = %e, "in-flight slot not released; it lapses");
         }
@@ -173,19 +175,21 @@ impl WebSocketEdge {
     }
 }
 
-/// How long a connection's in-flight slots outlive their last use when never released (a
-/// crashed instance): longer than any request runs.
+/// How long an in-flight slot is held when never released (a crashed instance): longer than
+/// any request runs.
 const SLOT_LAPSE_MS: u64 = 5 * 60 * 1000;
 
 impl WebSocketEdge {
-    /// A slot for a request of this connection (`Ok(None)` for other messages or without a
-    /// limit), or the error that refuses it. A counter that cannot be reached refuses nothing.
-    async fn take_slot(&self, body: &str, connection_id: &str) -> Result<Option<String>, Vec<u8>> {
+    /// A slot (its key and holder id) for a request of this connection (`Ok(None)` for other
+    /// messages or without a limit), or the error that refuses it. A counter that cannot be
+    /// reached refuses nothing.
+    async fn take_slot(&self, body: &str, connection_id: &str) -> Result<Option<(String, String)>, Vec<u8>> {
         let Some(limit) = self.max_in_flight else { return Ok(None) };
         let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) else { return Ok(None) };
         let key = format!("inflight:{connection_id}");
-        match self.router.state().rates.acquire(&key, limit, SLOT_LAPSE_MS).await {
-            Ok(true) => Ok(Some(key)),
+        let holder = random_id();
+        match self.router.state().rates.acquire(&key, &holder, limit, SLOT_LAPSE_MS).await {
+            Ok(true) => Ok(Some((key, holder))),
             Ok(false) => {
                 let e = ErrorObject::new(
                     ErrorCode::LIMIT_EXCEEDED,

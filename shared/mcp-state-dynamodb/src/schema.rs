@@ -26,6 +26,9 @@ use crate::error::state_error;
 pub const BY_SUBSCRIBER: &str = "by-subscriber";
 pub(crate) const SUBSCRIBER: &str = "subscriber";
 pub(crate) const TOPIC: &str = "topic";
+/// The sparse index of connection items by the minute their lifetime ends.
+pub const BY_LAPSE: &str = "by-lapse";
+pub(crate) const LAPSE: &str = "lapse";
 pub const DEFAULT_TOPIC_SHARDS: u32 = 8;
 
 /// The deployment template, whose `Table` resource is the one definition of the table.
@@ -229,12 +232,16 @@ mod tests {
         let table = TableDefinition::deployed().unwrap();
         assert_eq!(table.key, [(PK.to_owned(), KeyType::Hash), (SK.to_owned(), KeyType::Range)]);
         assert_eq!(table.ttl_attribute.as_deref(), Some(TTL));
-        let [index] = table.indexes.as_slice() else { panic!("one index: {:?}", table.indexes) };
-        assert_eq!(index.name, BY_SUBSCRIBER);
-        assert_eq!(index.key, [(SUBSCRIBER.to_owned(), KeyType::Hash), (TOPIC.to_owned(), KeyType::Range)]);
-        assert_eq!(index.non_key_attributes, [EXP]);
-        for (name, _) in table.key.iter().chain(&index.key) {
-            assert!(table.attributes.iter().any(|(a, kind)| a == name && *kind == ScalarAttributeType::S), "{name}");
+        let [by_subscriber, by_lapse] = table.indexes.as_slice() else { panic!("two indexes: {:?}", table.indexes) };
+        assert_eq!(by_subscriber.name, BY_SUBSCRIBER);
+        assert_eq!(by_subscriber.key, [(SUBSCRIBER.to_owned(), KeyType::Hash), (TOPIC.to_owned(), KeyType::Range)]);
+        assert_eq!(by_subscriber.non_key_attributes, [EXP]);
+        assert_eq!(by_lapse.name, BY_LAPSE);
+        assert_eq!(by_lapse.key, [(LAPSE.to_owned(), KeyType::Hash), (EXP.to_owned(), KeyType::Range)]);
+        assert_eq!(by_lapse.projection, ProjectionType::KeysOnly);
+        for (name, _) in table.key.iter().chain(&by_subscriber.key).chain(&by_lapse.key) {
+            let kind = if name == EXP { ScalarAttributeType::N } else { ScalarAttributeType::S };
+            assert!(table.attributes.iter().any(|(a, k)| a == name && *k == kind), "{name}");
         }
     }
 

@@ -1,28 +1,21 @@
-//! Sessions (`session#<id>`) and WebSocket connections (`conn#<id>`).
+//! Sessions (`session#<id>`).
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use mcp_server::state::{
-    ConnectionRecord, ConnectionStore, LoggingLevel, SessionRecord, SessionStore, StateResult, now_ms,
-};
+use mcp_server::state::{LoggingLevel, SessionRecord, SessionStore, StateResult, now_ms};
 
 use crate::DynamoState;
 use crate::error::{condition_failed, state_error};
 use crate::item::{DATA, EXP, Item, PK, data, get_s, item, key, live, n, record, s};
 
 const SESSION: &str = "session";
-const CONNECTION: &str = "conn";
 /// Attributes updated in place, apart from the record.
 const LOG_LEVEL: &str = "log_level";
 const INITIALIZED: &str = "initialized";
 
 fn session_pk(id: &str) -> String {
     format!("session#{id}")
-}
-
-fn connection_pk(id: &str) -> String {
-    format!("conn#{id}")
 }
 
 impl DynamoState {
@@ -70,7 +63,7 @@ impl DynamoState {
         }
     }
 
-    async fn get_live(&self, pk: String, sk: &str) -> StateResult<Option<Item>> {
+    pub(crate) async fn get_live(&self, pk: String, sk: &str) -> StateResult<Option<Item>> {
         let r = self
             .call()
             .get_item()
@@ -82,7 +75,7 @@ impl DynamoState {
         Ok(r.map_err(state_error)?.item.filter(live))
     }
 
-    async fn delete_existing(&self, pk: String, sk: &str) -> StateResult<bool> {
+    pub(crate) async fn delete_existing(&self, pk: String, sk: &str) -> StateResult<bool> {
         let r = self
             .call()
             .delete_item()
@@ -127,26 +120,5 @@ impl SessionStore for DynamoState {
 
     async fn delete(&self, id: &str) -> StateResult<bool> {
         self.delete_existing(session_pk(id), SESSION).await
-    }
-}
-
-#[async_trait]
-impl ConnectionStore for DynamoState {
-    async fn put(&self, connection: &ConnectionRecord) -> StateResult<()> {
-        let mut i = item(connection_pk(&connection.id), CONNECTION, connection.expires_at_ms);
-        i.insert(DATA.into(), data(connection)?);
-        self.call().put_item().table_name(&*self.table).set_item(Some(i)).send().await.map_err(state_error)?;
-        Ok(())
-    }
-
-    async fn get(&self, id: &str) -> StateResult<Option<ConnectionRecord>> {
-        match self.get_live(connection_pk(id), CONNECTION).await? {
-            Some(item) => record(&item).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    async fn delete(&self, id: &str) -> StateResult<bool> {
-        self.delete_existing(connection_pk(id), CONNECTION).await
     }
 }

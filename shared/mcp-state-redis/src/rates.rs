@@ -1,9 +1,10 @@
 //! Fixed-window request counters (`mcp:rate:<key>`): the first hit of a window starts its
 //! expiry, so the window ends `window_ms` after it and the counter disappears with it. Slots
-//! (`mcp:slots:<key>`): a counter whose expiry each acquisition renews.
+//! (`mcp:slots:<key>`): a sorted set of holders scored by when each one's slot lapses, so a
+//! holder that dies loses its slot at its own lapse, not when the key goes quiet.
 
 use async_trait::async_trait;
-use fred::interfaces::{KeysInterface, LuaInterface};
+use fred::interfaces::{KeysInterface, LuaInterface, SortedSetsInterface};
 use fred::types::{ExpireOptions, Value};
 
 use mcp_server::state::{RateCounter, StateResult};
@@ -32,35 +33,29 @@ impl RateCounter for RedisState {
         Ok((count, u64::try_from(left).unwrap_or(window_ms)))
     }
 
-    async fn acquire(&self, k: &str, limit: u64, ttl_ms: u64) -> StateResult<bool> {
-        let key = slots_key(k);
-        let ttl = i64::try_from(ttl_ms.max(1)).unwrap_or(i64::MAX);
-        let pipeline = self.call().pipeline();
-        let queued: [Result<(), _>; 2] = [pipeline.incr(&key).await, pipeline.pexpire(&key, ttl, None).await];
-        for q in queued {
-            q.map_err(unavailable)?;
-        }
-        let (taken, _): (u64, Value) = pipeline.all().await.map_err(unavailable)?;
-        if taken <= limit {
-            return Ok(true);
-        }
-        // Over: give the slot back at once.
-        let _: i64 = self.call().decr(&key).await.map_err(unavailable)?;
-        Ok(false)
+    async fn acquire(&self, k: &str, slot: &str, limit: u64, ttl_ms: u64) -> StateResult<bool> {
+        let args: Vec<Value> = vec![slot.into(), limit.to_string().into(), ttl_ms.max(1).to_string().into()];
+        let taken: i64 = self.call().eval(ACQUIRE, vec![slots_key(k)], args).await.map_err(unavailable)?;
+        Ok(taken == 1)
     }
 
-    async fn release(&self, k: &str) -> StateResult<()> {
-        let _: i64 = self.call().eval(RELEASE, vec![slots_key(k)], Vec::<Value>::new()).await.map_err(unavailable)?;
+    async fn release(&self, k: &str, slot: &str) -> StateResult<()> {
+        // Removing the last member deletes the set.
+        let _: i64 = self.call().zrem(slots_key(k), slot).await.map_err(unavailable)?;
         Ok(())
     }
 }
 
-/// Gives a slot back and deletes the counter at zero, in one step: a slot taken between a
-/// separate decrement and delete would be wiped with it.
-const RELEASE: &str = r"
-local left = redis.call('DECR', KEYS[1])
-if left <= 0 then redis.call('DEL', KEYS[1]) end
-return left
+/// Drops lapsed holders, then takes a slot if one is free, in one step on the server's clock
+/// (instances' clocks may disagree). The key outlives its newest slot by nothing.
+const ACQUIRE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
 ";
 
 fn slots_key(k: &str) -> String {

@@ -81,7 +81,13 @@ fn http(session: Option<&str>, version: &str, method: &str, name: Option<&str>) 
         name: name.map(str::to_owned),
         params: vec![],
     };
-    Inbound { transport: Transport::Http, session_id: session.map(str::to_owned), principal: None, http: Some(headers) }
+    Inbound {
+        transport: Transport::Http,
+        session_id: session.map(str::to_owned),
+        principal: None,
+        http: Some(headers),
+        credential_expires_at_ms: None,
+    }
 }
 
 async fn send(r: &Router, inbound: &Inbound, message: Value) -> (Value, Option<String>) {
@@ -92,8 +98,13 @@ async fn send(r: &Router, inbound: &Inbound, message: Value) -> (Value, Option<S
 
 async fn initialize(r: &Router) -> String {
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"f","version":"1"}}});
-    let inbound =
-        Inbound { transport: Transport::Http, session_id: None, principal: None, http: Some(HttpHeaders::default()) };
+    let inbound = Inbound {
+        transport: Transport::Http,
+        session_id: None,
+        principal: None,
+        http: Some(HttpHeaders::default()),
+        credential_expires_at_ms: None,
+    };
     let (body, session) = send(r, &inbound, init).await;
     assert!(body["result"].is_object(), "initialize: {body}");
     session.unwrap()
@@ -160,8 +171,13 @@ async fn dynamodb_stopped_gives_retryable_errors_and_recovers() {
 
     drop(dynamo);
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"f","version":"1"}}});
-    let inbound =
-        Inbound { transport: Transport::Http, session_id: None, principal: None, http: Some(HttpHeaders::default()) };
+    let inbound = Inbound {
+        transport: Transport::Http,
+        session_id: None,
+        principal: None,
+        http: Some(HttpHeaders::default()),
+        credential_expires_at_ms: None,
+    };
     let started = Instant::now();
     let (body, _) = send(&r[1], &inbound, init).await;
     assert_eq!(body["error"]["code"], -32603, "an internal error: {body}");

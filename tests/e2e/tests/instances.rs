@@ -169,3 +169,23 @@ async fn a_cancellation_reaching_another_instance_stops_the_request() {
     assert_eq!(status, ReplyStatus::Cancelled, "transports that can stay silent send nothing");
     assert_eq!(body.unwrap()["error"]["code"], -32012, "a plain HTTP reply says why");
 }
+
+#[tokio::test]
+async fn nothing_made_through_a_connection_outlives_its_token() {
+    let posts = Arc::new(Posts::default());
+    let r = reference_instances(2, posts.clone()).await;
+    let conn = unique("conn");
+    let token_expiry = mcp_server::state::now_ms() + 60_000;
+    let ws = mcp_server::Inbound { credential_expires_at_ms: Some(token_expiry), ..websocket(&conn) };
+    call(&r[0], &ws, initialize(1)).await;
+    let uri = format!("note://{}", unique("capped"));
+    call(&r[1], &ws, json!({"jsonrpc":"2.0","id":2,"method":"resources/subscribe","params":{"uri":uri}})).await;
+
+    let state = r[0].state();
+    let session = state.sessions.get(&conn).await.unwrap().expect("session");
+    assert_eq!(session.expires_at_ms, token_expiry, "the session ends with the token");
+    let rows = state.subscriptions.subscribers(&mcp_server::notifier::resource_topic(&uri)).await.unwrap();
+    let row = rows.iter().find(|s| s.id == conn).expect("the subscription row");
+    assert!(row.expires_at_ms <= token_expiry, "the row ends with the token: {} > {token_expiry}", row.expires_at_ms);
+    mcp_server::forget_connection(state, &conn).await.unwrap();
+}

@@ -26,12 +26,24 @@ fn stateless_http(method: &str, name: Option<&str>) -> Inbound {
         name: name.map(str::to_owned),
         params: Vec::new(),
     };
-    Inbound { transport: Transport::Http, session_id: None, principal: None, http: Some(headers) }
+    Inbound {
+        transport: Transport::Http,
+        session_id: None,
+        principal: None,
+        http: Some(headers),
+        credential_expires_at_ms: None,
+    }
 }
 
 fn session_http(session: &str) -> Inbound {
     let headers = HttpHeaders { protocol_version: Some("2025-11-25".into()), ..Default::default() };
-    Inbound { transport: Transport::Http, session_id: Some(session.into()), principal: None, http: Some(headers) }
+    Inbound {
+        transport: Transport::Http,
+        session_id: Some(session.into()),
+        principal: None,
+        http: Some(headers),
+        credential_expires_at_ms: None,
+    }
 }
 
 async fn send(r: &Router, inbound: &Inbound, message: Value) -> (Value, RemoteCalls, Option<String>) {

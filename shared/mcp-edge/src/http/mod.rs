@@ -123,7 +123,13 @@ impl HttpEdge {
         let session_id = headers::text(&parts.headers, headers::SESSION_ID);
         let http_headers = headers::mcp_headers(&parts.headers);
         let resumable = session_id.is_some() && !is_stateless(http_headers.protocol_version.as_deref());
-        let inbound = Inbound { transport: Transport::Http, session_id, principal, http: Some(http_headers) };
+        let inbound = Inbound {
+            transport: Transport::Http,
+            session_id,
+            principal,
+            http: Some(http_headers),
+            credential_expires_at_ms: None,
+        };
 
         let (tx, mut rx) = mpsc::channel::<Out>(64);
         let out = Arc::new(ChannelOutbound { tx, resumable });

@@ -32,10 +32,19 @@ pub struct Inbound {
     pub principal: Option<String>,
     /// HTTP only.
     pub http: Option<HttpHeaders>,
+    /// When the credential this message came with stops being valid for its channel
+    /// (WebSocket: the token's expiry, checked once at `$connect`). Nothing made through the
+    /// channel (a session, a subscription row) outlives it, so a closed-late connection is
+    /// not delivered to past its token.
+    pub credential_expires_at_ms: Option<u64>,
 }
 
 impl Inbound {
     pub fn new(transport: Transport) -> Self {
-        Inbound { transport, session_id: None, principal: None, http: None }
+        Inbound { transport, session_id: None, principal: None, http: None, credential_expires_at_ms: None }
+    }
+    /// `expires_at_ms`, cut to the credential's expiry.
+    pub fn within_credential(&self, expires_at_ms: u64) -> u64 {
+        self.credential_expires_at_ms.map_or(expires_at_ms, |cap| cap.min(expires_at_ms))
     }
 }

@@ -46,7 +46,7 @@ impl Router {
             principal: inbound.principal.clone(),
             delivery: delivery.clone(),
             created_at_ms: now,
-            expires_at_ms: now + self.config.session_ttl.as_millis() as u64,
+            expires_at_ms: inbound.within_credential(now + self.config.session_ttl.as_millis() as u64),
         };
         // A re-initialize on a WebSocket or stdio replaces the previous session.
         if inbound.transport != Transport::Http {

@@ -278,7 +278,7 @@ impl Router {
             principal: cx.inbound.principal.clone(),
             expires_at_ms: 0,
         };
-        if let Err(e) = self.write_rows(&topics, &mut row).await {
+        if let Err(e) = self.write_rows(&topics, &mut row, cx.inbound).await {
             let _ = self.state.subscriptions.remove_subscriber(&subscriber_id).await;
             return Reply::error(Some(&req.id), &HandlerError::State(e).to_wire(true), ReplyStatus::Ok);
         }
@@ -304,7 +304,7 @@ impl Router {
                     }
                 }
                 _ = renew.tick() => {
-                    if self.write_rows(&topics, &mut row).await.is_err() {
+                    if self.write_rows(&topics, &mut row, cx.inbound).await.is_err() {
                         tracing::warn!(listen = %req.id, "could not renew subscription rows");
                     }
                 }
@@ -319,9 +319,15 @@ impl Router {
         ))
     }
 
-    /// Writes (or renews) a listener's row under every topic, expiring a TTL from now.
-    async fn write_rows(&self, topics: &[String], row: &mut Subscriber) -> crate::state::StateResult<()> {
-        row.expires_at_ms = now_ms() + self.config.subscription_ttl.as_millis() as u64;
+    /// Writes (or renews) a listener's row under every topic, expiring a TTL from now (or
+    /// when the listener's credential does, if sooner).
+    async fn write_rows(
+        &self,
+        topics: &[String],
+        row: &mut Subscriber,
+        inbound: &Inbound,
+    ) -> crate::state::StateResult<()> {
+        row.expires_at_ms = inbound.within_credential(now_ms() + self.config.subscription_ttl.as_millis() as u64);
         for t in topics {
             self.state.subscriptions.subscribe(t, row).await?;
         }

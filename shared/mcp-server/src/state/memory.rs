@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 use mcp_protocol::model::LoggingLevel;
 
 use super::{
-    ConnectionRecord, ConnectionStore, EventLog, KvStore, MessageBus, NonceStore, RateCounter, SessionRecord,
-    SessionStore, StateError, StateResult, Subscriber, SubscriptionStore, Versions, now_ms,
+    ConnectionRecord, ConnectionStore, EventLog, KvStore, LAPSED_KEPT_MS, MessageBus, NonceStore, RateCounter,
+    SessionRecord, SessionStore, StateError, StateResult, Subscriber, SubscriptionStore, Versions, now_ms,
 };
 
 /// How many messages a slow bus subscriber may have queued before new ones are dropped
@@ -57,8 +57,8 @@ pub struct MemoryState {
     copies: Mutex<HashMap<String, SharedCopy>>,
     /// key -> (window end, hits)
     rates: Mutex<HashMap<String, (u64, u64)>>,
-    /// key -> (slots taken, when they lapse)
-    slots: Mutex<HashMap<String, (u64, u64)>>,
+    /// key -> slot id -> when it lapses
+    slots: Mutex<HashMap<String, HashMap<String, u64>>>,
 }
 
 impl MemoryState {
@@ -129,7 +129,7 @@ impl ConnectionStore for MemoryState {
         let now = now_ms();
         let mut map = lock(&self.connections)?;
         if self.sweep_due() {
-            map.retain(|_, c| c.expires_at_ms > now);
+            map.retain(|_, c| c.expires_at_ms + LAPSED_KEPT_MS > now);
         }
         map.insert(connection.id.clone(), connection.clone());
         Ok(())
@@ -142,6 +142,11 @@ impl ConnectionStore for MemoryState {
 
     async fn delete(&self, id: &str) -> StateResult<bool> {
         Ok(lock(&self.connections)?.remove(id).is_some())
+    }
+
+    async fn lapsed(&self, from_ms: u64, to_ms: u64) -> StateResult<Vec<String>> {
+        let map = lock(&self.connections)?;
+        Ok(map.values().filter(|c| (from_ms..to_ms).contains(&c.expires_at_ms)).map(|c| c.id.clone()).collect())
     }
 }
 
@@ -357,26 +362,29 @@ impl RateCounter for MemoryState {
         Ok((*hits, *end - now))
     }
 
-    async fn acquire(&self, key: &str, limit: u64, ttl_ms: u64) -> StateResult<bool> {
+    async fn acquire(&self, key: &str, slot: &str, limit: u64, ttl_ms: u64) -> StateResult<bool> {
         let now = now_ms();
         let mut slots = lock(&self.slots)?;
-        let (taken, lapses) = slots.entry(key.to_owned()).or_insert((0, 0));
-        if *lapses <= now {
-            *taken = 0;
+        if self.sweep_due() {
+            slots.retain(|_, held| {
+                held.retain(|_, lapses| *lapses > now);
+                !held.is_empty()
+            });
         }
-        *lapses = now + ttl_ms;
-        if *taken >= limit {
+        let held = slots.entry(key.to_owned()).or_default();
+        held.retain(|_, lapses| *lapses > now);
+        if held.len() as u64 >= limit {
             return Ok(false);
         }
-        *taken += 1;
+        held.insert(slot.to_owned(), now + ttl_ms);
         Ok(true)
     }
 
-    async fn release(&self, key: &str) -> StateResult<()> {
+    async fn release(&self, key: &str, slot: &str) -> StateResult<()> {
         let mut slots = lock(&self.slots)?;
-        if let Some((taken, _)) = slots.get_mut(key) {
-            *taken = taken.saturating_sub(1);
-            if *taken == 0 {
+        if let Some(held) = slots.get_mut(key) {
+            held.remove(slot);
+            if held.is_empty() {
                 slots.remove(key);
             }
         }

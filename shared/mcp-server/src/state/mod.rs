@@ -57,7 +57,16 @@ pub trait ConnectionStore: Send + Sync {
     async fn put(&self, connection: &ConnectionRecord) -> StateResult<()>;
     async fn get(&self, id: &str) -> StateResult<Option<ConnectionRecord>>;
     async fn delete(&self, id: &str) -> StateResult<bool>;
+    /// Connections whose lifetime ended in `[from_ms, to_ms)` (their token expired, or the
+    /// 2 hours API Gateway allows passed) and that nobody has forgotten yet: the sweeper
+    /// closes them. A lapsed record stays findable here for [`LAPSED_KEPT_MS`]; `get`
+    /// ignores it at once.
+    async fn lapsed(&self, from_ms: u64, to_ms: u64) -> StateResult<Vec<String>>;
 }
+
+/// How long a lapsed connection's record is kept for the sweeper to find (reads ignore it):
+/// longer than the sweeper's look-back, so an outage of a few runs closes nothing late.
+pub const LAPSED_KEPT_MS: u64 = 30 * 60 * 1000;
 
 /// Who listens to a topic (`resource:<uri>`, `list:tools`, ...). Rows are keyed by topic so
 /// a publisher on any instance finds every subscriber.
@@ -137,11 +146,12 @@ pub trait RateCounter: Send + Sync {
     /// first hit). Returns the hits so far in the window, this one included, and the
     /// milliseconds until the window ends.
     async fn hit(&self, key: &str, window_ms: u64) -> StateResult<(u64, u64)>;
-    /// Takes one of `limit` slots under `key`; false when all are taken. The slots of a key
-    /// lapse `ttl_ms` after its last acquisition, so a holder that dies frees its slot.
-    async fn acquire(&self, key: &str, limit: u64, ttl_ms: u64) -> StateResult<bool>;
-    /// Gives back a slot taken with [`acquire`](Self::acquire).
-    async fn release(&self, key: &str) -> StateResult<()>;
+    /// Takes one of `limit` slots under `key` for the holder `slot` (a fresh random id); false
+    /// when all are taken. Each slot lapses `ttl_ms` after its own acquisition, so a holder
+    /// that dies frees its slot even while others keep taking and giving back theirs.
+    async fn acquire(&self, key: &str, slot: &str, limit: u64, ttl_ms: u64) -> StateResult<bool>;
+    /// Gives back the slot taken with [`acquire`](Self::acquire).
+    async fn release(&self, key: &str, slot: &str) -> StateResult<()>;
 }
 
 /// Everything a router needs, shared by every instance of a deployment.

@@ -42,15 +42,25 @@ async fn rate_windows_count_and_reset(state: &StateHandles) {
     assert_eq!(state.rates.hit(&key, 300).await.unwrap().0, 1, "a new window starts from zero");
 
     let slots = format!("suite-slots-{}", crate::ids::random_id());
-    assert!(state.rates.acquire(&slots, 2, 60_000).await.unwrap());
-    assert!(state.rates.acquire(&slots, 2, 60_000).await.unwrap());
-    assert!(!state.rates.acquire(&slots, 2, 60_000).await.unwrap(), "two of two taken");
-    state.rates.release(&slots).await.unwrap();
-    assert!(state.rates.acquire(&slots, 2, 60_000).await.unwrap(), "a released slot is free again");
+    let (a, b, c) = ("holder-a", "holder-b", "holder-c");
+    assert!(state.rates.acquire(&slots, a, 2, 60_000).await.unwrap());
+    assert!(state.rates.acquire(&slots, b, 2, 60_000).await.unwrap());
+    assert!(!state.rates.acquire(&slots, c, 2, 60_000).await.unwrap(), "two of two taken");
+    state.rates.release(&slots, a).await.unwrap();
+    assert!(state.rates.acquire(&slots, c, 2, 60_000).await.unwrap(), "a released slot is free again");
+
+    // A holder that dies keeps its slot only until its own lapse, however busy the key stays.
     let lapsing = format!("{slots}-lapsing");
-    assert!(state.rates.acquire(&lapsing, 1, 200).await.unwrap());
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(state.rates.acquire(&lapsing, 1, 200).await.unwrap(), "slots of a dead holder lapse");
+    assert!(state.rates.acquire(&lapsing, "dead", 2, 300).await.unwrap());
+    for round in 0..8 {
+        let live = format!("live-{round}");
+        assert!(state.rates.acquire(&lapsing, &live, 2, 300).await.unwrap(), "one slot stays free");
+        state.rates.release(&lapsing, &live).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(state.rates.acquire(&lapsing, "new-1", 2, 300).await.unwrap());
+    assert!(state.rates.acquire(&lapsing, "new-2", 2, 300).await.unwrap(), "the dead holder's slot lapsed");
+    assert!(!state.rates.acquire(&lapsing, "new-3", 2, 300).await.unwrap());
 }
 
 fn session(id: &str, expires_at_ms: u64) -> SessionRecord {
@@ -110,6 +120,20 @@ pub async fn connections_roundtrip(state: &StateHandles) {
     let old = ConnectionRecord { id: random_id(), expires_at_ms: 1, ..c };
     state.connections.put(&old).await.unwrap();
     assert_eq!(state.connections.get(&old.id).await.unwrap(), None);
+
+    // The sweeper's view: what lapsed in a window, across minute boundaries, until forgotten.
+    let now = now_ms();
+    let lapsed = ConnectionRecord { id: random_id(), expires_at_ms: now - 90_000, ..old.clone() };
+    let live = ConnectionRecord { id: random_id(), expires_at_ms: now + 60_000, ..old.clone() };
+    state.connections.put(&lapsed).await.unwrap();
+    state.connections.put(&live).await.unwrap();
+    let found = state.connections.lapsed(now - 5 * 60_000, now).await.unwrap();
+    assert!(found.contains(&lapsed.id), "{found:?}");
+    assert!(!found.contains(&live.id) && !found.contains(&old.id), "only the window's: {found:?}");
+    assert!(!state.connections.lapsed(now - 60_000, now).await.unwrap().contains(&lapsed.id), "before the window");
+    assert!(state.connections.delete(&lapsed.id).await.unwrap());
+    assert!(!state.connections.lapsed(now - 5 * 60_000, now).await.unwrap().contains(&lapsed.id), "forgotten");
+    state.connections.delete(&live.id).await.unwrap();
 }
 
 pub async fn subscriptions_by_topic(state: &StateHandles) {

@@ -1,0 +1,59 @@
+//! Closes WebSocket connections whose lifetime has ended. API Gateway keeps a connection up
+//! to 2 hours whatever its token says, and a client that only listens sends nothing that
+//! would let `$default` notice the expiry; so a scheduled run (every minute in a
+//! deployment, every second in the local gateway) closes them with `DeleteConnection` and
+//! forgets their state. Rows created through a connection already expire with its token
+//! (`Inbound::credential_expires_at_ms`), so nothing is delivered to it in between.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+
+use mcp_server::state::now_ms;
+use mcp_server::{ConnectionSink, PostError, StateHandles, forget_connection};
+
+/// How far back a run looks: several missed runs are caught up, and a record is kept
+/// longer than this ([`mcp_server::state::LAPSED_KEPT_MS`]).
+pub const LOOK_BACK_MS: u64 = 10 * 60 * 1000;
+/// Connections closed at once.
+const CONCURRENCY: usize = 32;
+
+/// What one run did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// Connections closed (or found already gone) and forgotten.
+    pub closed: usize,
+    /// Connections that could not be closed or forgotten; the next run tries again.
+    pub failed: usize,
+}
+
+/// One run: every connection that lapsed in the look-back window is closed and forgotten.
+pub async fn close_lapsed(state: &StateHandles, sink: &Arc<dyn ConnectionSink>) -> Result<Sweep, String> {
+    let now = now_ms();
+    let lapsed = state.connections.lapsed(now.saturating_sub(LOOK_BACK_MS), now).await.map_err(|e| e.to_string())?;
+    let outcomes = futures_util::stream::iter(lapsed)
+        .map(|id| async move {
+            let closed = match sink.close(&id).await {
+                Ok(()) | Err(PostError::Gone(_)) => true,
+                Err(PostError::Failed(why)) => {
+                    tracing::warn!(connection = %id, %why, "lapsed connection not closed; next run retries");
+                    false
+                }
+            };
+            // Forgotten only once closed: a failed close stays findable for the next run.
+            closed
+                && forget_connection(state, &id)
+                    .await
+                    .inspect_err(|e| tracing::warn!(connection = %id, error = %e, "lapsed connection not forgotten"))
+                    .is_ok()
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<bool>>()
+        .await;
+    let closed = outcomes.iter().filter(|ok| **ok).count();
+    let sweep = Sweep { closed, failed: outcomes.len() - closed };
+    if sweep != Sweep::default() {
+        tracing::info!(closed = sweep.closed, failed = sweep.failed, "lapsed connections swept");
+    }
+    Ok(sweep)
+}
