@@ -104,3 +104,16 @@ start_redis() {
   wait_for_port "$redis_port" redis-server
   redis_url="redis://127.0.0.1:$redis_port"
 }
+
+# bench_build CARGO_ARGS... : builds for the benchmark scripts in $BENCH_PROFILE (default
+# `bench`: release code with thin LTO; `dev` for the test command's smoke runs) and sets
+# $bench_dir to where the binaries are.
+bench_build() {
+  local profile=${BENCH_PROFILE:-bench}
+  cargo build --quiet --locked --profile "$profile" "$@"
+  case $profile in
+    dev) bench_dir=$root/target/debug ;;
+    bench | release) bench_dir=$root/target/release ;;
+    *) bench_dir=$root/target/$profile ;;
+  esac
+}

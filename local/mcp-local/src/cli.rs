@@ -67,6 +67,11 @@ pub struct Args {
     /// instances); 0 for no limit.
     #[arg(long, env = "MCP_MAX_IN_FLIGHT", default_value_t = 0)]
     pub max_in_flight: u64,
+    /// Instances post to WebSocket connections through this gateway's own `@connections`
+    /// endpoint with the AWS SDK client the functions use (as a deployment does), instead of
+    /// handing messages over in process. For measuring fan-out the way it runs on AWS.
+    #[arg(long, env = "MCP_LOCAL_SDK_CONNECTIONS")]
+    pub sdk_connections: bool,
     /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
     #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,

@@ -35,7 +35,8 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    pub async fn new(args: &Args, auth: Option<&AuthConfig>) -> anyhow::Result<Self> {
+    /// `base_url`: this gateway's own address, for `--sdk-connections`.
+    pub async fn new(args: &Args, auth: Option<&AuthConfig>, base_url: Option<&str>) -> anyhow::Result<Self> {
         let validator = |config: &AuthConfig| TokenValidator::from_config(config.clone()).map(Arc::new);
         let authorizer = auth.map(validator).transpose().map_err(anyhow::Error::msg)?;
         let state = state(args).await?;
@@ -48,6 +49,10 @@ impl Deployment {
         let rate_limit = RateLimit::per_minute(args.rate_limit);
         let http_config = HttpConfig { origin: origin.clone(), rate_limit, ..HttpConfig::default() };
         let auth = auth.cloned();
+        let sdk_sink = match (args.sdk_connections, base_url) {
+            (true, Some(base)) => Some(sdk_connections(base).await),
+            _ => None,
+        };
         let mut instances = Vec::new();
         for _ in 0..args.instances {
             // Each instance builds its own server definition, as each Lambda instance would.
@@ -55,7 +60,10 @@ impl Deployment {
                 ServerKind::Reference => reference_server::server()?,
                 ServerKind::Conformance => conformance_server::server()?,
             };
-            let sink: Arc<dyn ConnectionSink> = connections.clone();
+            let sink: Arc<dyn ConnectionSink> = match &sdk_sink {
+                Some(sdk) => sdk.clone(),
+                None => connections.clone(),
+            };
             // Each instance has its own L1 in front of the shared stores, as Lambda instances do.
             let router = Arc::new(Router::new(
                 Arc::new(server),
@@ -103,6 +111,18 @@ impl Deployment {
             }
         })
     }
+}
+
+/// `@connections` through `aws-sdk-apigatewaymanagement` at this gateway's own endpoint.
+/// The endpoint checks no signature, so the credentials are placeholders.
+async fn sdk_connections(base_url: &str) -> Arc<dyn ConnectionSink> {
+    let credentials = aws_credential_types::Credentials::new("local", "local", None, None, "mcp-local");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .load()
+        .await;
+    Arc::new(mcp_aws::sink::ApiGatewaySink::new(sdk, Some(base_url.to_owned())))
 }
 
 /// The DynamoDB client the flags ask for (an endpoint override, or AWS itself), with the

@@ -39,7 +39,7 @@ async fn main() -> Result<()> {
         None => {}
     }
     if args.stdio {
-        let deployment = deployment::Deployment::new(&args, None).await?;
+        let deployment = deployment::Deployment::new(&args, None, None).await?;
         mcp_edge::stdio::serve(deployment.pick().router.clone(), tokio::io::stdin(), tokio::io::stdout()).await?;
         return Ok(());
     }
@@ -49,6 +49,8 @@ async fn main() -> Result<()> {
         true => Some(dev_auth::DevAuth::new(&args, &http_server::base_url(&listener)?)?),
         false => None,
     };
-    let deployment = Arc::new(deployment::Deployment::new(&args, auth.as_ref().map(|a| &a.config)).await?);
+    let base_url = http_server::base_url(&listener)?;
+    let deployment =
+        Arc::new(deployment::Deployment::new(&args, auth.as_ref().map(|a| &a.config), Some(&base_url)).await?);
     http_server::serve(deployment, listener, auth, &args).await
 }

@@ -48,10 +48,15 @@ const FAN_OUT_CONCURRENCY: usize = 32;
 /// Removes everything kept for a WebSocket connection: its record, its session-era session
 /// and that session's rows, and its listen rows.
 pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> StateResult<()> {
-    state.subscriptions.remove_subscriber(connection_id).await?;
-    state.subscriptions.remove_subscriber(&crate::router::listen_subscriber(connection_id)).await?;
-    state.sessions.delete(connection_id).await?;
-    state.connections.delete(connection_id).await?;
+    // Independent items: removed at once, so `$disconnect` costs one round trip or two.
+    let listener = crate::router::listen_subscriber(connection_id);
+    futures_util::future::try_join4(
+        state.subscriptions.remove_subscriber(connection_id),
+        state.subscriptions.remove_subscriber(&listener),
+        state.sessions.delete(connection_id),
+        state.connections.delete(connection_id),
+    )
+    .await?;
     Ok(())
 }
 

@@ -47,39 +47,31 @@ impl ConnectionStore for DynamoState {
     }
 
     async fn lapsed(&self, from_ms: u64, to_ms: u64) -> StateResult<Vec<String>> {
-        let mut ids = Vec::new();
         if to_ms <= from_ms {
-            return Ok(ids);
+            return Ok(Vec::new());
         }
-        for minute in from_ms / MINUTE_MS..=(to_ms - 1) / MINUTE_MS {
-            let mut start = None;
-            loop {
-                let page = self
-                    .call()
-                    .query()
-                    .table_name(&*self.table)
-                    .index_name(BY_LAPSE)
-                    .key_condition_expression("#l = :l AND #e BETWEEN :from AND :last")
-                    .expression_attribute_names("#l", LAPSE)
-                    .expression_attribute_names("#e", EXP)
-                    .expression_attribute_values(":l", s(lapse_bucket(minute)))
-                    .expression_attribute_values(":from", n(from_ms))
-                    .expression_attribute_values(":last", n(to_ms - 1))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(state_error)?;
-                for row in page.items.unwrap_or_default() {
-                    if let Some(id) = get_s(&row, PK).and_then(|pk| pk.strip_prefix("conn#")) {
-                        ids.push(id.to_owned());
-                    }
-                }
-                start = page.last_evaluated_key;
-                if start.is_none() {
-                    break;
-                }
-            }
-        }
-        Ok(ids)
+        // One query per minute of the window, all at once: a run costs one round trip.
+        let minutes = from_ms / MINUTE_MS..=(to_ms - 1) / MINUTE_MS;
+        let pages = futures_util::future::try_join_all(minutes.map(|m| self.lapsed_in(m, from_ms, to_ms))).await?;
+        Ok(pages.into_iter().flatten().collect())
+    }
+}
+
+impl DynamoState {
+    /// The connections of one minute bucket whose expiry is in `[from_ms, to_ms)`.
+    async fn lapsed_in(&self, minute: u64, from_ms: u64, to_ms: u64) -> StateResult<Vec<String>> {
+        let query = self
+            .call()
+            .query()
+            .table_name(&*self.table)
+            .index_name(BY_LAPSE)
+            .key_condition_expression("#l = :l AND #e BETWEEN :from AND :last")
+            .expression_attribute_names("#l", LAPSE)
+            .expression_attribute_names("#e", EXP)
+            .expression_attribute_values(":l", s(lapse_bucket(minute)))
+            .expression_attribute_values(":from", n(from_ms))
+            .expression_attribute_values(":last", n(to_ms - 1));
+        let rows = self.query_all(query).await?;
+        Ok(rows.iter().filter_map(|row| get_s(row, PK)?.strip_prefix("conn#").map(str::to_owned)).collect())
     }
 }

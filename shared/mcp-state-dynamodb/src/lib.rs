@@ -17,8 +17,12 @@ mod subscriptions;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 
-use mcp_server::state::{ConnectionStore, KvStore, NonceStore, SessionStore, SubscriptionStore};
+use mcp_server::state::{ConnectionStore, KvStore, NonceStore, SessionStore, StateResult, SubscriptionStore};
+
+use crate::error::state_error;
+use crate::item::Item;
 
 /// The stores over one table.
 #[derive(Clone)]
@@ -54,6 +58,19 @@ impl DynamoState {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// Every item a query finds, page after page. The query is built from
+    /// [`call`](Self::call), which counted its first page; each further page counts too.
+    pub(crate) async fn query_all(&self, query: QueryFluentBuilder) -> StateResult<Vec<Item>> {
+        let mut items = Vec::new();
+        let mut page = query.clone().send().await.map_err(state_error)?;
+        loop {
+            items.extend(page.items.unwrap_or_default());
+            let Some(start) = page.last_evaluated_key else { return Ok(items) };
+            mcp_server::state::calls::dynamodb();
+            page = query.clone().set_exclusive_start_key(Some(start)).send().await.map_err(state_error)?;
+        }
     }
 
     pub fn sessions(self: &Arc<Self>) -> Arc<dyn SessionStore> {

@@ -37,27 +37,15 @@ impl DynamoState {
 
     /// Every row (keys and expiry) of one subscriber, through the index.
     async fn rows_of(&self, subscriber_id: &str) -> StateResult<Vec<Item>> {
-        let mut rows = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .call()
-                .query()
-                .table_name(&*self.table)
-                .index_name(BY_SUBSCRIBER)
-                .key_condition_expression("#s = :s")
-                .expression_attribute_names("#s", SUBSCRIBER)
-                .expression_attribute_values(":s", s(subscriber_id))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(state_error)?;
-            rows.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(rows);
-            }
-        }
+        let query = self
+            .call()
+            .query()
+            .table_name(&*self.table)
+            .index_name(BY_SUBSCRIBER)
+            .key_condition_expression("#s = :s")
+            .expression_attribute_names("#s", SUBSCRIBER)
+            .expression_attribute_values(":s", s(subscriber_id));
+        self.query_all(query).await
     }
 }
 

@@ -1,0 +1,180 @@
+//! `mcp-load`: drives MCP servers with N concurrent clients over Streamable HTTP or
+//! WebSocket for a bounded time or request count, and reports throughput and latency
+//! percentiles (HDR histograms), as a table, as JSON and as an SVG plot.
+//!
+//! Several targets in one invocation run one after the other under the same load, so that a
+//! server and a peer are compared on the same machine in the same run:
+//!
+//! ```sh
+//! mcp-load requests --clients 32 --seconds 10 --plot latency.svg \
+//!     http:ours=http://127.0.0.1:8787/mcp ws:ours=ws://127.0.0.1:8787/ws http:rmcp=http://127.0.0.1:8788/mcp
+//! ```
+//!
+//! Every request is a 2026-07-28 `tools/call` of the `echo` tool (no session, no
+//! initialization), the request both servers answer without any state.
+//!
+//! `mcp-load fanout` measures the other direction: one resource update delivered to N
+//! subscribed WebSocket connections. `mcp-load cold-start` times each function binary from
+//! exec to its first handled event.
+
+mod client;
+mod coldstart;
+mod fanout;
+mod plot;
+mod report;
+mod request;
+mod run;
+mod target;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Parser;
+
+use crate::run::Load;
+use crate::target::Target;
+
+#[derive(Parser)]
+#[command(name = "mcp-load", about = "Load generator for MCP servers (Streamable HTTP and WebSocket)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Requests: N clients calling `echo` as fast as they are answered.
+    Requests(RequestArgs),
+    /// Fan-out: one resource update delivered to N subscribed WebSocket connections.
+    Fanout(FanOutArgs),
+    /// Cold start: exec of each function binary to its first handled event.
+    ColdStart(ColdStartArgs),
+}
+
+#[derive(clap::Args)]
+struct ColdStartArgs {
+    /// Where the function binaries are.
+    #[arg(long, default_value = "target/release")]
+    dir: PathBuf,
+    /// The DynamoDB endpoint the functions use (its table must exist).
+    #[arg(long)]
+    dynamodb_endpoint: String,
+    #[arg(long, default_value = "mcp-serverless")]
+    table: String,
+    /// Starts of each binary.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+}
+
+#[derive(clap::Args)]
+struct RequestArgs {
+    /// Targets, run one after the other: `http:NAME=URL` (Streamable HTTP) or `ws:NAME=URL`
+    /// (WebSocket, subprotocol `mcp`). Ratios are given against the first.
+    #[arg(required = true)]
+    targets: Vec<Target>,
+    /// Concurrent clients, each with its own connection and one request in flight.
+    #[arg(long, default_value_t = 32)]
+    clients: usize,
+    /// How long each target is measured.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Stop each target after this many requests instead (whichever comes first).
+    #[arg(long)]
+    requests: Option<u64>,
+    /// Unmeasured load before each measurement (connections and caches warm up).
+    #[arg(long, default_value_t = 1.0)]
+    warmup_seconds: f64,
+    /// Writes the latency distributions of every target as an SVG plot.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Writes the figures as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// No progress bar (for logs).
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct FanOutArgs {
+    /// The gateway's WebSocket endpoint.
+    #[arg(long, default_value = "ws://127.0.0.1:8787/ws")]
+    ws: http::Uri,
+    /// The gateway's Streamable HTTP endpoint (the update is a `note_write` call there).
+    #[arg(long, default_value = "http://127.0.0.1:8787/mcp")]
+    http: http::Uri,
+    /// Subscribed connections.
+    #[arg(long, default_value_t = 1000)]
+    connections: usize,
+    /// Updates measured, one after the other.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Connections being opened and subscribed at once.
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
+    /// No progress bar (for logs).
+    #[arg(long)]
+    quiet: bool,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Requests(args) => requests(args).await,
+        Command::Fanout(args) => {
+            anyhow::ensure!(args.connections > 0 && args.rounds > 0, "--connections and --rounds must be at least 1");
+            let f = fanout::FanOut {
+                ws: args.ws,
+                http: args.http,
+                connections: args.connections,
+                rounds: args.rounds,
+                connect_concurrency: args.connect_concurrency.max(1),
+                progress: !args.quiet,
+            };
+            let rounds = fanout::run(&f).await?;
+            print!("{}", fanout::table(&f, &rounds));
+            Ok(())
+        }
+        Command::ColdStart(args) => {
+            anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
+            let c = coldstart::ColdStart {
+                dir: args.dir,
+                dynamodb_endpoint: args.dynamodb_endpoint,
+                table: args.table,
+                runs: args.runs,
+            };
+            print!("{}", coldstart::table(&coldstart::run(&c).await?, c.runs));
+            Ok(())
+        }
+    }
+}
+
+async fn requests(args: RequestArgs) -> Result<()> {
+    anyhow::ensure!(args.clients > 0, "--clients must be at least 1");
+    anyhow::ensure!(args.seconds > 0.0, "--seconds must be positive");
+    let load = Load {
+        clients: args.clients,
+        duration: Duration::from_secs_f64(args.seconds),
+        requests: args.requests,
+        warmup: Duration::from_secs_f64(args.warmup_seconds.max(0.0)),
+        progress: !args.quiet,
+    };
+    let mut results = Vec::new();
+    for target in &args.targets {
+        results.push(run::measure(target, &load).await?);
+    }
+    print!("{}", report::table(&results, &load));
+    if let Some(path) = &args.json {
+        std::fs::write(path, report::json(&results, &load))?;
+        println!("figures: {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        std::fs::write(path, plot::svg(&results, &load))?;
+        println!("plot: {}", path.display());
+    }
+    // A target that answered with errors did not serve the load it is credited with.
+    let errors: u64 = results.iter().map(|r| r.errors).sum();
+    anyhow::ensure!(errors == 0, "{errors} request(s) failed");
+    Ok(())
+}
