@@ -58,11 +58,16 @@ impl LocalConnections {
         self.sender(id).is_some_and(|tx| !tx.is_closed())
     }
 
-    /// `DeleteConnection`: closes the socket.
+    /// `DeleteConnection`: closes the socket. A client whose queue stays full (it does not
+    /// read) is dropped without a close handshake, so a close never waits on it for long.
     pub async fn close(&self, id: &str) -> bool {
-        match self.sender(id) {
-            Some(tx) => tx.send(Frame::Close).await.is_ok(),
-            None => false,
+        let Some(tx) = self.sender(id) else { return false };
+        match tokio::time::timeout(POST_TIMEOUT, tx.send(Frame::Close)).await {
+            Ok(sent) => sent.is_ok(),
+            Err(_) => {
+                self.drop_connection(id);
+                true
+            }
         }
     }
 }

@@ -25,7 +25,8 @@ use crate::deployment::Deployment;
 /// Messages above this close the socket (bounded memory); the handler answers anything between
 /// API Gateway's 128 KB limit and this with a JSON-RPC error naming the limit.
 const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
-/// Requests of one connection handled at once (each is a Lambda invocation on AWS).
+/// Requests of one connection handled at once, and as many other messages (each is a Lambda
+/// invocation on AWS).
 const MESSAGES_IN_HAND: usize = 64;
 
 pub async fn upgrade(
@@ -70,7 +71,8 @@ async fn run(
     let (tx, mut rx) = mpsc::channel::<Frame>(256);
     let kill = Arc::new(Notify::new());
     deployment.connections.register(&connection_id, tx, kill.clone());
-    let in_hand = Arc::new(Semaphore::new(MESSAGES_IN_HAND));
+    let requests_in_hand = Arc::new(Semaphore::new(MESSAGES_IN_HAND));
+    let others_in_hand = Arc::new(Semaphore::new(MESSAGES_IN_HAND));
     let writer = tokio::spawn(async move {
         while let Some(frame) = rx.recv().await {
             let sent = match frame {
@@ -108,17 +110,22 @@ async fn run(
         };
         // Each message is its own invocation, on whichever instance comes next. Requests may
         // wait (on the client, for elicitation), so at most MESSAGES_IN_HAND run at once and
-        // one more is refused; replies and notifications finish at once and always run (the
-        // answers that waiting requests need must never queue behind them).
+        // one more is refused; replies and notifications finish at once and have their own
+        // bound (the answers that waiting requests need must never queue behind them).
+        // Everything else waits for room, so a flood of them slows the reader instead of
+        // piling up tasks.
         let permit = match classify(&body, binary) {
-            Some(id) => match in_hand.clone().try_acquire_owned() {
-                Ok(permit) => Some(permit),
+            Some(id) => match requests_in_hand.clone().try_acquire_owned() {
+                Ok(permit) => permit,
                 Err(_) => {
                     refuse_busy(&deployment, &connection_id, &id).await;
                     continue;
                 }
             },
-            None => None,
+            None => match others_in_hand.clone().acquire_owned().await {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
         };
         let deployment = deployment.clone();
         let default = event("$default", &connection_id, None, Some(body), binary, &authorizer);
@@ -157,8 +164,9 @@ async fn refuse_busy(deployment: &Deployment, connection_id: &str, id: &RequestI
         format!("at most {MESSAGES_IN_HAND} requests of one connection are handled at once"),
     );
     let reply = String::from_utf8(jsonrpc::encode_error(Some(id), &e)).unwrap_or_default();
+    // Never waits: a client this busy that does not read loses the refusal, not the reader.
     if let Some(tx) = deployment.connections.sender(connection_id) {
-        let _ = tx.send(Frame::Text(reply)).await;
+        let _ = tx.try_send(Frame::Text(reply));
     }
 }
 

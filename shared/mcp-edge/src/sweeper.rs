@@ -12,9 +12,10 @@ use futures_util::StreamExt;
 use mcp_server::state::now_ms;
 use mcp_server::{ConnectionSink, PostError, StateHandles, forget_connection};
 
-/// How far back a run looks: several missed runs are caught up, and a record is kept
-/// longer than this ([`mcp_server::state::LAPSED_KEPT_MS`]).
-pub const LOOK_BACK_MS: u64 = 10 * 60 * 1000;
+/// How far back a run looks: a sweeper down for up to 20 minutes still closes every lapsed
+/// connection (late), and a record is kept longer than this
+/// ([`mcp_server::state::LAPSED_KEPT_MS`]). One query per minute, all at once.
+pub const LOOK_BACK_MS: u64 = 20 * 60 * 1000;
 /// Connections closed at once.
 const CONCURRENCY: usize = 32;
 
@@ -54,6 +55,11 @@ pub async fn close_lapsed(state: &StateHandles, sink: &Arc<dyn ConnectionSink>) 
     let sweep = Sweep { closed, failed: outcomes.len() - closed };
     if sweep != Sweep::default() {
         tracing::info!(closed = sweep.closed, failed = sweep.failed, "lapsed connections swept");
+    }
+    // Nothing closed and something failed: a broken sweeper (its endpoint, its permissions),
+    // which must show as a failed run (the function's error alarm), not as a quiet one.
+    if sweep.closed == 0 && sweep.failed > 0 {
+        return Err(format!("none of {} lapsed connections could be closed", sweep.failed));
     }
     Ok(sweep)
 }

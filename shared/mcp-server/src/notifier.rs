@@ -48,15 +48,20 @@ const FAN_OUT_CONCURRENCY: usize = 32;
 /// Removes everything kept for a WebSocket connection: its record, its session-era session
 /// and that session's rows, and its listen rows.
 pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> StateResult<()> {
-    // Independent items: removed at once, so `$disconnect` costs one round trip or two.
+    // What hangs off the connection goes first, all at once (one round trip or two); its
+    // record last, and only if all of that went: the record is what a later sweep finds to
+    // finish the job.
     let listener = crate::router::listen_subscriber(connection_id);
-    futures_util::future::try_join4(
+    let (rows, listen_rows, session) = futures_util::future::join3(
         state.subscriptions.remove_subscriber(connection_id),
         state.subscriptions.remove_subscriber(&listener),
         state.sessions.delete(connection_id),
-        state.connections.delete(connection_id),
     )
-    .await?;
+    .await;
+    rows?;
+    listen_rows?;
+    session?;
+    state.connections.delete(connection_id).await?;
     Ok(())
 }
 

@@ -147,7 +147,23 @@ pub async fn ensure_table(client: &Client, table: &str) -> StateResult<()> {
 pub async fn create_table(client: &Client, table: &str, definition: &TableDefinition) -> StateResult<()> {
     let bad = |e: String| StateError::Unavailable(format!("table {table}: {e}"));
     match client.describe_table().table_name(table).send().await {
-        Ok(_) => return Ok(()),
+        Ok(found) => {
+            // A table made by an older definition lacks what newer code queries: say so.
+            let have: Vec<String> = found
+                .table
+                .and_then(|t| t.global_secondary_indexes)
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|i| i.index_name)
+                .collect();
+            return match definition.indexes.iter().find(|i| !have.contains(&i.name)) {
+                None => Ok(()),
+                Some(missing) => Err(bad(format!(
+                    "it exists without the index {} (made by an older version): delete it, or add the index as infra/template.yaml declares it",
+                    missing.name
+                ))),
+            };
+        }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => {}
         Err(e) => return Err(state_error(e)),
     }

@@ -34,3 +34,17 @@ async fn dynamodb_backend_passes_the_suite() {
     };
     mcp_server::state::testkit::run_all(&state).await;
 }
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: run through tests/run"]
+async fn a_table_from_an_older_definition_is_named_not_used() {
+    let endpoint = std::env::var("MCP_TEST_DYNAMODB_ENDPOINT").expect("MCP_TEST_DYNAMODB_ENDPOINT (tests/run sets it)");
+    let client = schema::emulator_client(&endpoint);
+    let table = format!("mcp-old-{}", mcp_server::ids::random_id().to_lowercase().replace('_', "-"));
+    let mut older = schema::TableDefinition::deployed().unwrap();
+    older.indexes.retain(|i| i.name != "by-lapse");
+    older.attributes.retain(|(a, _)| a != "lapse" && a != "exp");
+    schema::create_table(&client, &table, &older).await.unwrap();
+    let error = schema::ensure_table(&client, &table).await.unwrap_err().to_string();
+    assert!(error.contains("without the index by-lapse"), "{error}");
+}

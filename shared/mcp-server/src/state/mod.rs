@@ -65,7 +65,8 @@ pub trait ConnectionStore: Send + Sync {
 }
 
 /// How long a lapsed connection's record is kept for the sweeper to find (reads ignore it):
-/// longer than the sweeper's look-back, so an outage of a few runs closes nothing late.
+/// longer than the sweeper's look-back, so that DynamoDB's TTL cannot take a record the
+/// sweeper would still look for.
 pub const LAPSED_KEPT_MS: u64 = 30 * 60 * 1000;
 
 /// Who listens to a topic (`resource:<uri>`, `list:tools`, ...). Rows are keyed by topic so
