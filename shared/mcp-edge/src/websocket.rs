@@ -211,7 +211,7 @@ fn fit(reply: Vec<u8>) -> Vec<u8> {
         return reply;
     }
     let id = match jsonrpc::decode(&reply) {
-        Ok(jsonrpc::Message::Response(r)) => Some(r.id),
+        Ok(jsonrpc::Message::Response(r)) => r.id,
         _ => None::<RequestId>,
     };
     let e = ErrorObject::new(

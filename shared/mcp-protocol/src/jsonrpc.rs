@@ -97,7 +97,10 @@ pub struct Notification<'a> {
 /// A response from the client to a server-initiated request.
 #[derive(Debug)]
 pub struct Response<'a> {
-    pub id: RequestId,
+    /// `None` only for an error response whose id is `null` or absent: the peer could not
+    /// read the id of what it answers (JSON-RPC 2.0's parse errors). Such a response is
+    /// received and never answered, so two peers cannot trade errors for ever.
+    pub id: Option<RequestId>,
     pub outcome: Result<&'a RawValue, ErrorObject>,
 }
 
@@ -214,8 +217,11 @@ pub fn decode(input: &[u8]) -> Result<Message<'_>, DecodeError> {
 }
 
 fn classify(raw: RawEnvelope<'_>) -> Result<Message<'_>, DecodeError> {
+    let null_id = raw.id.is_some_and(|v| v.get() == "null");
     let id = match raw.id {
         None => None,
+        // Allowed on error responses only (below); a request's id is never null.
+        Some(_) if null_id && raw.method.is_none() && raw.error.is_some() => None,
         Some(v) => Some(parse_id(v)?),
     };
     if raw.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
@@ -242,16 +248,16 @@ fn classify(raw: RawEnvelope<'_>) -> Result<Message<'_>, DecodeError> {
             None => Message::Notification(Notification { method, params }),
         });
     }
-    let Some(id) = id else {
+    if id.is_none() && !(raw.error.is_some() && raw.result.is_none()) {
         return Err(DecodeError::new(None, ErrorCode::INVALID_REQUEST, "message has neither method nor id"));
-    };
+    }
     let outcome = match (raw.result, raw.error) {
         (Some(result), None) => Ok(result),
         (None, Some(error)) => Err(serde_json::from_str::<ErrorObject>(error.get())
-            .map_err(|_| DecodeError::new(Some(id.clone()), ErrorCode::INVALID_REQUEST, "malformed error object"))?),
+            .map_err(|_| DecodeError::new(id.clone(), ErrorCode::INVALID_REQUEST, "malformed error object"))?),
         _ => {
             return Err(DecodeError::new(
-                Some(id),
+                id,
                 ErrorCode::INVALID_REQUEST,
                 "a response carries exactly one of result and error",
             ));
@@ -385,5 +391,29 @@ mod depth_tests {
         assert!(!nests_deeper_than(br#"{"a":"ends in a backslash \"#, 1));
         assert!(!nests_deeper_than(b"", 0));
         assert!(nests_deeper_than(&[b'['; 200], 128));
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::{Message, decode};
+
+    /// Found by the codec fuzz target: the reply to an unreadable message (`id: null`) did
+    /// not decode, so a server answered such a client error with an error of its own.
+    #[test]
+    fn an_error_response_without_a_readable_id_is_received_not_refused() {
+        let null = br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error"}}"#;
+        let Ok(Message::Response(r)) = decode(null) else { panic!("not a response") };
+        assert_eq!(r.id, None);
+        assert_eq!(r.outcome.err().map(|e| e.code.0), Some(-32700));
+        let absent = br#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid"}}"#;
+        assert!(matches!(decode(absent), Ok(Message::Response(r)) if r.id.is_none()));
+    }
+
+    #[test]
+    fn a_null_id_is_refused_everywhere_else() {
+        assert!(decode(br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#).is_err());
+        assert!(decode(br#"{"jsonrpc":"2.0","id":null,"result":{}}"#).is_err());
+        assert!(decode(br#"{"jsonrpc":"2.0","result":{}}"#).is_err());
     }
 }

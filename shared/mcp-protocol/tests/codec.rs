@@ -23,10 +23,13 @@ fn describe(bytes: &[u8]) -> String {
             format!("request id={:?} method={} params={params}", r.id, r.method)
         }
         Ok(Message::Notification(n)) => format!("notification method={} params={}", n.method, n.params.is_some()),
-        Ok(Message::Response(r)) => match r.outcome {
-            Ok(v) => format!("response id={:?} result={}", r.id, v.get()),
-            Err(e) => format!("response id={:?} error={} {}", r.id, e.code.0, e.message),
-        },
+        Ok(Message::Response(r)) => {
+            let id = r.id.map_or_else(|| "none".to_owned(), |id| format!("{id:?}"));
+            match r.outcome {
+                Ok(v) => format!("response id={id} result={}", v.get()),
+                Err(e) => format!("response id={id} error={} {}", e.code.0, e.message),
+            }
+        }
         Err(e) => format!("error id={:?} code={}", e.id, e.error.code.0),
     }
 }
@@ -157,7 +160,7 @@ fn encoded_messages_decode_back() {
     let id = RequestId::String("k".into());
     let bytes = jsonrpc::encode_result(&id, &CallToolResult::text("x"));
     let Ok(Message::Response(r)) = jsonrpc::decode(&bytes) else { panic!("not a response") };
-    assert_eq!(r.id, id);
+    assert_eq!(r.id, Some(id));
     let back: CallToolResult = serde_json::from_str(r.outcome.unwrap().get()).unwrap();
     assert_eq!(back, CallToolResult::text("x"));
 }

@@ -129,8 +129,13 @@ impl Router {
             Ok(Message::Notification(n)) => self.notification(n, inbound).await,
             Ok(Message::Response(r)) => {
                 // A client's answer to a server-to-client request: wake whoever waits for it.
+                // An error without an id answers nothing this server can find: noted, unanswered.
+                let Some(id) = &r.id else {
+                    tracing::info!(error = ?r.outcome.err(), "the client reports an error about a message it could not read");
+                    return Reply::accepted();
+                };
                 if let Some(scope) = self.signal_scope(inbound).await {
-                    let _ = self.signals.send(&reply_key(&scope, &r.id), body.to_vec()).await;
+                    let _ = self.signals.send(&reply_key(&scope, id), body.to_vec()).await;
                 }
                 Reply::accepted()
             }
