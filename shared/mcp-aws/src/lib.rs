@@ -8,6 +8,7 @@
 pub mod app;
 pub mod authorizer;
 pub mod elasticache;
+pub mod emf;
 pub mod function_url;
 mod lazy_redis;
 pub mod settings;
@@ -62,8 +63,21 @@ pub async fn run_authorizer_function() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// JSON logs to stdout (CloudWatch), filtered by `RUST_LOG` (default `info`).
+/// JSON logs to stdout (CloudWatch), filtered by `RUST_LOG` (default `info`), and, whatever
+/// `RUST_LOG` says, one EMF line per message served and per fan-out (`emf`): the request log
+/// and the metrics in one.
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().json().with_env_filter(filter).with_target(false).try_init();
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{EnvFilter, Layer, filter};
+    let env = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let not_emf =
+        filter::filter_fn(|m| m.target() != mcp_server::observe::SERVED && m.target() != mcp_server::observe::FAN_OUT);
+    let logs = tracing_subscriber::fmt::layer().json().with_target(false).with_filter(env).with_filter(not_emf);
+    let metrics = emf::EmfLayer.with_filter(
+        filter::Targets::new()
+            .with_target(mcp_server::observe::SERVED, tracing::Level::INFO)
+            .with_target(mcp_server::observe::FAN_OUT, tracing::Level::INFO),
+    );
+    let _ = tracing_subscriber::registry().with(logs).with(metrics).try_init();
 }

@@ -51,10 +51,4 @@ pub async fn check(state: &StateHandles, limit: Option<RateLimit>, principal: Op
     }
 }
 
-/// A short, stable, non-reversible name for a principal in logs.
-pub fn principal_hash(principal: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    principal.hash(&mut h);
-    format!("{:08x}", h.finish() as u32)
-}
+pub use mcp_server::observe::principal_hash;

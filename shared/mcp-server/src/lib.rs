@@ -15,6 +15,7 @@ pub mod error;
 pub mod handler;
 pub mod ids;
 pub mod notifier;
+pub mod observe;
 pub mod outbound;
 pub mod pagination;
 pub mod prompt;

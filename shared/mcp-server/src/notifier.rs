@@ -97,7 +97,9 @@ impl Notifier {
     /// Delivers to every subscriber, a bounded number at a time, so that one slow connection
     /// delays only its own delivery.
     async fn fan_out(&self, topic: &str, method: &str, params: Map<String, Value>) -> StateResult<usize> {
+        let started = std::time::Instant::now();
         let subscribers = self.state.subscriptions.subscribers(topic).await?;
+        let size = subscribers.len();
         let deliveries = futures_util::stream::iter(subscribers).map(|s| {
             let mut p = params.clone();
             if let Some(id) = &s.subscription_id {
@@ -111,6 +113,7 @@ impl Notifier {
         for r in results {
             reached += usize::from(r?);
         }
+        crate::observe::fanned_out(topic, size, reached, started.elapsed());
         Ok(reached)
     }
 

@@ -23,6 +23,8 @@ pub struct ColdStart {
     pub dynamodb_endpoint: String,
     pub table: String,
     pub runs: usize,
+    /// Where to keep each function's output (its JSON logs and EMF lines) of its last start.
+    pub logs: Option<PathBuf>,
 }
 
 /// One function binary and the event it is handed first.
@@ -124,17 +126,23 @@ pub async fn run(c: &ColdStart) -> Result<Vec<Measured>> {
             let mut child = tokio::process::Command::new(&path)
                 .env_clear()
                 .envs(environment(c, &address.to_string(), case.binary))
-                .stdout(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
                 .with_context(|| path.display().to_string())?;
             let outcome = tokio::time::timeout(Duration::from_secs(30), outcomes.recv()).await;
             let _ = child.kill().await;
-            let stderr = match child.wait_with_output().await {
-                Ok(out) => String::from_utf8_lossy(&out.stderr).into_owned(),
-                Err(_) => String::new(),
+            let (stdout, stderr) = match child.wait_with_output().await {
+                Ok(out) => (out.stdout, String::from_utf8_lossy(&out.stderr).into_owned()),
+                Err(_) => (Vec::new(), String::new()),
             };
+            if let Some(dir) = &c.logs {
+                std::fs::write(
+                    dir.join(format!("{}.log", case.binary)),
+                    [stdout.as_slice(), stderr.as_bytes()].concat(),
+                )?;
+            }
             match outcome {
                 Ok(Some((at, Outcome::Response))) => {
                     first_event_ms.push(at.duration_since(started).as_secs_f64() * 1000.0)
@@ -175,11 +183,20 @@ fn environment(c: &ColdStart, runtime_api: &str, binary: &str) -> Vec<(String, S
         ("MCP_TABLE", c.table.as_str()),
         ("MCP_REQUEST_STATE_KEY", "cold-start-benchmark-key-0123456789abcdef"),
         ("MCP_CONNECTIONS_ENDPOINT", local.as_str()),
-        ("MCP_AUTH_ISSUER", "https://issuer.example"),
-        ("MCP_AUTH_AUDIENCE", "https://mcp.example/mcp"),
         ("RUST_LOG", "warn"),
     ]
     .into_iter()
+    // Authorization on for the authorizer only: the other functions' first events carry no
+    // token, and a refusal at the edge is not the path being timed.
+    .chain(
+        (binary == "ws-authorizer")
+            .then_some([
+                ("MCP_AUTH_ISSUER", "https://issuer.example"),
+                ("MCP_AUTH_AUDIENCE", "https://mcp.example/mcp"),
+            ])
+            .into_iter()
+            .flatten(),
+    )
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
 }

@@ -65,6 +65,9 @@ struct ColdStartArgs {
     /// Starts of each binary.
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Keep each function's output (JSON logs, EMF lines) of its last start in this folder.
+    #[arg(long)]
+    logs: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -143,6 +146,7 @@ async fn main() -> Result<()> {
                 dynamodb_endpoint: args.dynamodb_endpoint,
                 table: args.table,
                 runs: args.runs,
+                logs: args.logs,
             };
             print!("{}", coldstart::table(&coldstart::run(&c).await?, c.runs));
             Ok(())

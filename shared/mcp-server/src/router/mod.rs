@@ -11,6 +11,7 @@ mod reply;
 mod session;
 mod stateless;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -113,47 +114,69 @@ impl Router {
     /// Handles one message. Progress, logs and server-to-client requests of the request go
     /// to `out` while it runs; the response (if any) is in the returned [`Reply`].
     pub async fn handle(&self, body: &[u8], inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
-        let (mut reply, calls) = crate::state::calls::counted(self.serve(body, inbound, out)).await;
+        let started = std::time::Instant::now();
+        let ((mut reply, method, era), calls) = crate::state::calls::counted(self.serve(body, inbound, out)).await;
         reply.calls = calls;
-        tracing::debug!(dynamodb = calls.dynamodb, redis = calls.redis, status = ?reply.status, "message served");
+        let served = crate::observe::Served {
+            method: method.as_deref(),
+            era,
+            status: reply.status,
+            error_code: reply.error_code,
+            calls,
+            latency: started.elapsed(),
+        };
+        crate::observe::served(inbound, &served);
         reply
     }
 
-    async fn serve(&self, body: &[u8], inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
+    /// The reply, with the method and era of the message for the log.
+    async fn serve<'b>(
+        &self,
+        body: &'b [u8],
+        inbound: &Inbound,
+        out: Arc<dyn Outbound>,
+    ) -> (Reply, Option<Cow<'b, str>>, Option<Era>) {
         match jsonrpc::decode(body) {
             Err(e) => {
                 let status = ReplyStatus::BadRequest;
-                Reply::error(e.id.as_ref(), &e.error, status)
+                (Reply::error(e.id.as_ref(), &e.error, status), None, None)
             }
-            Ok(Message::Request(req)) => self.request(req, inbound, out).await,
-            Ok(Message::Notification(n)) => self.notification(n, inbound).await,
+            Ok(Message::Request(req)) => {
+                let method = req.method.clone();
+                let (reply, era) = self.request(req, inbound, out).await;
+                (reply, Some(method), era)
+            }
+            Ok(Message::Notification(n)) => {
+                let method = n.method.clone();
+                (self.notification(n, inbound).await, Some(method), None)
+            }
             Ok(Message::Response(r)) => {
                 // A client's answer to a server-to-client request: wake whoever waits for it.
                 // An error without an id answers nothing this server can find: noted, unanswered.
                 let Some(id) = &r.id else {
                     tracing::info!(error = ?r.outcome.err(), "the client reports an error about a message it could not read");
-                    return Reply::accepted();
+                    return (Reply::accepted(), None, None);
                 };
                 if let Some(scope) = self.signal_scope(inbound).await {
                     let _ = self.signals.send(&reply_key(&scope, id), body.to_vec()).await;
                 }
-                Reply::accepted()
+                (Reply::accepted(), None, None)
             }
         }
     }
 
-    async fn request(&self, req: Request<'_>, inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
+    async fn request(&self, req: Request<'_>, inbound: &Inbound, out: Arc<dyn Outbound>) -> (Reply, Option<Era>) {
         let meta = match meta_of(req.params) {
             Ok(m) => m,
-            Err(e) => return Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest),
+            Err(e) => return (Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest), None),
         };
         if lane(inbound, meta.as_ref()) == Era::Stateless {
-            return self.stateless(req, meta, inbound, out).await;
+            return (self.stateless(req, meta, inbound, out).await, Some(Era::Stateless));
         }
         if req.method == methods::INITIALIZE {
-            return self.initialize(&req, inbound).await;
+            return (self.initialize(&req, inbound).await, Some(Era::Session));
         }
-        self.session_request(req, meta, inbound, out).await
+        (self.session_request(req, meta, inbound, out).await, Some(Era::Session))
     }
 
     async fn notification(&self, n: Notification<'_>, inbound: &Inbound) -> Reply {

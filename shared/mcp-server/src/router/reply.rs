@@ -34,15 +34,29 @@ pub struct Reply {
     pub new_session: Option<String>,
     /// The remote calls serving this message took.
     pub calls: RemoteCalls,
+    /// The JSON-RPC error code of the reply, if it is an error (for logs and metrics).
+    pub error_code: Option<i32>,
 }
 
 impl Reply {
     pub fn ok(body: Vec<u8>) -> Self {
-        Reply { status: ReplyStatus::Ok, body: Some(body), new_session: None, calls: RemoteCalls::default() }
+        Reply {
+            status: ReplyStatus::Ok,
+            body: Some(body),
+            new_session: None,
+            calls: RemoteCalls::default(),
+            error_code: None,
+        }
     }
 
     pub fn accepted() -> Self {
-        Reply { status: ReplyStatus::Accepted, body: None, new_session: None, calls: RemoteCalls::default() }
+        Reply {
+            status: ReplyStatus::Accepted,
+            body: None,
+            new_session: None,
+            calls: RemoteCalls::default(),
+            error_code: None,
+        }
     }
 
     pub fn cancelled(id: &RequestId) -> Self {
@@ -52,11 +66,18 @@ impl Reply {
             body: Some(jsonrpc::encode_error(Some(id), &e)),
             new_session: None,
             calls: RemoteCalls::default(),
+            error_code: Some(e.code.0),
         }
     }
 
     /// A JSON-RPC error; `status` says how a transport with statuses presents it.
     pub fn error(id: Option<&RequestId>, error: &ErrorObject, status: ReplyStatus) -> Self {
-        Reply { status, body: Some(jsonrpc::encode_error(id, error)), new_session: None, calls: RemoteCalls::default() }
+        Reply {
+            status,
+            body: Some(jsonrpc::encode_error(id, error)),
+            new_session: None,
+            calls: RemoteCalls::default(),
+            error_code: Some(error.code.0),
+        }
     }
 }
