@@ -101,23 +101,11 @@ pub async fn reference_instances(n: usize, sink: Arc<Posts>) -> Vec<Arc<Router>>
 
 pub fn http(session: Option<&str>, version: Option<&str>) -> Inbound {
     let headers = mcp_server::HttpHeaders { protocol_version: version.map(str::to_owned), ..Default::default() };
-    Inbound {
-        transport: Transport::Http,
-        session_id: session.map(str::to_owned),
-        principal: None,
-        http: Some(headers),
-        credential_expires_at_ms: None,
-    }
+    Inbound { session_id: session.map(str::to_owned), http: Some(headers), ..Inbound::new(Transport::Http) }
 }
 
 pub fn websocket(connection: &str) -> Inbound {
-    Inbound {
-        transport: Transport::WebSocket,
-        session_id: Some(connection.to_owned()),
-        principal: None,
-        http: None,
-        credential_expires_at_ms: None,
-    }
+    Inbound { session_id: Some(connection.to_owned()), ..Inbound::new(Transport::WebSocket) }
 }
 
 /// The 2026-07-28 `_meta` with the given client capabilities.

@@ -81,13 +81,7 @@ fn http(session: Option<&str>, version: &str, method: &str, name: Option<&str>) 
         name: name.map(str::to_owned),
         params: vec![],
     };
-    Inbound {
-        transport: Transport::Http,
-        session_id: session.map(str::to_owned),
-        principal: None,
-        http: Some(headers),
-        credential_expires_at_ms: None,
-    }
+    Inbound { session_id: session.map(str::to_owned), http: Some(headers), ..Inbound::new(Transport::Http) }
 }
 
 async fn send(r: &Router, inbound: &Inbound, message: Value) -> (Value, Option<String>) {
@@ -98,13 +92,7 @@ async fn send(r: &Router, inbound: &Inbound, message: Value) -> (Value, Option<S
 
 async fn initialize(r: &Router) -> String {
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"f","version":"1"}}});
-    let inbound = Inbound {
-        transport: Transport::Http,
-        session_id: None,
-        principal: None,
-        http: Some(HttpHeaders::default()),
-        credential_expires_at_ms: None,
-    };
+    let inbound = Inbound { http: Some(HttpHeaders::default()), ..Inbound::new(Transport::Http) };
     let (body, session) = send(r, &inbound, init).await;
     assert!(body["result"].is_object(), "initialize: {body}");
     session.unwrap()
@@ -171,13 +159,7 @@ async fn dynamodb_stopped_gives_retryable_errors_and_recovers() {
 
     drop(dynamo);
     let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"f","version":"1"}}});
-    let inbound = Inbound {
-        transport: Transport::Http,
-        session_id: None,
-        principal: None,
-        http: Some(HttpHeaders::default()),
-        credential_expires_at_ms: None,
-    };
+    let inbound = Inbound { http: Some(HttpHeaders::default()), ..Inbound::new(Transport::Http) };
     let started = Instant::now();
     let (body, _) = send(&r[1], &inbound, init).await;
     assert_eq!(body["error"]["code"], -32603, "an internal error: {body}");

@@ -26,24 +26,12 @@ fn stateless_http(method: &str, name: Option<&str>) -> Inbound {
         name: name.map(str::to_owned),
         params: Vec::new(),
     };
-    Inbound {
-        transport: Transport::Http,
-        session_id: None,
-        principal: None,
-        http: Some(headers),
-        credential_expires_at_ms: None,
-    }
+    Inbound { http: Some(headers), ..Inbound::new(Transport::Http) }
 }
 
 fn session_http(session: &str) -> Inbound {
     let headers = HttpHeaders { protocol_version: Some("2025-11-25".into()), ..Default::default() };
-    Inbound {
-        transport: Transport::Http,
-        session_id: Some(session.into()),
-        principal: None,
-        http: Some(headers),
-        credential_expires_at_ms: None,
-    }
+    Inbound { session_id: Some(session.into()), http: Some(headers), ..Inbound::new(Transport::Http) }
 }
 
 async fn send(r: &Router, inbound: &Inbound, message: Value) -> (Value, RemoteCalls, Option<String>) {
