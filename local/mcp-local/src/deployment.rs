@@ -126,7 +126,7 @@ async fn sdk_connections(base_url: &str) -> Arc<dyn ConnectionSink> {
 }
 
 /// The DynamoDB client the flags ask for (an endpoint override, or AWS itself), with the
-/// credentials and region of the usual AWS environment.
+/// credentials and region of the usual AWS environment and the deployment's deadlines.
 pub async fn dynamodb_client(args: &Args) -> Option<aws_sdk_dynamodb::Client> {
     if args.dynamodb_endpoint.is_none() && !args.dynamodb_aws {
         return None;
@@ -135,7 +135,7 @@ pub async fn dynamodb_client(args: &Args) -> Option<aws_sdk_dynamodb::Client> {
     if let Some(endpoint) = &args.dynamodb_endpoint {
         loader = loader.endpoint_url(endpoint);
     }
-    Some(aws_sdk_dynamodb::Client::new(&loader.load().await))
+    Some(mcp_state_dynamodb::client::client((&loader.load().await).into()))
 }
 
 /// The stores: in memory (one process, shared by its instances) unless configured: DynamoDB

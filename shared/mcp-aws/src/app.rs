@@ -38,7 +38,8 @@ impl App {
     }
 
     pub fn new(settings: Settings, sdk: aws_config::SdkConfig) -> Result<App, BoxError> {
-        let dynamo = Arc::new(DynamoState::new(aws_sdk_dynamodb::Client::new(&sdk), settings.table.clone()));
+        let dynamo =
+            Arc::new(DynamoState::new(mcp_state_dynamodb::client::client((&sdk).into()), settings.table.clone()));
         // Redis for the signalling stores; without it, per-instance memory (and no L1).
         let signals = match &settings.redis {
             Some(redis) => {

@@ -25,6 +25,9 @@ impl ErrorCode {
     /// MCP: the resource named by a URI does not exist (2025-11-25 and older; 2026-07-28
     /// uses `INVALID_PARAMS` for this, see SEP-2164).
     pub const RESOURCE_NOT_FOUND: ErrorCode = ErrorCode(-32002);
+    /// Streamable HTTP (2025-11-25): the session an `Mcp-Session-Id` names is unknown or has
+    /// ended (with HTTP 404); also the answer on a WebSocket whose session has ended.
+    pub const SESSION_NOT_FOUND: ErrorCode = ErrorCode(-32001);
     /// MCP: the request needs a URL-mode elicitation the client has not completed.
     pub const URL_ELICITATION_REQUIRED: ErrorCode = ErrorCode(-32042);
     /// MCP 2026-07-28: HTTP headers (`Mcp-Method`, `Mcp-Name`, ...) disagree with the body,

@@ -48,19 +48,19 @@ const FAN_OUT_CONCURRENCY: usize = 32;
 /// Removes everything kept for a WebSocket connection: its record, its session-era session
 /// and that session's rows, and its listen rows.
 pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> StateResult<()> {
-    // What hangs off the connection goes first, all at once (one round trip or two); its
-    // record last, and only if all of that went: the record is what a later sweep finds to
-    // finish the job.
+    // The session goes first: a subscribe racing this cleanup checks the session after
+    // writing its row, so a row written too late for the removal below finds no session and
+    // removes itself. Then what hangs off the connection, all at once; its record last, and
+    // only if all of that went: the record is what a later sweep finds to finish the job.
+    state.sessions.delete(connection_id).await?;
     let listener = crate::router::listen_subscriber(connection_id);
-    let (rows, listen_rows, session) = futures_util::future::join3(
+    let (rows, listen_rows) = futures_util::future::join(
         state.subscriptions.remove_subscriber(connection_id),
         state.subscriptions.remove_subscriber(&listener),
-        state.sessions.delete(connection_id),
     )
     .await;
     rows?;
     listen_rows?;
-    session?;
     state.connections.delete(connection_id).await?;
     Ok(())
 }

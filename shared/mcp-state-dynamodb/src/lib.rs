@@ -5,6 +5,7 @@
 //! lazy TTL deletion). Concurrent updates are conditional writes; nothing is read-modified-
 //! written. See [`schema`] for the keys.
 
+pub mod client;
 mod connections;
 mod error;
 mod item;

@@ -223,18 +223,7 @@ async fn wait_until_active(client: &Client, table: &str) -> StateResult<()> {
     Err(StateError::Unavailable(format!("table {table} is not active after a minute")))
 }
 
-/// A client for a local, AWS-compatible endpoint (moto, LocalStack) with the placeholder
-/// credentials and region such emulators accept: for tests and local tooling.
-pub fn emulator_client(endpoint: &str) -> Client {
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "emulator"))
-        .build();
-    Client::from_conf(config)
-}
+pub use crate::client::emulator_client;
 
 #[cfg(test)]
 mod tests {

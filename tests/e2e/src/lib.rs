@@ -1,6 +1,8 @@
 //! Helpers for driving routers in-process: several instances over one shared state, as a
 //! deployment runs them, without sockets.
 
+pub mod workload;
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;

@@ -219,7 +219,7 @@ impl HttpEdge {
                 stream::close_session_streams(state, &session_id).await;
                 empty(StatusCode::OK)
             }
-            Ok(false) => error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"),
+            Ok(false) => error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found"),
             Err(e) => error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string()),
         }
     }
@@ -233,9 +233,9 @@ impl HttpEdge {
             Ok(Some(session)) if session.principal == *principal => Ok(()),
             Ok(Some(_)) => {
                 tracing::warn!(session = %session_id, "session used by another principal");
-                Err(error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found"))
+                Err(error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found"))
             }
-            Ok(None) => Err(error_response(StatusCode::NOT_FOUND, ErrorCode(-32001), "Session not found")),
+            Ok(None) => Err(error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found")),
             Err(e) => Err(error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string())),
         }
     }

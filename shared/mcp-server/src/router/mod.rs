@@ -229,7 +229,7 @@ impl Router {
                     // Answered exactly like an unknown session: no oracle for valid ids.
                     tracing::warn!(session = %id, "session used by another principal");
                 }
-                let e = ErrorObject::new(ErrorCode(-32001), "Session not found: send initialize first");
+                let e = ErrorObject::new(ErrorCode::SESSION_NOT_FOUND, "Session not found: send initialize first");
                 Err(Reply::error(Some(&req.id), &e, ReplyStatus::SessionNotFound))
             }
             Err(e) => {

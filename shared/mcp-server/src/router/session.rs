@@ -8,7 +8,7 @@ use mcp_protocol::jsonrpc::{self, Request};
 use mcp_protocol::model::logging::SetLevelParams;
 use mcp_protocol::model::resources::UriParams;
 use mcp_protocol::model::{InitializeParams, InitializeResult, ProtocolVersion, RequestMeta};
-use mcp_protocol::{ErrorObject, methods};
+use mcp_protocol::{ErrorCode, ErrorObject, methods};
 
 use super::{Cx, Inbound, Reply, ReplyStatus, Router, Transport};
 use crate::error::HandlerError;
@@ -128,7 +128,7 @@ impl Router {
             if self.state.subscriptions.count_for(&session.id).await? >= self.config.max_subscriptions + followed_lists
             {
                 return Err(HandlerError::rpc(ErrorObject::new(
-                    mcp_protocol::ErrorCode::LIMIT_EXCEEDED,
+                    ErrorCode::LIMIT_EXCEEDED,
                     format!("at most {} subscriptions per session", self.config.max_subscriptions),
                 )));
             }
@@ -140,6 +140,15 @@ impl Router {
                 expires_at_ms: session.expires_at_ms,
             };
             self.state.subscriptions.subscribe(&topic, &row).await?;
+            // A session ended while the row was written (a disconnect, a DELETE) removed its
+            // rows before this one existed: take it back rather than leave it behind.
+            if self.state.sessions.get(&session.id).await?.is_none() {
+                self.state.subscriptions.unsubscribe(&topic, &session.id).await?;
+                return Err(HandlerError::rpc(ErrorObject::new(
+                    ErrorCode::SESSION_NOT_FOUND,
+                    "Session not found: the session ended",
+                )));
+            }
         } else {
             self.state.subscriptions.unsubscribe(&topic, &session.id).await?;
         }

@@ -5,6 +5,7 @@
 //! keep such state in their own memory: any instance may serve the next message.
 
 pub mod calls;
+pub mod faults;
 pub mod l1;
 pub mod memory;
 pub mod records;
