@@ -75,6 +75,10 @@ pub struct Args {
     /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
     #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Injects faults into every state call, for trying clients and the service against a
+    /// misbehaving backend: e.g. `error_rate=0.05,kinds=throttled+reset+timeout,latency_ms=2,timeout_ms=500`.
+    #[arg(long, env = "MCP_LOCAL_FAULTS")]
+    pub faults: Option<mcp_server::state::faults::FaultPlan>,
 }
 
 #[derive(Debug, Subcommand)]

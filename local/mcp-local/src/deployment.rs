@@ -152,17 +152,23 @@ async fn state(args: &Args) -> anyhow::Result<StateHandles> {
             ..state
         };
     }
-    let Some(client) = dynamodb_client(args).await else { return Ok(state) };
-    if args.create_table {
-        mcp_state_dynamodb::schema::ensure_table(&client, &args.table).await?;
+    if let Some(client) = dynamodb_client(args).await {
+        if args.create_table {
+            mcp_state_dynamodb::schema::ensure_table(&client, &args.table).await?;
+        }
+        let d = Arc::new(DynamoState::new(client, args.table.clone()));
+        state = StateHandles {
+            sessions: d.sessions(),
+            connections: d.connections(),
+            subscriptions: d.subscriptions(),
+            nonces: d.nonces(),
+            kv: d.kv(),
+            ..state
+        };
     }
-    let d = Arc::new(DynamoState::new(client, args.table.clone()));
-    Ok(StateHandles {
-        sessions: d.sessions(),
-        connections: d.connections(),
-        subscriptions: d.subscriptions(),
-        nonces: d.nonces(),
-        kv: d.kv(),
-        ..state
-    })
+    if let Some(plan) = &args.faults {
+        tracing::warn!(?plan, "injecting faults into every state call");
+        state = mcp_server::state::faults::Faults::new(plan.clone()).wrap(state);
+    }
+    Ok(state)
 }

@@ -15,7 +15,8 @@
 //!
 //! `mcp-load fanout` measures the other direction: one resource update delivered to N
 //! subscribed WebSocket connections. `mcp-load cold-start` times each function binary from
-//! exec to its first handled event.
+//! exec to its first handled event. `mcp-load soak` runs mixed traffic for a bounded time
+//! and samples the gateway's memory.
 
 mod client;
 mod coldstart;
@@ -24,6 +25,7 @@ mod plot;
 mod report;
 mod request;
 mod run;
+mod soak;
 mod target;
 
 use std::path::PathBuf;
@@ -50,6 +52,35 @@ enum Command {
     Fanout(FanOutArgs),
     /// Cold start: exec of each function binary to its first handled event.
     ColdStart(ColdStartArgs),
+    /// Soak: mixed traffic (WebSocket and HTTP sessions, stateless calls, fan-out) for a
+    /// bounded time, with the gateway's memory sampled; fails on any error.
+    Soak(SoakArgs),
+}
+
+#[derive(clap::Args)]
+struct SoakArgs {
+    /// The gateway's Streamable HTTP endpoint.
+    #[arg(long, default_value = "http://127.0.0.1:8787/mcp")]
+    http: http::Uri,
+    /// The gateway's WebSocket endpoint.
+    #[arg(long, default_value = "ws://127.0.0.1:8787/ws")]
+    ws: http::Uri,
+    /// Concurrent clients, spread over the four kinds.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    #[arg(long, default_value_t = 300.0)]
+    seconds: f64,
+    /// The gateway's process id, to sample its resident memory.
+    #[arg(long)]
+    pid: Option<u32>,
+    #[arg(long, default_value_t = 5.0)]
+    sample_seconds: f64,
+    /// Fails when resident memory grows more than this (percent) from once warm to the end.
+    #[arg(long)]
+    max_rss_growth: Option<f64>,
+    /// Writes the figures as JSON.
+    #[arg(long)]
+    json: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -151,7 +182,32 @@ async fn main() -> Result<()> {
             print!("{}", coldstart::table(&coldstart::run(&c).await?, c.runs));
             Ok(())
         }
+        Command::Soak(args) => soak(args).await,
     }
+}
+
+async fn soak(args: SoakArgs) -> Result<()> {
+    anyhow::ensure!(args.clients >= 4, "--clients must be at least 4 (one of each kind)");
+    anyhow::ensure!(args.seconds > 0.0 && args.sample_seconds > 0.0, "--seconds and --sample-seconds must be positive");
+    let report = soak::run(soak::Soak {
+        http: args.http,
+        ws: args.ws,
+        clients: args.clients,
+        duration: Duration::from_secs_f64(args.seconds),
+        pid: args.pid,
+        sample_every: Duration::from_secs_f64(args.sample_seconds),
+    })
+    .await?;
+    print!("{}", soak::table(&report));
+    if let Some(path) = &args.json {
+        std::fs::write(path, soak::json(&report))?;
+    }
+    anyhow::ensure!(report.errors() == 0, "{} error(s)", report.errors());
+    if let (Some(limit), Some((warm, end))) = (args.max_rss_growth, report.warm_and_end_kib()) {
+        let growth = (end as f64 / warm as f64 - 1.0) * 100.0;
+        anyhow::ensure!(growth <= limit, "resident memory grew {growth:.1}% once warm (limit {limit}%)");
+    }
+    Ok(())
 }
 
 async fn requests(args: RequestArgs) -> Result<()> {
