@@ -11,6 +11,8 @@ pub mod elasticache;
 pub mod emf;
 pub mod function_url;
 mod lazy_redis;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod settings;
 pub mod sink;
 
@@ -22,11 +24,13 @@ pub use settings::{RedisSettings, Settings, SettingsError};
 pub async fn run_websocket_function() -> Result<(), lambda_runtime::Error> {
     use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
     use lambda_runtime::{LambdaEvent, service_fn};
-    init_logging();
+    let telemetry = &init_logging();
     let app = App::from_env().await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
-        Ok::<_, lambda_runtime::Error>(app.websocket_event(event.payload).await)
+        let response = app.websocket_event(event.payload).await;
+        telemetry.event_done().await;
+        Ok::<_, lambda_runtime::Error>(response)
     }))
     .await
 }
@@ -35,11 +39,13 @@ pub async fn run_websocket_function() -> Result<(), lambda_runtime::Error> {
 /// not matter) closes the connections that have lapsed since the last runs.
 pub async fn run_sweeper_function() -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{LambdaEvent, service_fn};
-    init_logging();
+    let telemetry = &init_logging();
     let app = App::from_env().await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
-        let sweep = app.sweep().await.map_err(lambda_runtime::Error::from)?;
+        let sweep = app.sweep().await;
+        telemetry.event_done().await;
+        let sweep = sweep.map_err(lambda_runtime::Error::from)?;
         Ok::<_, lambda_runtime::Error>(serde_json::json!({ "closed": sweep.closed, "failed": sweep.failed }))
     }))
     .await
@@ -50,23 +56,44 @@ pub async fn run_sweeper_function() -> Result<(), lambda_runtime::Error> {
 pub async fn run_authorizer_function() -> Result<(), lambda_runtime::Error> {
     use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
     use lambda_runtime::{LambdaEvent, service_fn};
-    init_logging();
+    let telemetry = &init_logging();
     let config =
         mcp_auth::AuthConfig::from_env()?.ok_or("the authorizer needs MCP_AUTH_ISSUER and MCP_AUTH_AUDIENCE")?;
     let validator = mcp_auth::TokenValidator::from_config(config)?;
     let validator = &validator;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayCustomAuthorizerRequestTypeRequest>| async move {
-            authorizer::authorize(validator, &event.payload).await.map_err(lambda_runtime::Error::from)
+            let verdict = authorizer::authorize(validator, &event.payload).await;
+            telemetry.event_done().await;
+            verdict.map_err(lambda_runtime::Error::from)
         },
     ))
     .await
 }
 
+/// What [`init_logging`] set up that a handler acts on after each event.
+#[derive(Clone, Default)]
+pub struct Telemetry {
+    #[cfg(feature = "otel")]
+    exporter: Option<otel::Exporter>,
+}
+
+impl Telemetry {
+    /// After each event: exports the spans it made (feature `otel`, when configured), so
+    /// that none wait in a buffer while the environment is frozen. Nothing otherwise.
+    pub async fn event_done(&self) {
+        #[cfg(feature = "otel")]
+        if let Some(exporter) = &self.exporter {
+            exporter.flush().await;
+        }
+    }
+}
+
 /// JSON logs to stdout (CloudWatch), filtered by `RUST_LOG` (default `info`), and, whatever
 /// `RUST_LOG` says, one EMF line per message served and per fan-out (`emf`): the request log
-/// and the metrics in one.
-pub fn init_logging() {
+/// and the metrics in one. With the feature `otel` and an OTLP endpoint in the environment,
+/// spans are exported too ([`otel`]).
+pub fn init_logging() -> Telemetry {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     use tracing_subscriber::{EnvFilter, Layer, filter};
@@ -79,5 +106,19 @@ pub fn init_logging() {
             .with_target(mcp_server::observe::SERVED, tracing::Level::INFO)
             .with_target(mcp_server::observe::FAN_OUT, tracing::Level::INFO),
     );
-    let _ = tracing_subscriber::registry().with(logs).with(metrics).try_init();
+    let registry = tracing_subscriber::registry().with(logs).with(metrics);
+    #[cfg(feature = "otel")]
+    {
+        let exporter = otel::Exporter::from_env().unwrap_or_else(|e| {
+            eprintln!("OpenTelemetry exporter not started: {e}");
+            None
+        });
+        let _ = registry.with(exporter.as_ref().map(otel::Exporter::layer)).try_init();
+        Telemetry { exporter }
+    }
+    #[cfg(not(feature = "otel"))]
+    {
+        let _ = registry.try_init();
+        Telemetry::default()
+    }
 }

@@ -26,6 +26,7 @@ pub mod server;
 pub mod signals;
 pub mod state;
 pub mod tool;
+pub mod trace;
 pub mod uri_template;
 
 pub use context::RequestContext;

@@ -31,6 +31,8 @@ pub(crate) struct Served<'a> {
     pub error_code: Option<i32>,
     pub calls: RemoteCalls,
     pub latency: Duration,
+    /// The caller's trace (`_meta.traceparent`), to find the message in its trace.
+    pub trace_id: Option<&'a str>,
 }
 
 pub(crate) fn served(inbound: &Inbound, s: &Served<'_>) {
@@ -56,6 +58,7 @@ pub(crate) fn served(inbound: &Inbound, s: &Served<'_>) {
         latency_us = s.latency.as_micros() as u64,
         dynamodb_calls = u64::from(s.calls.dynamodb),
         redis_calls = u64::from(s.calls.redis),
+        trace_id = s.trace_id.unwrap_or(""),
         "served"
     );
 }

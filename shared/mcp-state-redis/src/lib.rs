@@ -18,7 +18,7 @@ use std::time::Duration;
 use fred::clients::{Client, SubscriberClient};
 use fred::interfaces::EventInterface;
 use fred::prelude::{Builder, ClientLike, Config, ReconnectPolicy, TcpConfig};
-use fred::types::config::CredentialProvider;
+use fred::types::config::{CredentialProvider, TracingConfig};
 use tokio::sync::mpsc;
 
 use mcp_server::state::{EventLog, MessageBus, RateCounter, StateError, StateResult, Versions};
@@ -49,6 +49,10 @@ impl RedisState {
     pub async fn connect_with(url: &str, credentials: Option<Arc<dyn CredentialProvider>>) -> StateResult<Self> {
         let mut config = Config::from_url(url).map_err(unavailable)?;
         config.credential_provider = credentials;
+        // One span per command (`fred.command`, with `cmd.name`), a child of the request being
+        // served: at debug level, so it costs nothing unless a subscriber (the OpenTelemetry
+        // exporter, `RUST_LOG=fred=debug`) asks for it.
+        config.tracing = TracingConfig { enabled: true, default_tracing_level: tracing::Level::DEBUG };
         let mut builder = Builder::from_config(config);
         builder
             .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))

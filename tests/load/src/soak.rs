@@ -161,7 +161,8 @@ fn initialize(id: u64) -> String {
 
 /// A 2025-11-25 session's `tools/call` of `echo`.
 fn session_echo(id: u64) -> String {
-    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"echo","arguments":{"text":"soak"}}}).to_string()
+    json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"echo","arguments":{"text":"soak"}}})
+        .to_string()
 }
 
 fn subscribe(id: u64) -> String {
@@ -291,7 +292,8 @@ pub fn table(r: &Report) -> String {
     }
     let total: u64 = r.by_kind.values().map(|(n, _)| n).sum();
     s += &format!("| all | {total} | {} |\n", r.errors());
-    if let (Some(first), Some((warm, end)), Some(max)) = (r.rss_kib.first(), r.warm_and_end_kib(), r.rss_kib.iter().max())
+    if let (Some(first), Some((warm, end)), Some(max)) =
+        (r.rss_kib.first(), r.warm_and_end_kib(), r.rss_kib.iter().max())
     {
         let mib = |k: u64| k as f64 / 1024.0;
         s += &format!(
@@ -310,10 +312,7 @@ pub fn table(r: &Report) -> String {
 }
 
 pub fn json(r: &Report) -> String {
-    let by_kind: serde_json::Map<String, Value> = r
-        .by_kind
-        .iter()
-        .map(|(k, (n, e))| ((*k).to_owned(), json!({ "requests": n, "errors": e })))
-        .collect();
+    let by_kind: serde_json::Map<String, Value> =
+        r.by_kind.iter().map(|(k, (n, e))| ((*k).to_owned(), json!({ "requests": n, "errors": e }))).collect();
     json!({ "seconds": r.seconds, "by_kind": by_kind, "errors": r.errors(), "rss_kib": r.rss_kib }).to_string()
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::value::RawValue;
+use tracing::Instrument;
 
 use mcp_protocol::jsonrpc::{self, Message, Notification, Request, RequestId};
 use mcp_protocol::model::meta::MetaOnly;
@@ -115,7 +116,10 @@ impl Router {
     /// to `out` while it runs; the response (if any) is in the returned [`Reply`].
     pub async fn handle(&self, body: &[u8], inbound: &Inbound, out: Arc<dyn Outbound>) -> Reply {
         let started = std::time::Instant::now();
-        let ((mut reply, method, era), calls) = crate::state::calls::counted(self.serve(body, inbound, out)).await;
+        let trace = crate::trace::TraceContext::of_message(body);
+        let span = crate::trace::request_span(trace.as_ref());
+        let serving = self.serve(body, inbound, out).instrument(span.clone());
+        let ((mut reply, method, era), calls) = crate::state::calls::counted(serving).await;
         reply.calls = calls;
         let served = crate::observe::Served {
             method: method.as_deref(),
@@ -124,8 +128,9 @@ impl Router {
             error_code: reply.error_code,
             calls,
             latency: started.elapsed(),
+            trace_id: trace.as_ref().map(|t| t.trace_id.as_str()),
         };
-        crate::observe::served(inbound, &served);
+        span.in_scope(|| crate::observe::served(inbound, &served));
         reply
     }
 
@@ -136,7 +141,15 @@ impl Router {
         inbound: &Inbound,
         out: Arc<dyn Outbound>,
     ) -> (Reply, Option<Cow<'b, str>>, Option<Era>) {
-        match jsonrpc::decode(body) {
+        let decoded = jsonrpc::decode(body);
+        if let Ok(Message::Request(Request { method, .. }) | Message::Notification(Notification { method, .. })) =
+            &decoded
+        {
+            let span = tracing::Span::current();
+            span.record("method", method.as_ref());
+            span.record("otel.name", method.as_ref());
+        }
+        match decoded {
             Err(e) => {
                 let status = ReplyStatus::BadRequest;
                 (Reply::error(e.id.as_ref(), &e.error, status), None, None)
