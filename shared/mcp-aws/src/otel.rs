@@ -18,7 +18,7 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 /// Which spans go out unless `MCP_OTEL_FILTER` says otherwise: the request spans, DynamoDB
 /// operations (the SDK's spans at debug), Redis commands (`fred`, debug).
-pub const DEFAULT_FILTER: &str = "mcp::request=info,aws_sdk_dynamodb=debug,fred=debug,off";
+pub const DEFAULT_FILTER: &str = "mcp::request=debug,aws_sdk_dynamodb=debug,fred=debug,off";
 
 /// The exporter of this process; flush it after each event.
 #[derive(Clone)]

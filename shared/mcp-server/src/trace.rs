@@ -90,18 +90,29 @@ impl TraceContext {
     }
 }
 
+/// The target of the request spans.
+pub const REQUEST: &str = "mcp::request";
+
 /// The span one message is served in (`mcp.request`), joined to the caller's trace when it
-/// sent one. Its `method` and `otel.name` are recorded once the message is decoded.
+/// sent one. Its `method` and `otel.name` are recorded once the message is decoded. A traced
+/// message's span is at info level, others' at debug: logs at `info` then pay for a span only
+/// when someone follows the trace (an exporter asks for debug, and gets every message).
 pub fn request_span(context: Option<&TraceContext>) -> tracing::Span {
-    let span = tracing::info_span!(
-        target: "mcp::request",
-        "mcp.request",
-        "otel.name" = Empty,
-        "otel.kind" = "server",
-        method = Empty,
-        trace_id = Empty,
-        parent_span_id = Empty,
-    );
+    macro_rules! span {
+        ($level:expr) => {
+            tracing::span!(
+                target: REQUEST,
+                $level,
+                "mcp.request",
+                "otel.name" = Empty,
+                "otel.kind" = "server",
+                method = Empty,
+                trace_id = Empty,
+                parent_span_id = Empty,
+            )
+        };
+    }
+    let span = if context.is_some() { span!(tracing::Level::INFO) } else { span!(tracing::Level::DEBUG) };
     if let Some(c) = context {
         span.record("trace_id", c.trace_id.as_str());
         span.record("parent_span_id", c.parent_id.as_str());
