@@ -75,6 +75,14 @@ pub struct Args {
     /// Extra origins allowed to call the HTTP endpoint (besides loopback ones), comma-separated.
     #[arg(long, env = "MCP_LOCAL_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// A registry table (DynamoDB, with --dynamodb-endpoint or --dynamodb-aws): the served
+    /// catalogue is the code's plus the entries registered for this server (`mcp-registry`).
+    #[arg(long, env = "MCP_REGISTRY_TABLE")]
+    pub registry_table: Option<String>,
+    /// The Lambda Invoke API for Lambda-backed tools (e.g. `cargo lambda watch`'s
+    /// `http://127.0.0.1:9000`); without it, AWS Lambda in the configured region.
+    #[arg(long, env = "MCP_LAMBDA_ENDPOINT")]
+    pub lambda_endpoint: Option<String>,
     /// Injects faults into every state call, for trying clients and the service against a
     /// misbehaving backend: e.g. `error_rate=0.05,kinds=throttled+reset+timeout,latency_ms=2,timeout_ms=500`.
     #[arg(long, env = "MCP_LOCAL_FAULTS")]

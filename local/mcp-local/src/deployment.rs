@@ -7,12 +7,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use mcp_auth::{AuthConfig, TokenValidator};
+use mcp_aws::lambda_tools::LambdaInvoker;
 use mcp_edge::http::{HttpConfig, HttpEdge};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::rate::RateLimit;
 use mcp_edge::websocket::WebSocketEdge;
+use mcp_server::registry::{LiveCatalogue, RegistryStore, ToolInvoker};
 use mcp_server::{ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
 use mcp_state_dynamodb::DynamoState;
+use mcp_state_dynamodb::registry::DynamoRegistry;
 use mcp_state_redis::RedisState;
 
 use crate::cli::{Args, ServerKind};
@@ -53,6 +56,7 @@ impl Deployment {
             (true, Some(base)) => Some(sdk_connections(base).await),
             _ => None,
         };
+        let registry = registry(args).await?;
         let mut instances = Vec::new();
         for _ in 0..args.instances {
             // Each instance builds its own server definition, as each Lambda instance would.
@@ -64,14 +68,23 @@ impl Deployment {
                 Some(sdk) => sdk.clone(),
                 None => connections.clone(),
             };
-            // Each instance has its own L1 in front of the shared stores, as Lambda instances do.
-            let router = Arc::new(Router::new(
-                Arc::new(server),
-                state.clone().with_l1(),
+            // Each instance has its own L1 in front of the shared stores, as Lambda instances do,
+            // and its own cached catalogue when a registry backs it.
+            let server = Arc::new(server);
+            let instance_state = state.clone().with_l1();
+            let mut router = Router::new(
+                server.clone(),
+                instance_state.clone(),
                 request_states.clone(),
                 RouterConfig::default(),
                 Some(sink.clone()),
-            ));
+            );
+            if let Some((store, invoker)) = &registry {
+                let name = server.info().name.clone();
+                let live = LiveCatalogue::new(server, name, store.clone(), instance_state.versions, invoker.clone());
+                router = router.with_registry(Arc::new(live));
+            }
+            let router = Arc::new(router);
             // Each instance checks tokens with its own key cache, as each Lambda instance does.
             let instance_auth = auth.as_ref().map(validator).transpose().map_err(anyhow::Error::msg)?;
             instances.push(Instance {
@@ -123,6 +136,22 @@ async fn sdk_connections(base_url: &str) -> Arc<dyn ConnectionSink> {
         .load()
         .await;
     Arc::new(mcp_aws::sink::ApiGatewaySink::new(sdk, Some(base_url.to_owned())))
+}
+
+/// The registry (`--registry-table`, in DynamoDB) and the Lambda client of Lambda-backed
+/// tools (`--lambda-endpoint` overrides AWS's endpoint), if configured.
+async fn registry(args: &Args) -> anyhow::Result<Option<(Arc<dyn RegistryStore>, Option<Arc<dyn ToolInvoker>>)>> {
+    let Some(table) = &args.registry_table else { return Ok(None) };
+    let client = dynamodb_client(args)
+        .await
+        .ok_or_else(|| anyhow::anyhow!("--registry-table needs --dynamodb-endpoint URL or --dynamodb-aws"))?;
+    if args.create_table {
+        mcp_state_dynamodb::schema::ensure_registry_table(&client, table).await?;
+    }
+    let store: Arc<dyn RegistryStore> = Arc::new(DynamoRegistry::new(client, table.clone()));
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let invoker: Arc<dyn ToolInvoker> = Arc::new(LambdaInvoker::new(&sdk, args.lambda_endpoint.clone()));
+    Ok(Some((store, Some(invoker))))
 }
 
 /// The DynamoDB client the flags ask for (an endpoint override, or AWS itself), with the

@@ -9,9 +9,12 @@ use mcp_edge::http::{HttpConfig, HttpEdge};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::rate::RateLimit;
 use mcp_edge::websocket::WebSocketEdge;
+use mcp_server::registry::{LiveCatalogue, ToolInvoker};
 use mcp_server::{BoxFuture, ConnectionSink, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
 use mcp_state_dynamodb::DynamoState;
+use mcp_state_dynamodb::registry::DynamoRegistry;
 
+use crate::lambda_tools::LambdaInvoker;
 use crate::lazy_redis::LazyRedis;
 use crate::settings::{ServerChoice, Settings};
 use crate::sink::ApiGatewaySink;
@@ -75,16 +78,20 @@ impl App {
             ServerChoice::Reference => reference_server::server()?,
             ServerChoice::Conformance => conformance_server::server()?,
         };
-        let sink = Arc::new(ApiGatewaySink::new(sdk, settings.connections_endpoint.clone()));
+        let sink = Arc::new(ApiGatewaySink::new(sdk.clone(), settings.connections_endpoint.clone()));
         let codec = RequestStateCodec::new(settings.request_state_key.clone(), REQUEST_STATE_TTL.as_millis() as u64);
         let connection_sink: Arc<dyn ConnectionSink> = sink.clone();
-        let router = Arc::new(Router::new(
-            Arc::new(server),
-            state,
-            codec,
-            RouterConfig::default(),
-            Some(connection_sink.clone()),
-        ));
+        let server = Arc::new(server);
+        let mut router =
+            Router::new(server.clone(), state.clone(), codec, RouterConfig::default(), Some(connection_sink.clone()));
+        if let Some(table) = &settings.registry_table {
+            let store = Arc::new(DynamoRegistry::new(dynamo.client().clone(), table.clone()));
+            let invoker: Arc<dyn ToolInvoker> = Arc::new(LambdaInvoker::new(&sdk, settings.lambda_endpoint.clone()));
+            let name = server.info().name.clone();
+            router =
+                router.with_registry(Arc::new(LiveCatalogue::new(server, name, store, state.versions, Some(invoker))));
+        }
+        let router = Arc::new(router);
         let origin = OriginPolicy { allowed_hosts: settings.allowed_hosts, allowed_origins: settings.allowed_origins };
         let auth = match settings.auth {
             Some(config) => Some(Arc::new(mcp_auth::TokenValidator::from_config(config)?)),

@@ -10,6 +10,7 @@ pub mod authorizer;
 pub mod elasticache;
 pub mod emf;
 pub mod function_url;
+pub mod lambda_tools;
 mod lazy_redis;
 #[cfg(feature = "otel")]
 pub mod otel;

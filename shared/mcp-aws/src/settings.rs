@@ -47,6 +47,12 @@ pub struct Settings {
     /// `MCP_MAX_IN_FLIGHT`: requests one WebSocket connection may have in flight at once;
     /// unset or 0 for no limit.
     pub max_in_flight: u64,
+    /// `MCP_REGISTRY_TABLE`: the registry table; the served catalogue is then the code's
+    /// plus the entries registered under the server's name. Unset: the code's alone.
+    pub registry_table: Option<String>,
+    /// `MCP_LAMBDA_ENDPOINT`: the Lambda Invoke API of Lambda-backed tools (for a local
+    /// emulator); unset: AWS Lambda.
+    pub lambda_endpoint: Option<String>,
 }
 
 /// How to reach Redis (ElastiCache).
@@ -119,6 +125,8 @@ impl Settings {
             auth: mcp_auth::AuthConfig::from_env()?,
             rate_limit_per_minute: count("MCP_RATE_LIMIT")?,
             max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
+            registry_table: var("MCP_REGISTRY_TABLE"),
+            lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),
         })
     }
 }

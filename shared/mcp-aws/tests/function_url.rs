@@ -19,6 +19,8 @@ fn settings() -> Settings {
         connections_endpoint: None,
         allowed_origins: vec![],
         allowed_hosts: vec![],
+        registry_table: None,
+        lambda_endpoint: None,
     }
 }
 

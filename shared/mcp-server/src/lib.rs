@@ -19,6 +19,7 @@ pub mod observe;
 pub mod outbound;
 pub mod pagination;
 pub mod prompt;
+pub mod registry;
 pub mod request_state;
 pub mod resource;
 pub mod router;

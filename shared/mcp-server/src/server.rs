@@ -2,6 +2,7 @@
 //! resource templates and prompts. Immutable once built; shared by every request.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -19,12 +20,12 @@ use crate::tool::ToolDef;
 pub struct Server {
     pub(crate) info: Implementation,
     pub(crate) instructions: Option<String>,
-    pub(crate) tools: Vec<ToolDef>,
+    pub(crate) tools: Vec<Arc<ToolDef>>,
     pub(crate) tool_index: HashMap<String, usize>,
-    pub(crate) resources: Vec<ResourceDef>,
+    pub(crate) resources: Vec<Arc<ResourceDef>>,
     pub(crate) resource_index: HashMap<String, usize>,
-    pub(crate) templates: Vec<ResourceTemplateDef>,
-    pub(crate) prompts: Vec<PromptDef>,
+    pub(crate) templates: Vec<Arc<ResourceTemplateDef>>,
+    pub(crate) prompts: Vec<Arc<PromptDef>>,
     pub(crate) prompt_index: HashMap<String, usize>,
     /// Each list item encoded once, at build time: a list request only concatenates.
     pub(crate) tools_json: Vec<Box<RawValue>>,
@@ -48,6 +49,7 @@ impl Server {
             templates: Vec::new(),
             prompts: Vec::new(),
             list_cache: CacheHint::public(60_000),
+            changeable: false,
         }
     }
 
@@ -60,22 +62,30 @@ impl Server {
     }
 
     pub fn tool(&self, name: &str) -> Option<&ToolDef> {
-        self.tool_index.get(name).map(|&i| &self.tools[i])
+        self.tool_index.get(name).map(|&i| &*self.tools[i])
     }
 
     pub fn prompt(&self, name: &str) -> Option<&PromptDef> {
-        self.prompt_index.get(name).map(|&i| &self.prompts[i])
+        self.prompt_index.get(name).map(|&i| &*self.prompts[i])
+    }
+
+    /// Whether a resource or a template of this server answers `uri`.
+    pub fn serves_uri(&self, uri: &str) -> bool {
+        self.resource_index.contains_key(uri) || self.templates.iter().any(|t| t.matcher.matches(uri).is_some())
     }
 }
 
 pub struct ServerBuilder {
-    info: Implementation,
-    instructions: Option<String>,
-    tools: Vec<ToolDef>,
-    resources: Vec<ResourceDef>,
-    templates: Vec<ResourceTemplateDef>,
-    prompts: Vec<PromptDef>,
-    list_cache: CacheHint,
+    pub(crate) info: Implementation,
+    pub(crate) instructions: Option<String>,
+    pub(crate) tools: Vec<Arc<ToolDef>>,
+    pub(crate) resources: Vec<Arc<ResourceDef>>,
+    pub(crate) templates: Vec<Arc<ResourceTemplateDef>>,
+    pub(crate) prompts: Vec<Arc<PromptDef>>,
+    pub(crate) list_cache: CacheHint,
+    /// The catalogue can change (a registry backs it): every list is offered, with
+    /// `listChanged`, even while empty.
+    pub(crate) changeable: bool,
 }
 
 impl ServerBuilder {
@@ -95,22 +105,22 @@ impl ServerBuilder {
     }
 
     pub fn tool(mut self, tool: ToolDef) -> Self {
-        self.tools.push(tool);
+        self.tools.push(Arc::new(tool));
         self
     }
 
     pub fn resource(mut self, resource: ResourceDef) -> Self {
-        self.resources.push(resource);
+        self.resources.push(Arc::new(resource));
         self
     }
 
     pub fn resource_template(mut self, template: ResourceTemplateDef) -> Self {
-        self.templates.push(template);
+        self.templates.push(Arc::new(template));
         self
     }
 
     pub fn prompt(mut self, prompt: PromptDef) -> Self {
-        self.prompts.push(prompt);
+        self.prompts.push(Arc::new(prompt));
         self
     }
 
@@ -126,11 +136,13 @@ impl ServerBuilder {
         let prompt_index = index("prompt", self.prompts.iter().map(|p| p.prompt.name.as_str()))?;
         let has_completions =
             self.prompts.iter().any(|p| p.completer.is_some()) || self.templates.iter().any(|t| t.completer.is_some());
-        let has_resources = !self.resources.is_empty() || !self.templates.is_empty();
+        let has_resources = self.changeable || !self.resources.is_empty() || !self.templates.is_empty();
+        let has_tools = self.changeable || !self.tools.is_empty();
+        let has_prompts = self.changeable || !self.prompts.is_empty();
         let capabilities = ServerCapabilities {
-            tools: (!self.tools.is_empty()).then_some(ListChangedCapability { list_changed: Some(true) }),
+            tools: has_tools.then_some(ListChangedCapability { list_changed: Some(true) }),
             resources: has_resources.then_some(ResourcesCapability { subscribe: Some(true), list_changed: Some(true) }),
-            prompts: (!self.prompts.is_empty()).then_some(ListChangedCapability { list_changed: Some(true) }),
+            prompts: has_prompts.then_some(ListChangedCapability { list_changed: Some(true) }),
             completions: has_completions.then(Map::new),
             logging: Some(Map::new()),
             experimental: None,

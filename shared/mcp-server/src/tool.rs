@@ -40,6 +40,11 @@ impl ToolDef {
         }
     }
 
+    /// A builder starting from a complete description (a registry entry's).
+    pub(crate) fn from_tool(tool: Tool) -> ToolBuilder {
+        ToolBuilder { tool }
+    }
+
     pub fn tool(&self) -> &Tool {
         &self.tool
     }

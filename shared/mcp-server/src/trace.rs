@@ -90,6 +90,29 @@ impl TraceContext {
     }
 }
 
+tokio::task_local! {
+    static CURRENT: Option<TraceContext>;
+}
+
+/// Runs `f` (the serving of one message) with `context` as the current trace context. Not
+/// an `async fn`: that would hold `f` twice in its state, doubling every message's future.
+pub(crate) fn scope<F: Future>(context: Option<TraceContext>, f: F) -> impl Future<Output = F::Output> {
+    CURRENT.scope(context, f)
+}
+
+/// The trace context of the message being served on this task, if it sent one: for
+/// handlers that call out (a Lambda-backed tool passes it on).
+pub fn current() -> Option<TraceContext> {
+    CURRENT.try_with(Clone::clone).ok().flatten()
+}
+
+impl TraceContext {
+    /// The `traceparent` value of this context (version 00).
+    pub fn traceparent(&self) -> String {
+        format!("00-{}-{}-{:02x}", self.trace_id, self.parent_id, self.flags)
+    }
+}
+
 /// The target of the request spans.
 pub const REQUEST: &str = "mcp::request";
 

@@ -11,6 +11,7 @@ mod error;
 mod item;
 mod kv;
 mod nonces;
+pub mod registry;
 pub mod schema;
 mod sessions;
 mod subscriptions;

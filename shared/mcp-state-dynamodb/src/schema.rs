@@ -135,6 +135,13 @@ fn key_elements(key: &[(String, KeyType)]) -> Result<Vec<KeySchemaElement>, Stri
         .collect()
 }
 
+/// Creates the deployment's registry table (`RegistryTable` of the template) unless it
+/// exists, and waits until it is active.
+pub async fn ensure_registry_table(client: &Client, table: &str) -> StateResult<()> {
+    let definition = TableDefinition::from_template(TEMPLATE, "RegistryTable").map_err(StateError::Unavailable)?;
+    create_table(client, table, &definition).await
+}
+
 /// Creates the deployment's table (on-demand billing) unless it exists, waits until it is
 /// active, and turns TTL on.
 pub async fn ensure_table(client: &Client, table: &str) -> StateResult<()> {

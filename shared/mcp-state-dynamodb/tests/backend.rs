@@ -48,3 +48,14 @@ async fn a_table_from_an_older_definition_is_named_not_used() {
     let error = schema::ensure_table(&client, &table).await.unwrap_err().to_string();
     assert!(error.contains("without the index by-lapse"), "{error}");
 }
+
+#[tokio::test]
+#[ignore = "needs a DynamoDB endpoint: run through tests/run"]
+async fn the_registry_table_passes_the_registry_suite() {
+    let endpoint = std::env::var("MCP_TEST_DYNAMODB_ENDPOINT").expect("MCP_TEST_DYNAMODB_ENDPOINT (tests/run sets it)");
+    let client = schema::emulator_client(&endpoint);
+    let table = format!("mcp-registry-{}", mcp_server::ids::random_id().to_lowercase().replace('_', "-"));
+    schema::ensure_registry_table(&client, &table).await.unwrap();
+    let registry = mcp_state_dynamodb::registry::DynamoRegistry::new(client, table);
+    mcp_server::registry::testkit::registry_suite(&registry).await;
+}

@@ -73,7 +73,8 @@ async fn caught<T>(f: impl Future<Output = Result<T, HandlerError>>) -> Result<T
 
 impl Router {
     pub(super) async fn catalogue(&self, req: Request<'_>, cx: &Cx<'_>, out: Arc<dyn Outbound>) -> Reply {
-        let caps = &self.server.capabilities;
+        let server = self.server();
+        let caps = &server.capabilities;
         let listed = |key: &'static str, items: &[Box<RawValue>], offered: bool| -> Result<Vec<u8>, HandlerError> {
             if !offered {
                 return Err(HandlerError::rpc(ErrorObject::method_not_found(&req.method)));
@@ -81,9 +82,9 @@ impl Router {
             let p: PaginatedParams = req.params_as().map_err(|e| HandlerError::InvalidParams(e.message))?;
             let (items, next_cursor) = page(items, p.cursor.as_deref(), self.config.page_size)?;
             let body = ListPage { next_cursor, items: ItemsOf(key, items) };
-            Ok(self.encode(cx, &req.id, &body, Some(self.server.list_cache)))
+            Ok(self.encode(cx, &req.id, &body, Some(server.list_cache)))
         };
-        let s = &self.server;
+        let s = &server;
         let outcome = match req.method.as_ref() {
             methods::TOOLS_LIST => listed("tools", &s.tools_json, caps.tools.is_some()),
             methods::RESOURCES_LIST => listed("resources", &s.resources_json, caps.resources.is_some()),
@@ -123,20 +124,19 @@ impl Router {
     }
 
     async fn complete(&self, req: &Request<'_>, cx: &Cx<'_>, out: Arc<dyn Outbound>) -> Result<Vec<u8>, HandlerError> {
-        if self.server.capabilities.completions.is_none() {
+        let server = self.server();
+        if server.capabilities.completions.is_none() {
             return Err(HandlerError::rpc(ErrorObject::method_not_found(&req.method)));
         }
         let p: CompleteParams = req.params_as().map_err(|e| HandlerError::InvalidParams(e.message))?;
         let completer = match &p.reference {
             CompletionRef::Prompt { name } => {
-                let prompt = self
-                    .server
+                let prompt = server
                     .prompt(name)
                     .ok_or_else(|| HandlerError::InvalidParams(format!("unknown prompt: {name}")))?;
                 prompt.completer.clone()
             }
-            CompletionRef::Resource { uri } => self
-                .server
+            CompletionRef::Resource { uri } => server
                 .templates
                 .iter()
                 .find(|t| &t.template.uri_template == uri)
@@ -210,7 +210,7 @@ impl Router {
                 body: &result,
                 result_type: Some(ResultType::InputRequired),
                 cache: None,
-                meta: Some(&self.server.result_meta),
+                meta: Some(&self.server().result_meta),
             };
             return Reply::ok(jsonrpc::encode_result(&req.id, &wire));
         }
@@ -295,11 +295,11 @@ impl Router {
     }
 
     async fn dispatch(&self, inv: &Invocation, ctx: RequestContext, cx: &Cx<'_>) -> Result<Vec<u8>, HandlerError> {
+        let server = self.server();
         match inv.method {
             methods::TOOLS_CALL => self.call_tool(inv, ctx, cx).await,
             methods::PROMPTS_GET => {
-                let prompt = self
-                    .server
+                let prompt = server
                     .prompt(&inv.target)
                     .ok_or_else(|| HandlerError::InvalidParams(format!("unknown prompt: {}", inv.target)))?;
                 let args: BTreeMap<String, String> = serde_json::from_value(inv.arguments.clone()).unwrap_or_default();
@@ -311,13 +311,10 @@ impl Router {
             }
             _ => {
                 let uri = inv.target.clone();
-                let (handler, vars, cache) = match self.server.resource_index.get(&uri) {
-                    Some(&i) => {
-                        (self.server.resources[i].handler.clone(), BTreeMap::new(), self.server.resources[i].cache)
-                    }
+                let (handler, vars, cache) = match server.resource_index.get(&uri) {
+                    Some(&i) => (server.resources[i].handler.clone(), BTreeMap::new(), server.resources[i].cache),
                     None => {
-                        let (t, vars) = self
-                            .server
+                        let (t, vars) = server
                             .templates
                             .iter()
                             .find_map(|t| t.matcher.matches(&uri).map(|v| (t, v)))
@@ -332,8 +329,8 @@ impl Router {
     }
 
     async fn call_tool(&self, inv: &Invocation, ctx: RequestContext, cx: &Cx<'_>) -> Result<Vec<u8>, HandlerError> {
-        let tool = self
-            .server
+        let server = self.server();
+        let tool = server
             .tool(&inv.target)
             .ok_or_else(|| HandlerError::InvalidParams(format!("Unknown tool: {}", inv.target)))?;
         if let Err(why) = tool.validate_arguments(&inv.arguments) {
@@ -365,7 +362,7 @@ impl Router {
             return jsonrpc::encode_result(id, &result);
         }
         let mut meta: Meta = result.meta.take().unwrap_or_default();
-        for (k, v) in &self.server.result_meta {
+        for (k, v) in &self.server().result_meta {
             meta.entry(k.clone()).or_insert_with(|| v.clone());
         }
         jsonrpc::encode_result(

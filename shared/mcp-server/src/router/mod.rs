@@ -32,6 +32,7 @@ pub use stateless::{decode_header_value, listen_subscriber};
 use crate::context::reply_key;
 use crate::notifier::Notifier;
 use crate::outbound::{ConnectionSink, Outbound};
+use crate::registry::LiveCatalogue;
 use crate::request_state::RequestStateCodec;
 use crate::server::Server;
 use crate::signals::Signals;
@@ -69,7 +70,10 @@ impl Default for RouterConfig {
 /// One handler instance: a server definition over shared state. Many routers (instances)
 /// may share the same state; none keeps anything another would need.
 pub struct Router {
+    /// The server defined in code.
     server: Arc<Server>,
+    /// Its catalogue with the registry's entries, when a registry backs it.
+    live: Option<Arc<LiveCatalogue>>,
     state: StateHandles,
     signals: Arc<Signals>,
     notifier: Notifier,
@@ -97,11 +101,45 @@ impl Router {
     ) -> Self {
         let notifier = Notifier::new(state.clone(), sink);
         let signals = Arc::new(Signals::new(state.bus.clone()));
-        Router { server, state, signals, notifier, request_states, config }
+        Router { server, live: None, state, signals, notifier, request_states, config }
     }
 
-    pub fn server(&self) -> &Arc<Server> {
-        &self.server
+    /// Serves the code's catalogue merged with a registry's entries (see [`LiveCatalogue`]).
+    pub fn with_registry(mut self, live: Arc<LiveCatalogue>) -> Self {
+        self.live = Some(live);
+        self
+    }
+
+    /// The server as this instance last read it (code, plus the registry's entries).
+    pub fn server(&self) -> Arc<Server> {
+        match &self.live {
+            Some(live) => live.cached(),
+            None => self.server.clone(),
+        }
+    }
+
+    /// Brings the registry's part of the catalogue up to date when the request depends on it:
+    /// lists, discovery, initialization, and calls of anything code does not define. Calls of
+    /// code's own tools, prompts and resources never wait on the registry (code wins).
+    async fn revalidate(&self, req: &Request<'_>) {
+        let Some(live) = &self.live else { return };
+        let code = &self.server;
+        let fresh = match req.method.as_ref() {
+            methods::TOOLS_LIST
+            | methods::RESOURCES_LIST
+            | methods::RESOURCES_TEMPLATES_LIST
+            | methods::PROMPTS_LIST
+            | methods::DISCOVER
+            | methods::INITIALIZE => true,
+            methods::TOOLS_CALL => target(req).is_none_or(|name| code.tool(&name).is_none()),
+            methods::PROMPTS_GET => target(req).is_none_or(|name| code.prompt(&name).is_none()),
+            methods::RESOURCES_READ => target(req).is_none_or(|uri| !code.serves_uri(&uri)),
+            _ => false,
+        };
+        if fresh {
+            // Boxed: rare, and it would otherwise enlarge every message's future.
+            Box::pin(live.fresh()).await;
+        }
     }
 
     pub fn state(&self) -> &StateHandles {
@@ -118,7 +156,7 @@ impl Router {
         let started = std::time::Instant::now();
         let trace = crate::trace::TraceContext::of_message(body);
         let span = crate::trace::request_span(trace.as_ref());
-        let serving = self.serve(body, inbound, out).instrument(span.clone());
+        let serving = crate::trace::scope(trace.clone(), self.serve(body, inbound, out)).instrument(span.clone());
         let ((mut reply, method, era), calls) = crate::state::calls::counted(serving).await;
         reply.calls = calls;
         let served = crate::observe::Served {
@@ -183,6 +221,7 @@ impl Router {
             Ok(m) => m,
             Err(e) => return (Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest), None),
         };
+        self.revalidate(&req).await;
         if lane(inbound, meta.as_ref()) == Era::Stateless {
             return (self.stateless(req, meta, inbound, out).await, Some(Era::Stateless));
         }
@@ -276,4 +315,15 @@ fn meta_of(params: Option<&RawValue>) -> Result<Option<RequestMeta>, ErrorObject
     let Some(p) = params else { return Ok(None) };
     // Only `_meta` is read here; the handler decodes the rest.
     jsonrpc::params_as::<MetaOnly>(Some(p)).map(|m| m.meta)
+}
+
+/// The `name` (tools, prompts) or `uri` (resources) a request is about.
+fn target(req: &Request<'_>) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Target {
+        name: Option<String>,
+        uri: Option<String>,
+    }
+    let t: Target = req.params_as().ok()?;
+    t.name.or(t.uri)
 }

@@ -67,11 +67,12 @@ impl Router {
         for kind in LIST_KINDS {
             let _ = self.state.subscriptions.subscribe(kind.topic(), &follower).await;
         }
+        let server = self.server();
         let result = InitializeResult {
             protocol_version: version.as_str().to_owned(),
-            capabilities: self.server.capabilities.clone(),
-            server_info: self.server.info.clone(),
-            instructions: self.server.instructions.clone(),
+            capabilities: server.capabilities.clone(),
+            server_info: server.info.clone(),
+            instructions: server.instructions.clone(),
         };
         let mut reply = Reply::ok(jsonrpc::encode_result(&req.id, &result));
         reply.new_session = Some(id);

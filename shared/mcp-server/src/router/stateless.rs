@@ -154,7 +154,8 @@ impl Router {
     /// `x-mcp-header` tool parameters mirrored as `Mcp-Param-{Name}` headers.
     fn check_param_headers(&self, req: &Request<'_>, h: &super::HttpHeaders) -> Option<Reply> {
         let params: mcp_protocol::model::CallToolParams = req.params_as().ok()?;
-        let tool = self.server.tool(&params.name)?;
+        let server = self.server();
+        let tool = server.tool(&params.name)?;
         let props = tool.tool.input_schema.get("properties")?.as_object()?;
         let args = params.arguments.unwrap_or_default();
         for (prop, schema) in props {
@@ -187,12 +188,13 @@ impl Router {
     }
 
     fn discover(&self, req: &Request<'_>) -> Reply {
+        let server = self.server();
         let result = DiscoverResult {
             supported_versions: ProtocolVersion::supported(Era::Stateless).into_iter().map(str::to_owned).collect(),
-            capabilities: self.server.capabilities.clone(),
-            instructions: self.server.instructions.clone(),
+            capabilities: server.capabilities.clone(),
+            instructions: server.instructions.clone(),
         };
-        Reply::ok(self.stateless_result(&req.id, &result, Some(self.server.list_cache)))
+        Reply::ok(self.stateless_result(&req.id, &result, Some(server.list_cache)))
     }
 
     /// Encodes a 2026-07-28 result: the body plus `resultType`, cache hint and server info.
@@ -204,7 +206,12 @@ impl Router {
     ) -> Vec<u8> {
         jsonrpc::encode_result(
             id,
-            &WireResult { body, result_type: Some(ResultType::Complete), cache, meta: Some(&self.server.result_meta) },
+            &WireResult {
+                body,
+                result_type: Some(ResultType::Complete),
+                cache,
+                meta: Some(&self.server().result_meta),
+            },
         )
     }
 
@@ -336,7 +343,8 @@ impl Router {
 
     /// The part of a filter this server can honour.
     fn honoured(&self, f: &SubscriptionFilter) -> SubscriptionFilter {
-        let caps = &self.server.capabilities;
+        let server = self.server();
+        let caps = &server.capabilities;
         let list = |asked: Option<bool>, offered: bool| (asked == Some(true) && offered).then_some(true);
         SubscriptionFilter {
             tools_list_changed: list(f.tools_list_changed, caps.tools.is_some()),

@@ -1,0 +1,140 @@
+//! The registry's admin interface as a library (the `mcp-registry` CLI is a shell over it):
+//! every entry is validated before anything is written; every change bumps the server's
+//! shared version, so that every instance's cached catalogue is revalidated at its next
+//! list, and notifies the sessions and streams that follow the changed list
+//! (`notifications/tools/list_changed` and the resource and prompt equivalents).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::build::code_defines;
+use super::entry::{Entry, EntryKind, InvalidEntry, ServerEntry};
+use super::store::{Catalogue, RegistryStore, version_key};
+use crate::notifier::{ListKind, Notifier};
+use crate::server::Server;
+use crate::state::{StateError, Versions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("invalid entry: {0}")]
+    Invalid(#[from] InvalidEntry),
+    #[error("no server named {0} is registered")]
+    UnknownServer(String),
+    #[error("server {server} has no {kind} {name}")]
+    NotFound { server: String, kind: &'static str, name: String },
+    #[error(transparent)]
+    State(#[from] StateError),
+}
+
+/// What a change did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Change {
+    /// The server's version after the change.
+    pub version: u64,
+    /// Sessions, connections and streams the `list_changed` notifications reached.
+    pub notified: usize,
+    /// What the change does not do as asked: an entry that code defines too (code wins),
+    /// a version bump or notification that failed (instances then see the change within
+    /// a minute, at their next revalidation).
+    pub warnings: Vec<String>,
+}
+
+pub struct Admin {
+    store: Arc<dyn RegistryStore>,
+    versions: Arc<dyn Versions>,
+    notifier: Notifier,
+    /// The code's catalogue of servers defined in code, by name: to report clashes.
+    code: BTreeMap<String, Arc<Server>>,
+}
+
+impl Admin {
+    pub fn new(store: Arc<dyn RegistryStore>, versions: Arc<dyn Versions>, notifier: Notifier) -> Self {
+        Admin { store, versions, notifier, code: BTreeMap::new() }
+    }
+
+    /// Names a server defined in code, whose definitions win over registry entries.
+    pub fn with_code(mut self, name: impl Into<String>, server: Arc<Server>) -> Self {
+        self.code.insert(name.into(), server);
+        self
+    }
+
+    pub async fn put_server(&self, server: &ServerEntry) -> Result<Change, AdminError> {
+        if let Err(reason) = check_server_name(&server.name) {
+            return Err(InvalidEntry { kind: "server", name: server.name.clone(), reason }.into());
+        }
+        let version = self.store.put_server(server).await?;
+        Ok(self.changed(&server.name, version, &[], Vec::new()).await)
+    }
+
+    pub async fn remove_server(&self, name: &str) -> Result<Change, AdminError> {
+        if !self.store.remove_server(name).await? {
+            return Err(AdminError::UnknownServer(name.to_owned()));
+        }
+        Ok(self.changed(name, 0, &[ListKind::Tools, ListKind::Resources, ListKind::Prompts], Vec::new()).await)
+    }
+
+    /// Adds or replaces an entry, after validating it.
+    pub async fn put(&self, server: &str, entry: &Entry) -> Result<Change, AdminError> {
+        entry.validate()?;
+        let mut warnings = Vec::new();
+        if self.code.get(server).is_some_and(|code| code_defines(code, entry)) {
+            warnings.push(format!(
+                "{} {} is defined in code, which wins: the entry is stored but not served",
+                entry.kind().as_str(),
+                entry.name()
+            ));
+        }
+        let version =
+            self.store.put_entry(server, entry).await?.ok_or_else(|| AdminError::UnknownServer(server.to_owned()))?;
+        Ok(self.changed(server, version, &[list_of(entry.kind())], warnings).await)
+    }
+
+    pub async fn remove(&self, server: &str, kind: EntryKind, name: &str) -> Result<Change, AdminError> {
+        let version = self.store.remove_entry(server, kind, name).await?.ok_or_else(|| AdminError::NotFound {
+            server: server.to_owned(),
+            kind: kind.as_str(),
+            name: name.to_owned(),
+        })?;
+        Ok(self.changed(server, version, &[list_of(kind)], Vec::new()).await)
+    }
+
+    pub async fn catalogue(&self, server: &str) -> Result<Catalogue, AdminError> {
+        self.store.catalogue(server).await?.ok_or_else(|| AdminError::UnknownServer(server.to_owned()))
+    }
+
+    pub async fn servers(&self) -> Result<Vec<ServerEntry>, AdminError> {
+        Ok(self.store.servers().await?)
+    }
+
+    /// After a write: the shared version, then the notifications. Neither failing undoes
+    /// the write; both are reported.
+    async fn changed(&self, server: &str, version: u64, lists: &[ListKind], mut warnings: Vec<String>) -> Change {
+        if let Err(e) = self.versions.bump(&version_key(server)).await {
+            warnings.push(format!("the shared version was not bumped ({e}): instances see the change within a minute"));
+        }
+        let mut notified = 0;
+        for list in lists {
+            match self.notifier.list_changed(*list).await {
+                Ok(n) => notified += n,
+                Err(e) => warnings.push(format!("{list:?} followers not notified: {e}")),
+            }
+        }
+        Change { version, notified, warnings }
+    }
+}
+
+fn list_of(kind: EntryKind) -> ListKind {
+    match kind {
+        EntryKind::Tool => ListKind::Tools,
+        EntryKind::Resource | EntryKind::ResourceTemplate => ListKind::Resources,
+        EntryKind::Prompt => ListKind::Prompts,
+    }
+}
+
+/// A server name is a path segment: 1 to 64 of `A-Z a-z 0-9 _ -`.
+fn check_server_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+    if valid { Ok(()) } else { Err("a server name is 1 to 64 of A-Z a-z 0-9 _ -".into()) }
+}

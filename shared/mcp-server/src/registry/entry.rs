@@ -1,0 +1,327 @@
+//! What the registry holds: named servers, and for each its tools, resources, resource
+//! templates and prompts. An entry is the protocol's own description of the item (what a
+//! list shows, unchanged) plus what serves it: a Lambda function for a tool, a text for a
+//! resource or a template, message texts for a prompt.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use mcp_protocol::model::{Prompt, Resource, ResourceTemplate, Role, Tool};
+
+use crate::uri_template::UriTemplate;
+
+/// A server of the deployment: its identity and who may use it. Its catalogue is the
+/// entries registered under its name (and, for a server defined in code, the code's).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerEntry {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instructions: Option<String>,
+    /// Principals (token subjects) that may use the server; absent: every principal the
+    /// deployment admits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_principals: Option<Vec<String>>,
+    /// Requests per principal per minute on this server; absent: the deployment's limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u64>,
+}
+
+/// How a registered tool runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ToolImplementation {
+    /// A Lambda function (name, ARN or partial ARN), invoked synchronously with the payload
+    /// of `docs/lambda-tools.md`; a reply later than `timeout_ms` is a tool error.
+    #[serde(rename_all = "camelCase")]
+    Lambda {
+        function: String,
+        #[serde(default = "default_timeout_ms")]
+        timeout_ms: u64,
+    },
+}
+
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+
+/// The longest a Lambda-backed tool may be given (API Gateway answers a WebSocket message
+/// within 29 s; the gateway needs some of that).
+pub const MAX_TOOL_TIMEOUT_MS: u64 = 25_000;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolEntry {
+    #[serde(flatten)]
+    pub tool: Tool,
+    pub implementation: ToolImplementation,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceEntry {
+    #[serde(flatten)]
+    pub resource: Resource,
+    /// What `resources/read` returns.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceTemplateEntry {
+    #[serde(flatten)]
+    pub template: ResourceTemplate,
+    /// What `resources/read` returns for a matching URI, with `{variable}` replaced by the
+    /// URI's values.
+    pub text: String,
+}
+
+/// One message of a registered prompt; `{argument}` is replaced by the argument's value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PromptMessageText {
+    pub role: Role,
+    pub text: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PromptEntry {
+    #[serde(flatten)]
+    pub prompt: Prompt,
+    pub messages: Vec<PromptMessageText>,
+}
+
+/// One catalogue item of a registered server, as stored and as the admin interface takes it
+/// (`{"kind": "tool", "name": ..., "inputSchema": ..., "implementation": ...}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Entry {
+    Tool(ToolEntry),
+    Resource(ResourceEntry),
+    ResourceTemplate(ResourceTemplateEntry),
+    Prompt(PromptEntry),
+}
+
+/// The kinds of entry, each with its own namespace of names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum EntryKind {
+    Tool,
+    Resource,
+    ResourceTemplate,
+    Prompt,
+}
+
+impl EntryKind {
+    pub const ALL: [EntryKind; 4] =
+        [EntryKind::Tool, EntryKind::Resource, EntryKind::ResourceTemplate, EntryKind::Prompt];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Tool => "tool",
+            EntryKind::Resource => "resource",
+            EntryKind::ResourceTemplate => "resourceTemplate",
+            EntryKind::Prompt => "prompt",
+        }
+    }
+}
+
+impl std::str::FromStr for EntryKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EntryKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown kind `{s}` (tool, resource, resourceTemplate, prompt)"))
+    }
+}
+
+/// Why an entry cannot be registered.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} {name}: {reason}")]
+pub struct InvalidEntry {
+    pub kind: &'static str,
+    pub name: String,
+    pub reason: String,
+}
+
+/// Longest name of a tool or prompt (the protocol recommends 1 to 128 characters).
+const MAX_NAME: usize = 128;
+/// Largest text of a resource, template or prompt message: what fits a message with room.
+const MAX_TEXT: usize = 64 * 1024;
+
+impl Entry {
+    pub fn kind(&self) -> EntryKind {
+        match self {
+            Entry::Tool(_) => EntryKind::Tool,
+            Entry::Resource(_) => EntryKind::Resource,
+            Entry::ResourceTemplate(_) => EntryKind::ResourceTemplate,
+            Entry::Prompt(_) => EntryKind::Prompt,
+        }
+    }
+
+    /// The name the entry is known by in its kind: a tool's or prompt's name, a resource's
+    /// URI, a template's URI template.
+    pub fn name(&self) -> &str {
+        match self {
+            Entry::Tool(t) => &t.tool.name,
+            Entry::Resource(r) => &r.resource.uri,
+            Entry::ResourceTemplate(t) => &t.template.uri_template,
+            Entry::Prompt(p) => &p.prompt.name,
+        }
+    }
+
+    /// Everything checked before an entry is written: names, schemas (compiled as the
+    /// server will compile them), URIs and templates, texts, and placeholders.
+    pub fn validate(&self) -> Result<(), InvalidEntry> {
+        let invalid =
+            |reason: String| InvalidEntry { kind: self.kind().as_str(), name: self.name().to_owned(), reason };
+        match self {
+            Entry::Tool(t) => {
+                check_name(&t.tool.name).map_err(invalid)?;
+                if t.tool.input_schema.get("type") != Some(&Value::String("object".into())) {
+                    return Err(invalid("inputSchema must have \"type\": \"object\"".into()));
+                }
+                jsonschema::validator_for(&t.tool.input_schema)
+                    .map_err(|e| invalid(format!("invalid inputSchema: {e}")))?;
+                if let Some(output) = &t.tool.output_schema {
+                    jsonschema::validator_for(output).map_err(|e| invalid(format!("invalid outputSchema: {e}")))?;
+                }
+                let ToolImplementation::Lambda { function, timeout_ms } = &t.implementation;
+                if function.trim().is_empty() || function.len() > 256 {
+                    return Err(invalid("implementation.function must name a Lambda function".into()));
+                }
+                if *timeout_ms == 0 || *timeout_ms > MAX_TOOL_TIMEOUT_MS {
+                    return Err(invalid(format!("implementation.timeoutMs must be 1 to {MAX_TOOL_TIMEOUT_MS}")));
+                }
+            }
+            Entry::Resource(r) => {
+                check_uri(&r.resource.uri).map_err(invalid)?;
+                check_text(&r.text).map_err(invalid)?;
+            }
+            Entry::ResourceTemplate(t) => {
+                let template = UriTemplate::parse(&t.template.uri_template)
+                    .ok_or_else(|| invalid("not an RFC 6570 URI template".into()))?;
+                check_uri(&t.template.uri_template).map_err(invalid)?;
+                check_text(&t.text).map_err(invalid)?;
+                if let Some(unknown) = placeholders(&t.text).find(|p| !template.variables().any(|v| v == *p)) {
+                    return Err(invalid(format!("text names {{{unknown}}}, which the template does not define")));
+                }
+            }
+            Entry::Prompt(p) => {
+                check_name(&p.prompt.name).map_err(invalid)?;
+                if p.messages.is_empty() {
+                    return Err(invalid("a prompt needs at least one message".into()));
+                }
+                let declared: Vec<&str> = p.prompt.arguments.iter().flatten().map(|a| a.name.as_str()).collect();
+                for m in &p.messages {
+                    check_text(&m.text).map_err(invalid)?;
+                    if let Some(unknown) = placeholders(&m.text).find(|a| !declared.contains(a)) {
+                        return Err(invalid(format!("a message names {{{unknown}}}, which is not an argument")));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_name(name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if valid { Ok(()) } else { Err(format!("a name is 1 to {MAX_NAME} of A-Z a-z 0-9 _ - .")) }
+}
+
+fn check_uri(uri: &str) -> Result<(), String> {
+    let scheme = uri.split_once(':').map(|(s, _)| s).unwrap_or_default();
+    let valid = !scheme.is_empty()
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
+        && uri.len() <= 2048
+        && !uri.chars().any(char::is_whitespace);
+    if valid { Ok(()) } else { Err("a URI with a scheme, no spaces, at most 2048 characters".into()) }
+}
+
+fn check_text(text: &str) -> Result<(), String> {
+    if text.len() <= MAX_TEXT { Ok(()) } else { Err(format!("a text is at most {MAX_TEXT} bytes")) }
+}
+
+/// The `{name}` placeholders of a text.
+pub(crate) fn placeholders(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+/// `text` with each `{name}` replaced by its value (unknown names stay as they are).
+pub(crate) fn fill(text: &str, values: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.split_once('}') {
+            Some((name, tail)) if values.contains_key(name) => {
+                out.push_str(&values[name]);
+                rest = tail;
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn tool(schema: Value) -> Entry {
+        serde_json::from_value(json!({
+            "kind": "tool", "name": "word_count", "description": "Counts words",
+            "inputSchema": schema,
+            "implementation": { "type": "lambda", "function": "word-count" },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn entries_read_as_the_protocol_describes_them_plus_their_implementation() {
+        let entry = tool(json!({"type": "object", "properties": {"text": {"type": "string"}}}));
+        let Entry::Tool(t) = &entry else { panic!("a tool") };
+        assert_eq!(t.implementation, ToolImplementation::Lambda { function: "word-count".into(), timeout_ms: 10_000 });
+        assert_eq!(entry.validate(), Ok(()));
+        let back: Entry = serde_json::from_value(serde_json::to_value(&entry).unwrap()).unwrap();
+        assert_eq!(back, entry);
+    }
+
+    #[test]
+    fn bad_entries_are_refused_with_the_reason() {
+        let e = tool(json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": "zero"}}}));
+        assert!(e.validate().unwrap_err().reason.starts_with("invalid inputSchema"), "{:?}", e.validate());
+        assert!(tool(json!({"type": "string"})).validate().unwrap_err().reason.contains("\"type\": \"object\""));
+        let template: Entry = serde_json::from_value(json!({
+            "kind": "resourceTemplate", "uriTemplate": "doc://{id}", "name": "doc", "text": "Document {name}",
+        }))
+        .unwrap();
+        assert!(template.validate().unwrap_err().reason.contains("{name}"));
+        let prompt: Entry = serde_json::from_value(json!({
+            "kind": "prompt", "name": "greet", "arguments": [{"name": "who", "required": true}],
+            "messages": [{"role": "user", "text": "Say hello to {who} in {language}"}],
+        }))
+        .unwrap();
+        assert!(prompt.validate().unwrap_err().reason.contains("{language}"));
+    }
+
+    #[test]
+    fn placeholders_are_filled_and_unknown_ones_kept() {
+        let values = [("who".to_owned(), "Ada".to_owned())].into_iter().collect();
+        assert_eq!(fill("Hello {who}, {nobody} {", &values), "Hello Ada, {nobody} {");
+        assert_eq!(placeholders("a {x} b {y}").collect::<Vec<_>>(), ["x", "y"]);
+    }
+}

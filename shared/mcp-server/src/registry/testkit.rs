@@ -1,0 +1,67 @@
+//! The suite every registry store must pass (feature `testkit`): versions move with every
+//! change, entries replace by kind and name, and a server's removal takes its entries.
+//! Names are unique per run, so a shared table can be used.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::json;
+
+use super::entry::{Entry, EntryKind, ServerEntry};
+use super::store::RegistryStore;
+
+fn entry(value: serde_json::Value) -> Entry {
+    serde_json::from_value(value).unwrap_or_else(|e| panic!("entry: {e}"))
+}
+
+pub async fn registry_suite(store: &dyn RegistryStore) {
+    let name = format!("suite-{}", crate::ids::random_id().replace(['-', '_'], ""));
+    let server = ServerEntry { name: name.clone(), title: Some("Suite".into()), ..Default::default() };
+    let tool = |description: &str| {
+        entry(json!({
+            "kind": "tool", "name": "word_count", "description": description,
+            "inputSchema": {"type": "object"},
+            "implementation": {"type": "lambda", "function": "word-count", "timeoutMs": 2000},
+        }))
+    };
+    let note = entry(json!({"kind": "resource", "uri": "doc://readme", "name": "readme", "text": "Hello"}));
+
+    assert_eq!(store.catalogue(&name).await.unwrap(), None);
+    assert_eq!(store.version(&name).await.unwrap(), None);
+    assert_eq!(store.put_entry(&name, &note).await.unwrap(), None, "no entry without its server");
+
+    let v1 = store.put_server(&server).await.unwrap();
+    let v2 = store.put_entry(&name, &tool("first")).await.unwrap().unwrap();
+    let v3 = store.put_entry(&name, &note).await.unwrap().unwrap();
+    let v4 = store.put_entry(&name, &tool("second")).await.unwrap().unwrap();
+    assert!(v1 < v2 && v2 < v3 && v3 < v4, "every change moves the version: {v1} {v2} {v3} {v4}");
+    let catalogue = store.catalogue(&name).await.unwrap().unwrap();
+    assert_eq!((catalogue.server.clone(), catalogue.version), (server.clone(), v4));
+    assert_eq!(catalogue.entries.len(), 2, "a put replaces the entry of the same kind and name");
+    assert!(catalogue.entries.contains(&tool("second")) && catalogue.entries.contains(&note));
+    assert_eq!(store.version(&name).await.unwrap(), Some(v4));
+    assert!(store.servers().await.unwrap().contains(&server));
+
+    assert_eq!(store.remove_entry(&name, EntryKind::Prompt, "word_count").await.unwrap(), None, "kinds are apart");
+    let v5 = store.remove_entry(&name, EntryKind::Tool, "word_count").await.unwrap().unwrap();
+    assert!(v5 > v4);
+    assert_eq!(store.catalogue(&name).await.unwrap().unwrap().entries, [note]);
+
+    assert!(store.remove_server(&name).await.unwrap());
+    assert!(!store.remove_server(&name).await.unwrap());
+    assert_eq!(store.catalogue(&name).await.unwrap(), None);
+    assert_eq!(store.version(&name).await.unwrap(), None);
+    // Registered again, it starts without the old entries, at a version none of its
+    // earlier readers has seen.
+    let again = store.put_server(&server).await.unwrap();
+    assert!(store.catalogue(&name).await.unwrap().unwrap().entries.is_empty());
+    assert!(again > v5, "versions never go back: {again} after {v5}");
+    store.remove_server(&name).await.unwrap();
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn the_memory_registry_passes() {
+        super::registry_suite(&super::super::store::MemoryRegistry::default()).await;
+    }
+}

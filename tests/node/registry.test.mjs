@@ -1,0 +1,177 @@
+// The registry end to end, with real backends: the gateway's three instances over DynamoDB
+// (moto) and Redis, the `mcp-registry` CLI changing the catalogue, and a Lambda-backed tool
+// (functions/tool-word-count) run by cargo-lambda's emulator (`cargo lambda watch`, the
+// Lambda Invoke API on loopback), invoked through aws-sdk-lambda with an endpoint override.
+// An SDK client on a WebSocket (its messages spread over the instances) sees each change as a
+// `notifications/tools/list_changed` and in `tools/list`, calls the tool, and sees it go.
+//
+// Needs MCP_DYNAMODB_ENDPOINT, MCP_REDIS_URL and MCP_TEST_CARGO_LAMBDA (the test command sets
+// them in its real-backends step); skipped otherwise.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+
+import { startGateway } from './lib/gateway.mjs';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const { MCP_DYNAMODB_ENDPOINT: dynamodb, MCP_REDIS_URL: redis, MCP_TEST_CARGO_LAMBDA: cargoLambda } = process.env;
+const skip = !(dynamodb && redis && cargoLambda) && 'needs MCP_DYNAMODB_ENDPOINT, MCP_REDIS_URL and MCP_TEST_CARGO_LAMBDA';
+
+const SERVER = 'mcp-serverless-reference';
+const FUNCTION = 'tool-word-count';
+const run = randomBytes(4).toString('hex');
+const tables = ['--table', `registry-e2e-${run}`, '--registry-table', `registry-${run}`];
+const WAIT_MS = 20_000;
+
+let gw;
+let watch;
+let lambdaUrl;
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs the CLI; its JSON output and exit status. */
+function registry(...args) {
+  const bin = path.join(repoRoot, 'target/debug/mcp-registry');
+  const common = ['--dynamodb-endpoint', dynamodb, ...tables, '--redis-url', redis, '--connections-endpoint', gw.base];
+  const r = spawnSync(bin, [...common, ...args], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, out: r.stdout ? JSON.parse(r.stdout) : null, err: r.stderr };
+}
+
+/** Runs the CLI with an entry on stdin. */
+function put(entry) {
+  const bin = path.join(repoRoot, 'target/debug/mcp-registry');
+  const common = ['--dynamodb-endpoint', dynamodb, ...tables, '--redis-url', redis, '--connections-endpoint', gw.base];
+  const r = spawnSync(bin, [...common, 'put', '--server', SERVER, '-'], {
+    encoding: 'utf8', timeout: 60_000, input: JSON.stringify(entry),
+  });
+  return { status: r.status, out: r.stdout ? JSON.parse(r.stdout) : null, err: r.stderr };
+}
+
+const wordCount = (timeoutMs = 5000) => ({
+  kind: 'tool',
+  name: 'word_count',
+  description: 'Counts the words of a text (a Lambda function)',
+  inputSchema: {
+    type: 'object',
+    properties: { text: { type: 'string' }, delayMs: { type: 'integer' }, fail: { enum: ['reply', 'crash'] } },
+    required: ['text'],
+  },
+  implementation: { type: 'lambda', function: FUNCTION, timeoutMs },
+});
+
+/** Invokes the function directly until the emulator answers (it compiles on start). */
+async function waitForFunction() {
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${lambdaUrl}/2015-03-31/functions/${FUNCTION}/invocations`, {
+        method: 'POST', body: JSON.stringify({ arguments: { text: 'warm up' } }),
+      });
+      if (r.ok) return;
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error('cargo lambda watch did not serve the function');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+before(async () => {
+  if (skip) return;
+  const port = await freePort();
+  lambdaUrl = `http://127.0.0.1:${port}`;
+  watch = spawn(cargoLambda, ['lambda', 'watch', '-p', FUNCTION, '--invoke-address', '127.0.0.1', '--invoke-port', String(port), '--ignore-changes', '--quiet'], {
+    cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await waitForFunction();
+  gw = await startGateway({
+    instances: 3,
+    args: ['--dynamodb-endpoint', dynamodb, '--create-table', ...tables, '--redis-url', redis, '--lambda-endpoint', lambdaUrl],
+  });
+});
+
+after(async () => {
+  await gw?.stop();
+  watch?.kill('SIGTERM');
+});
+
+function nextListChanged(seen) {
+  const before = seen.length;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no tools/list_changed')), WAIT_MS);
+    const poll = setInterval(() => {
+      if (seen.length > before) { clearTimeout(timer); clearInterval(poll); resolve(); }
+    }, 20);
+  });
+}
+
+test('a tool registered with the CLI is listed, announced, called, and removed', { skip, timeout: 600_000 }, async () => {
+  assert.equal(registry('server', 'put', SERVER, '--title', 'Reference').status, 0);
+  const client = new Client({ name: 'registry-e2e', version: '0.0.0' });
+  const changes = [];
+  client.setNotificationHandler(ToolListChangedNotificationSchema, () => { changes.push(Date.now()); });
+  await client.connect(new WebSocketClientTransport(new URL(gw.wsUrl)));
+  const names = async () => (await client.listTools()).tools.map((t) => t.name);
+  assert.ok(!(await names()).includes('word_count'));
+
+  // An invalid entry is refused before anything is written.
+  const bad = put({ ...wordCount(), inputSchema: { type: 'object', properties: { text: { type: 12 } } } });
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.err, /invalid inputSchema/);
+
+  let announced = nextListChanged(changes);
+  const added = put(wordCount(2000));
+  assert.equal(added.status, 0, added.err);
+  assert.ok(added.out.notified >= 1, `the connection was notified: ${JSON.stringify(added.out)}`);
+  await announced;
+  assert.ok((await names()).includes('word_count'), 'listed by whichever instance answers');
+
+  const counted = await client.callTool({ name: 'word_count', arguments: { text: 'one two three' } });
+  assert.equal(counted.isError, undefined);
+  assert.equal(counted.content[0].text, '3 words');
+  assert.equal(counted.structuredContent.words, 3);
+
+  // The gateway validates arguments against the schema before invoking anything.
+  const invalid = await client.callTool({ name: 'word_count', arguments: { words: 3 } });
+  assert.equal(invalid.isError, true);
+  assert.match(invalid.content[0].text, /Invalid arguments/);
+  // The function's own errors, its crash and its silence are tool errors, not failures.
+  const refused = await client.callTool({ name: 'word_count', arguments: { text: 'x', fail: 'reply' } });
+  assert.deepEqual([refused.isError, refused.content[0].text], [true, 'asked to fail']);
+  const crashed = await client.callTool({ name: 'word_count', arguments: { text: 'x', fail: 'crash' } });
+  assert.equal(crashed.isError, true);
+  assert.match(crashed.content[0].text, /asked to crash/);
+  const late = await client.callTool({ name: 'word_count', arguments: { text: 'x', delayMs: 4000 } });
+  assert.deepEqual([late.isError, late.content[0].text], [true, 'the tool did not answer within 2000 ms']);
+
+  const listed = registry('list', '--server', SERVER);
+  assert.deepEqual(listed.out.entries.map((e) => e.name), ['word_count']);
+
+  announced = nextListChanged(changes);
+  const removed = registry('remove', '--server', SERVER, '--kind', 'tool', '--name', 'word_count');
+  assert.equal(removed.status, 0, removed.err);
+  await announced;
+  assert.ok(!(await names()).includes('word_count'), 'gone from every instance');
+  const gone = await client.callTool({ name: 'word_count', arguments: { text: 'x' } }).catch((e) => e);
+  assert.match(String(gone.message ?? gone.content?.[0]?.text), /Unknown tool/);
+  // A name code defines stays code's: the entry is stored, reported, and not served.
+  const clash = put({ ...wordCount(), name: 'echo' });
+  assert.equal(clash.status, 0, clash.err);
+  assert.match(clash.out.warnings.join(' '), /defined in code/);
+  const echo = await client.callTool({ name: 'echo', arguments: { text: 'still code' } });
+  assert.equal(echo.content[0].text, 'still code');
+  await client.close();
+});
