@@ -130,7 +130,7 @@ test('a tool registered with the CLI is listed, announced, called, and removed',
   // An invalid entry is refused before anything is written.
   const bad = put({ ...wordCount(), inputSchema: { type: 'object', properties: { text: { type: 12 } } } });
   assert.notEqual(bad.status, 0);
-  assert.match(bad.err, /invalid inputSchema/);
+  assert.match(bad.err, /invalid input schema/);
 
   let announced = nextListChanged(changes);
   const added = put(wordCount(2000));

@@ -75,12 +75,6 @@ pub enum ServerCommand {
         title: Option<String>,
         #[arg(long)]
         instructions: Option<String>,
-        /// A principal allowed to use the server (repeat for more); none: every principal.
-        #[arg(long)]
-        allow: Vec<String>,
-        /// Requests per principal per minute on this server.
-        #[arg(long)]
-        rate_limit: Option<u64>,
     },
     /// Remove a server and all its entries.
     Remove { name: String },

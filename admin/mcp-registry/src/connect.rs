@@ -21,9 +21,11 @@ pub async fn admin(args: &Args) -> Result<Admin> {
     let registry = Arc::new(DynamoRegistry::new(client.clone(), args.registry_table.clone()));
     let dynamo = Arc::new(DynamoState::new(client, args.table.clone()));
     let mut state = StateHandles { subscriptions: dynamo.subscriptions(), ..StateHandles::in_memory() };
+    let mut versions = None;
     if let Some(url) = &args.redis_url {
         let redis = RedisState::connect(url).await?;
-        state = StateHandles { bus: redis.bus(), versions: redis.versions(), ..state };
+        versions = Some(redis.versions());
+        state = StateHandles { bus: redis.bus(), ..state };
     }
     let sink: Option<Arc<dyn ConnectionSink>> = match &args.connections_endpoint {
         Some(endpoint) => {
@@ -33,7 +35,7 @@ pub async fn admin(args: &Args) -> Result<Admin> {
         None => None,
     };
     let notifier = Notifier::new(state.clone(), sink);
-    let mut admin = Admin::new(registry, state.versions.clone(), notifier);
+    let mut admin = Admin::new(registry, versions, notifier);
     for code in [reference_server::server()?, conformance_server::server()?] {
         let name = code.info().name.clone();
         admin = admin.with_code(name, Arc::new(code));

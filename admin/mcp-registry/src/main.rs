@@ -44,9 +44,8 @@ async fn run(args: Args) -> Result<Value> {
     }
     let admin = connect::admin(&args).await?;
     match args.command {
-        Command::Server(ServerCommand::Put { name, title, instructions, allow, rate_limit }) => {
-            let allowed_principals = (!allow.is_empty()).then_some(allow);
-            let server = ServerEntry { name, title, instructions, allowed_principals, rate_limit };
+        Command::Server(ServerCommand::Put { name, title, instructions }) => {
+            let server = ServerEntry { name, title, instructions, ..ServerEntry::default() };
             change(admin.put_server(&server).await)
         }
         Command::Server(ServerCommand::Remove { name }) => change(admin.remove_server(&name).await),

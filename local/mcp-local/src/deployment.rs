@@ -81,7 +81,10 @@ impl Deployment {
             );
             if let Some((store, invoker)) = &registry {
                 let name = server.info().name.clone();
-                let live = LiveCatalogue::new(server, name, store.clone(), instance_state.versions, invoker.clone());
+                // Without Redis the versions are this process's: another process (the CLI)
+                // cannot bump them, so revalidation reads the registry's own version.
+                let versions = args.redis_url.as_ref().map(|_| instance_state.versions.clone());
+                let live = LiveCatalogue::new(server, name, store.clone(), versions, invoker.clone());
                 router = router.with_registry(Arc::new(live));
             }
             let router = Arc::new(router);

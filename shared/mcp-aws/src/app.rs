@@ -88,8 +88,9 @@ impl App {
             let store = Arc::new(DynamoRegistry::new(dynamo.client().clone(), table.clone()));
             let invoker: Arc<dyn ToolInvoker> = Arc::new(LambdaInvoker::new(&sdk, settings.lambda_endpoint.clone()));
             let name = server.info().name.clone();
-            router =
-                router.with_registry(Arc::new(LiveCatalogue::new(server, name, store, state.versions, Some(invoker))));
+            // Without Redis the versions are this instance's own: revalidate in DynamoDB.
+            let versions = with_l1.then(|| state.versions.clone());
+            router = router.with_registry(Arc::new(LiveCatalogue::new(server, name, store, versions, Some(invoker))));
         }
         let router = Arc::new(router);
         let origin = OriginPolicy { allowed_hosts: settings.allowed_hosts, allowed_origins: settings.allowed_origins };

@@ -14,7 +14,10 @@ pub struct LambdaInvoker {
 
 impl LambdaInvoker {
     pub fn new(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Self {
-        let mut config = aws_sdk_lambda::config::Builder::from(sdk);
+        // One attempt: a retried Invoke after a lost reply would run the tool twice, and a
+        // tool need not be idempotent. Its errors are tool errors the model can retry.
+        let retry = aws_sdk_lambda::config::retry::RetryConfig::standard().with_max_attempts(1);
+        let mut config = aws_sdk_lambda::config::Builder::from(sdk).retry_config(retry);
         if let Some(endpoint) = endpoint {
             config = config.endpoint_url(endpoint);
         }
@@ -25,23 +28,46 @@ impl LambdaInvoker {
 #[async_trait]
 impl ToolInvoker for LambdaInvoker {
     async fn invoke(&self, function: &str, payload: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-        let out = self
-            .client
-            .invoke()
-            .function_name(function)
-            .payload(Blob::new(payload))
-            .send()
-            .await
-            .map_err(|e| InvokeError::Unavailable(format!("{}", aws_sdk_lambda::error::DisplayErrorContext(e))))?;
+        let out =
+            self.client.invoke().function_name(function).payload(Blob::new(payload)).send().await.map_err(|e| {
+                // An emulator (cargo lambda) reports the function's own failure as an error
+                // response carrying Lambda's error document; AWS answers 200 with
+                // `FunctionError`. Anything else is Lambda refusing.
+                let body = e.raw_response().and_then(|r| r.body().bytes()).unwrap_or_default();
+                match error_message(body) {
+                    Some(message) => InvokeError::Failed(message),
+                    None => InvokeError::Unavailable(format!("{}", aws_sdk_lambda::error::DisplayErrorContext(e))),
+                }
+            })?;
         let body = out.payload.map(Blob::into_inner).unwrap_or_default();
         if let Some(kind) = out.function_error {
-            // Lambda's error document: {"errorType": ..., "errorMessage": ...}.
-            let message = serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["errorMessage"].as_str().map(str::to_owned))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+            let message = error_message(&body).unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
             return Err(InvokeError::Failed(format!("{kind}: {message}")));
         }
         Ok(body)
+    }
+}
+
+/// The message of Lambda's error document (`{"errorType": ..., "errorMessage": ...}`).
+fn error_message(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let message = v.get("errorMessage")?.as_str()?;
+    Some(match v.get("errorType").and_then(|t| t.as_str()) {
+        Some(kind) => format!("{kind}: {message}"),
+        None => message.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    #[test]
+    fn lambdas_error_document_is_read_and_api_errors_are_not() {
+        let crash = br#"{"errorType":"&alloc::boxed::Box<dyn core::error::Error>","errorMessage":"asked to crash"}"#;
+        assert_eq!(error_message(crash).as_deref(), Some("&alloc::boxed::Box<dyn core::error::Error>: asked to crash"));
+        let denied = br#"{"Type":"User","Message":"User: arn:aws:sts::123456789012:assumed-role/x is not authorized"}"#;
+        assert_eq!(error_message(denied), None, "an API refusal is not the function's failure");
+        assert_eq!(error_message(b"not json"), None);
     }
 }

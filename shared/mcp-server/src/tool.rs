@@ -129,6 +129,11 @@ impl ToolBuilder {
         })
     }
 
+    /// The output schema compiled as [`raw_handler`](Self::raw_handler) compiles it.
+    pub(crate) fn compile_output(&self) -> Result<Option<jsonschema::Validator>, DefinitionError> {
+        self.tool.output_schema.as_ref().map(|s| compile(&self.tool.name, "output", s)).transpose()
+    }
+
     /// A handler taking the arguments object as JSON.
     pub fn raw_handler<F>(self, f: F) -> Result<ToolDef, DefinitionError>
     where

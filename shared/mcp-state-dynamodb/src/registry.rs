@@ -6,14 +6,14 @@
 //! | entry | `server#<name>` | `<kind>#<name or URI>` (+ `data`: the entry as JSON) |
 //!
 //! Every change is one transaction: the entry's write and the server item's `version`
-//! increase, the latter conditional on the server existing. A server's catalogue is one
-//! strongly consistent query of its partition, so the entries and the version read agree.
+//! increase, the latter conditional on the server existing. A server's catalogue is a
+//! strongly consistent query of its partition, checked against the version read just before
+//! (a query is not a snapshot), so the entries and the version read agree.
 //! A new server's version starts at its creation time in microseconds, so a server removed
 //! and registered again never repeats an earlier version.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
 use mcp_server::registry::entry::{Entry, EntryKind, ServerEntry};
@@ -70,14 +70,32 @@ impl DynamoRegistry {
     }
 
     /// Runs a change and the version increase together; `None` if a condition failed (the
-    /// server, or the entry to remove, is missing).
+    /// server, or the entry to remove, is missing). A conflict with a concurrent change is
+    /// retried. The version returned is read after the change (0 if that read failed: the
+    /// change itself is made).
     async fn change(&self, server: &str, write: TransactWriteItem) -> StateResult<Option<u64>> {
-        let sent =
-            self.call().transact_write_items().transact_items(write).transact_items(self.bump(server)?).send().await;
-        match sent {
-            Ok(_) => self.version(server).await,
-            Err(e) if e.code() == Some("TransactionCanceledException") && cancelled_by_condition(&e) => Ok(None),
-            Err(e) => Err(state_error(e)),
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let transaction = self.call().transact_write_items().transact_items(write.clone());
+            let sent = transaction.transact_items(self.bump(server)?).send().await;
+            match sent.map_err(|e| cancellation(&e).unwrap_or_else(|| Cancelled::Other(state_error(e)))) {
+                Ok(_) => break,
+                Err(Cancelled::Condition) => return Ok(None),
+                Err(Cancelled::Conflict) if attempt < 3 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                }
+                Err(Cancelled::Conflict) => return Err(StateError::Conflict),
+                Err(Cancelled::Refused(why)) => return Err(StateError::Rejected(why)),
+                Err(Cancelled::Other(e)) => return Err(e),
+            }
+        }
+        match self.version(server).await {
+            Ok(version) => Ok(Some(version.unwrap_or(0))),
+            Err(e) => {
+                tracing::warn!(server, error = %e, "registry changed; its new version could not be read");
+                Ok(Some(0))
+            }
         }
     }
 
@@ -105,21 +123,37 @@ impl DynamoRegistry {
     }
 }
 
-/// Whether a cancelled transaction failed only on its conditions.
-fn cancelled_by_condition<R>(
+/// Why a transaction was cancelled.
+enum Cancelled {
+    /// A condition did not hold (and nothing else went wrong).
+    Condition,
+    /// A concurrent transaction touched the same items: worth retrying.
+    Conflict,
+    /// The request itself is wrong (an item too large, ...).
+    Refused(String),
+    Other(StateError),
+}
+
+fn cancellation<R>(
     e: &aws_sdk_dynamodb::error::SdkError<
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
         R,
     >,
-) -> bool {
+) -> Option<Cancelled> {
     use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match e.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
-            .cancellation_reasons()
-            .iter()
-            .all(|r| matches!(r.code(), None | Some("None") | Some("ConditionalCheckFailed"))),
-        _ => false,
+    let Some(TransactWriteItemsError::TransactionCanceledException(c)) = e.as_service_error() else { return None };
+    let reasons = c.cancellation_reasons();
+    let code = |r: &aws_sdk_dynamodb::types::CancellationReason| r.code().unwrap_or("None").to_owned();
+    if let Some(r) = reasons.iter().find(|r| code(r) == "ValidationError") {
+        return Some(Cancelled::Refused(r.message().unwrap_or("ValidationError").to_owned()));
     }
+    if reasons.iter().any(|r| code(r) == "TransactionConflict") {
+        return Some(Cancelled::Conflict);
+    }
+    if reasons.iter().all(|r| matches!(code(r).as_str(), "None" | "ConditionalCheckFailed")) {
+        return Some(Cancelled::Condition);
+    }
+    None
 }
 
 #[async_trait]
@@ -145,22 +179,40 @@ impl RegistryStore for DynamoRegistry {
         updated.attributes.as_ref().and_then(|a| get_n(a, VERSION)).ok_or_else(|| unreadable("no version"))
     }
 
+    /// The entries first, the server item last and only at the version read: a removal that
+    /// fails midway leaves a registered server with fewer entries (run it again to finish),
+    /// and an entry written meanwhile makes it start over, so none is left behind to come
+    /// back with a later registration of the same name.
     async fn remove_server(&self, name: &str) -> StateResult<bool> {
-        let items = self.partition_items(name).await?;
-        if !items.iter().any(|i| get_s(i, SK) == Some(SERVER)) {
-            return Ok(false);
+        for _ in 0..3 {
+            let items = self.partition_items(name).await?;
+            if items.is_empty() {
+                return Ok(false);
+            }
+            for item in items.iter().filter(|i| get_s(i, SK) != Some(SERVER)) {
+                let Some(sk) = get_s(item, SK) else { continue };
+                let delete = self.call().delete_item().table_name(&self.table).set_key(Some(key(partition(name), sk)));
+                delete.send().await.map_err(state_error)?;
+            }
+            let head = items.iter().find(|i| get_s(i, SK) == Some(SERVER));
+            let Some(version) = head.and_then(|i| get_n(i, VERSION)) else { return Ok(true) };
+            let removed = self
+                .call()
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(partition(name), SERVER)))
+                .condition_expression("#v = :seen")
+                .expression_attribute_names("#v", VERSION)
+                .expression_attribute_values(":seen", n(version))
+                .send()
+                .await;
+            match removed {
+                Ok(_) => return Ok(true),
+                Err(e) if crate::error::condition_failed(&e) => continue,
+                Err(e) => return Err(state_error(e)),
+            }
         }
-        // The server item first: from then on the server is gone for every reader, and an
-        // entry left by a failure below is never served (nor listed: its server is gone).
-        let removed =
-            self.call().delete_item().table_name(&self.table).set_key(Some(key(partition(name), SERVER))).send();
-        removed.await.map_err(state_error)?;
-        for item in items.iter().filter(|i| get_s(i, SK) != Some(SERVER)) {
-            let Some(sk) = get_s(item, SK) else { continue };
-            let delete = self.call().delete_item().table_name(&self.table).set_key(Some(key(partition(name), sk)));
-            delete.send().await.map_err(state_error)?;
-        }
-        Ok(true)
+        Err(StateError::Conflict)
     }
 
     async fn put_entry(&self, server: &str, entry: &Entry) -> StateResult<Option<u64>> {
@@ -200,7 +252,27 @@ impl RegistryStore for DynamoRegistry {
         Ok(got.item.as_ref().and_then(|i| get_n(i, VERSION)))
     }
 
+    /// A query is not a snapshot (a transaction may land between its pages, or between the
+    /// entries and the server item): the version is read first and must match the one the
+    /// query returns, or the read is done again.
     async fn catalogue(&self, server: &str) -> StateResult<Option<Catalogue>> {
+        for _ in 0..3 {
+            let before = self.version(server).await?;
+            let catalogue = self.read_partition(server).await?;
+            if catalogue.as_ref().map(|c| c.version) == before {
+                return Ok(catalogue);
+            }
+        }
+        Err(StateError::Conflict)
+    }
+
+    async fn servers(&self) -> StateResult<Vec<ServerEntry>> {
+        self.scan_servers().await
+    }
+}
+
+impl DynamoRegistry {
+    async fn read_partition(&self, server: &str) -> StateResult<Option<Catalogue>> {
         let items = self.partition_items(server).await?;
         let Some(head) = items.iter().find(|i| get_s(i, SK) == Some(SERVER)) else { return Ok(None) };
         let entry: ServerEntry = serde_json::from_str(get_s(head, DATA).unwrap_or("{}")).map_err(unreadable)?;
@@ -216,7 +288,7 @@ impl RegistryStore for DynamoRegistry {
         Ok(Some(Catalogue { server: entry, version, entries }))
     }
 
-    async fn servers(&self) -> StateResult<Vec<ServerEntry>> {
+    async fn scan_servers(&self) -> StateResult<Vec<ServerEntry>> {
         let mut servers = Vec::new();
         let mut start = None;
         loop {

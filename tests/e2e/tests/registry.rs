@@ -92,14 +92,19 @@ async fn a_registered_tool_is_announced_listed_called_and_removed_across_instanc
             let instance = state.clone().with_l1();
             let sink: Arc<dyn ConnectionSink> = posts.clone();
             let invoker: Arc<dyn ToolInvoker> = function.clone();
-            let live =
-                LiveCatalogue::new(code.clone(), &server_name, store.clone(), instance.versions.clone(), Some(invoker));
+            let live = LiveCatalogue::new(
+                code.clone(),
+                &server_name,
+                store.clone(),
+                Some(instance.versions.clone()),
+                Some(invoker),
+            );
             Router::new(code, instance, RequestStateCodec::ephemeral(), RouterConfig::default(), Some(sink))
                 .with_registry(Arc::new(live))
         })
         .collect();
     let sink: Arc<dyn ConnectionSink> = posts.clone();
-    let admin = Admin::new(store.clone(), state.versions.clone(), Notifier::new(state.clone(), Some(sink)))
+    let admin = Admin::new(store.clone(), Some(state.versions.clone()), Notifier::new(state.clone(), Some(sink)))
         .with_code(&server_name, Arc::new(reference_server::server().unwrap()));
 
     // A WebSocket session on instance 0 follows the tool list.

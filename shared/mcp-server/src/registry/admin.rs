@@ -41,14 +41,18 @@ pub struct Change {
 
 pub struct Admin {
     store: Arc<dyn RegistryStore>,
-    versions: Arc<dyn Versions>,
+    /// The deployment's shared versions (Redis); `None` when the admin cannot reach them.
+    versions: Option<Arc<dyn Versions>>,
     notifier: Notifier,
     /// The code's catalogue of servers defined in code, by name: to report clashes.
     code: BTreeMap<String, Arc<Server>>,
 }
 
 impl Admin {
-    pub fn new(store: Arc<dyn RegistryStore>, versions: Arc<dyn Versions>, notifier: Notifier) -> Self {
+    /// `versions`: the deployment's shared versions (Redis), if it has them and they can be
+    /// reached from here; without them instances that revalidate through Redis see a change
+    /// within [`MAX_AGE`](super::live::MAX_AGE), and every change says so.
+    pub fn new(store: Arc<dyn RegistryStore>, versions: Option<Arc<dyn Versions>>, notifier: Notifier) -> Self {
         Admin { store, versions, notifier, code: BTreeMap::new() }
     }
 
@@ -59,8 +63,13 @@ impl Admin {
     }
 
     pub async fn put_server(&self, server: &ServerEntry) -> Result<Change, AdminError> {
-        if let Err(reason) = check_server_name(&server.name) {
-            return Err(InvalidEntry { kind: "server", name: server.name.clone(), reason }.into());
+        let refuse =
+            |reason: String| AdminError::from(InvalidEntry { kind: "server", name: server.name.clone(), reason });
+        check_server_name(&server.name).map_err(refuse)?;
+        // Stored but not enforced would be worse than refused: nobody should believe a server
+        // is restricted when it is not.
+        if server.allowed_principals.is_some() || server.rate_limit.is_some() {
+            return Err(refuse("allowedPrincipals and rateLimit are not enforced yet: leave them out".into()));
         }
         let version = self.store.put_server(server).await?;
         Ok(self.changed(&server.name, version, &[], Vec::new()).await)
@@ -109,8 +118,18 @@ impl Admin {
     /// After a write: the shared version, then the notifications. Neither failing undoes
     /// the write; both are reported.
     async fn changed(&self, server: &str, version: u64, lists: &[ListKind], mut warnings: Vec<String>) -> Change {
-        if let Err(e) = self.versions.bump(&version_key(server)).await {
-            warnings.push(format!("the shared version was not bumped ({e}): instances see the change within a minute"));
+        match &self.versions {
+            Some(versions) => {
+                if let Err(e) = versions.bump(&version_key(server)).await {
+                    warnings.push(format!(
+                        "the shared version was not bumped ({e}): instances see the change within a minute"
+                    ));
+                }
+            }
+            None => warnings.push(
+                "no shared versions (Redis) given: instances that use Redis see the change within a minute, and HTTP streams are not notified"
+                    .into(),
+            ),
         }
         let mut notified = 0;
         for list in lists {

@@ -78,7 +78,8 @@ fn add(
 pub(crate) fn code_defines(code: &Server, entry: &Entry) -> bool {
     match entry {
         Entry::Tool(t) => code.tool_index.contains_key(&t.tool.name),
-        Entry::Resource(r) => code.resource_index.contains_key(&r.resource.uri),
+        // A code template that answers the URI defines it too.
+        Entry::Resource(r) => code.serves_uri(&r.resource.uri),
         Entry::ResourceTemplate(t) => code.templates.iter().any(|d| d.template.uri_template == t.template.uri_template),
         Entry::Prompt(p) => code.prompt_index.contains_key(&p.prompt.name),
     }

@@ -20,11 +20,12 @@ pub struct ServerEntry {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
-    /// Principals (token subjects) that may use the server; absent: every principal the
-    /// deployment admits.
+    /// Principals (token subjects) that may use the server. Not enforced yet, so the admin
+    /// interface refuses a server that sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_principals: Option<Vec<String>>,
-    /// Requests per principal per minute on this server; absent: the deployment's limit.
+    /// Requests per principal per minute on this server. Not enforced yet, so the admin
+    /// interface refuses a server that sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u64>,
 }
@@ -152,6 +153,10 @@ pub struct InvalidEntry {
 const MAX_NAME: usize = 128;
 /// Largest text of a resource, template or prompt message: what fits a message with room.
 const MAX_TEXT: usize = 64 * 1024;
+/// Largest entry, as JSON (a DynamoDB item holds 400 KB).
+const MAX_ENTRY: usize = 350 * 1024;
+/// Longest URI or URI template: it is part of a DynamoDB sort key (1,024 bytes at most).
+const MAX_URI: usize = 1000;
 
 impl Entry {
     pub fn kind(&self) -> EntryKind {
@@ -185,11 +190,11 @@ impl Entry {
                 if t.tool.input_schema.get("type") != Some(&Value::String("object".into())) {
                     return Err(invalid("inputSchema must have \"type\": \"object\"".into()));
                 }
-                jsonschema::validator_for(&t.tool.input_schema)
-                    .map_err(|e| invalid(format!("invalid inputSchema: {e}")))?;
-                if let Some(output) = &t.tool.output_schema {
-                    jsonschema::validator_for(output).map_err(|e| invalid(format!("invalid outputSchema: {e}")))?;
-                }
+                // Compiled exactly as the server compiles them (draft 2020-12 unless `$schema`).
+                let def = crate::tool::ToolDef::from_tool(t.tool.clone());
+                def.compile_output().map_err(|e| invalid(e.to_string()))?;
+                def.raw_handler(|_, _| Box::pin(async { Ok(mcp_protocol::model::CallToolResult::default()) }))
+                    .map_err(|e| invalid(e.to_string()))?;
                 let ToolImplementation::Lambda { function, timeout_ms } = &t.implementation;
                 if function.trim().is_empty() || function.len() > 256 {
                     return Err(invalid("implementation.function must name a Lambda function".into()));
@@ -225,6 +230,11 @@ impl Entry {
                 }
             }
         }
+        // A DynamoDB item holds at most 400 KB; keep room for the keys.
+        let size = serde_json::to_vec(self).map_or(usize::MAX, |v| v.len());
+        if size > MAX_ENTRY {
+            return Err(invalid(format!("the entry is {size} bytes as JSON; at most {MAX_ENTRY}")));
+        }
         Ok(())
     }
 }
@@ -240,9 +250,9 @@ fn check_uri(uri: &str) -> Result<(), String> {
     let scheme = uri.split_once(':').map(|(s, _)| s).unwrap_or_default();
     let valid = !scheme.is_empty()
         && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
-        && uri.len() <= 2048
+        && uri.len() <= MAX_URI
         && !uri.chars().any(char::is_whitespace);
-    if valid { Ok(()) } else { Err("a URI with a scheme, no spaces, at most 2048 characters".into()) }
+    if valid { Ok(()) } else { Err(format!("a URI with a scheme, no spaces, at most {MAX_URI} bytes")) }
 }
 
 fn check_text(text: &str) -> Result<(), String> {
@@ -303,7 +313,7 @@ mod tests {
     #[test]
     fn bad_entries_are_refused_with_the_reason() {
         let e = tool(json!({"type": "object", "properties": {"n": {"type": "integer", "minimum": "zero"}}}));
-        assert!(e.validate().unwrap_err().reason.starts_with("invalid inputSchema"), "{:?}", e.validate());
+        assert!(e.validate().unwrap_err().reason.contains("invalid input schema"), "{:?}", e.validate());
         assert!(tool(json!({"type": "string"})).validate().unwrap_err().reason.contains("\"type\": \"object\""));
         let template: Entry = serde_json::from_value(json!({
             "kind": "resourceTemplate", "uriTemplate": "doc://{id}", "name": "doc", "text": "Document {name}",

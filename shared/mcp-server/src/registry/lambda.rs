@@ -72,13 +72,28 @@ pub(crate) fn tool_def(
 ) -> Result<ToolDef, DefinitionError> {
     let ToolImplementation::Lambda { function, timeout_ms } = entry.implementation.clone();
     let (tool, server) = (entry.tool.name.clone(), server.to_owned());
-    ToolDef::from_tool(entry.tool.clone()).raw_handler(move |ctx, arguments| {
+    let def = ToolDef::from_tool(entry.tool.clone());
+    let output = def.compile_output()?.map(Arc::new);
+    def.raw_handler(move |ctx, arguments| {
         let (invoker, function, tool, server) = (invoker.clone(), function.clone(), tool.clone(), server.clone());
+        let output = output.clone();
         Box::pin(async move {
             let request = request(&ctx, tool, arguments, server);
-            Ok(call(invoker.as_ref(), &function, &request, Duration::from_millis(timeout_ms)).await)
+            let result = call(invoker.as_ref(), &function, &request, Duration::from_millis(timeout_ms)).await;
+            Ok(checked(result, output.as_deref()))
         })
     })
+}
+
+/// A function's result that breaks the tool's output schema is the function's error (a
+/// tool error), not the gateway's (which would fail the request).
+fn checked(result: CallToolResult, output: Option<&jsonschema::Validator>) -> CallToolResult {
+    let Some(validator) = output.filter(|_| result.is_error != Some(true)) else { return result };
+    match &result.structured_content {
+        Some(v) if validator.is_valid(v) => result,
+        Some(_) => CallToolResult::error("the tool's structuredContent does not match its outputSchema"),
+        None => CallToolResult::error("the tool declares an outputSchema but returned no structuredContent"),
+    }
 }
 
 fn request(ctx: &RequestContext, tool: String, arguments: Map<String, Value>, server: String) -> ToolRequest {
@@ -110,9 +125,14 @@ pub(crate) async fn call(
             tracing::warn!(function, tool = %request.tool, ?timeout, "tool function timed out");
             return CallToolResult::error(format!("the tool did not answer within {} ms", timeout.as_millis()));
         }
-        Ok(Err(e)) => {
-            tracing::warn!(function, tool = %request.tool, error = %e, "tool function failed");
-            return CallToolResult::error(format!("the tool failed: {e}"));
+        Ok(Err(InvokeError::Failed(why))) => {
+            tracing::warn!(function, tool = %request.tool, %why, "tool function failed");
+            return CallToolResult::error(format!("the tool failed: {why}"));
+        }
+        // Lambda's own refusals name accounts, roles and ARNs: they go to the log only.
+        Ok(Err(InvokeError::Unavailable(why))) => {
+            tracing::error!(function, tool = %request.tool, %why, "tool function could not be invoked");
+            return CallToolResult::error("the tool is unavailable; try again later");
         }
         Ok(Ok(reply)) => reply,
     };

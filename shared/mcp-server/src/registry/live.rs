@@ -1,12 +1,15 @@
 //! A server's catalogue as it is now: the code's definitions merged with the server's
 //! registry entries, kept in each instance and revalidated by version. A revalidation reads
 //! the shared version (one Redis call) and, only when it moved, the registry (DynamoDB).
-//! When Redis cannot be read, the registry's own version is read instead (one DynamoDB
-//! call): slower, never stale. A snapshot also expires after [`MAX_AGE`], which bounds how
-//! long an instance can miss a change whose version bump failed.
+//! Without Redis, or when it cannot be read, the registry's own version is read instead (one
+//! DynamoDB call): slower, not stale. A snapshot also expires after [`MAX_AGE`], which bounds
+//! how long an instance can miss a change whose version bump failed. A registry that does
+//! not answer is not asked again for [`RETRY_AFTER`]; the last catalogue is served meanwhile.
 
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::lambda::ToolInvoker;
 use super::store::{Catalogue, RegistryStore, version_key};
@@ -21,12 +24,18 @@ pub struct LiveCatalogue {
     /// The server's name in the registry.
     name: String,
     store: Arc<dyn RegistryStore>,
-    versions: Arc<dyn Versions>,
+    /// The shared versions (Redis); without them every revalidation reads the registry's
+    /// version (one DynamoDB read).
+    versions: Option<Arc<dyn Versions>>,
     invoker: Option<Arc<dyn ToolInvoker>>,
     snapshot: RwLock<Snapshot>,
-    /// One reload at a time per instance; the others wait for it and use its result.
+    /// One reload at a time per instance; those waiting use its result.
     reloading: tokio::sync::Mutex<()>,
 }
+
+/// How long an instance waits before trying a registry that failed to answer again: in the
+/// meantime it serves the catalogue it has, without waiting on the registry.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 struct Snapshot {
@@ -36,6 +45,10 @@ struct Snapshot {
     /// The registry's version it holds (`None`: the server is not registered).
     stored: Option<u64>,
     read_at: Instant,
+    /// Counts reload attempts, so that those who waited for one use its outcome.
+    generation: u64,
+    /// After a failed reload: no new attempt before this.
+    retry_at: Option<Instant>,
 }
 
 impl LiveCatalogue {
@@ -45,7 +58,7 @@ impl LiveCatalogue {
         code: Arc<Server>,
         name: impl Into<String>,
         store: Arc<dyn RegistryStore>,
-        versions: Arc<dyn Versions>,
+        versions: Option<Arc<dyn Versions>>,
         invoker: Option<Arc<dyn ToolInvoker>>,
     ) -> Self {
         let name = name.into();
@@ -53,13 +66,14 @@ impl LiveCatalogue {
         let server = code.merged(&empty, None).map_or_else(|_| code.clone(), |(s, _)| Arc::new(s));
         // Read long ago: the first revalidation reloads.
         let read_at = Instant::now().checked_sub(MAX_AGE * 2).unwrap_or_else(Instant::now);
+        let snapshot = Snapshot { server, shared: None, stored: None, read_at, generation: 0, retry_at: None };
         LiveCatalogue {
             code,
             name,
             store,
             versions,
             invoker,
-            snapshot: RwLock::new(Snapshot { server, shared: None, stored: None, read_at }),
+            snapshot: RwLock::new(snapshot),
             reloading: tokio::sync::Mutex::new(()),
         }
     }
@@ -84,38 +98,41 @@ impl LiveCatalogue {
 
     /// The current catalogue (see the module's documentation for what it costs).
     pub async fn fresh(&self) -> Arc<Server> {
-        let key = version_key(&self.name);
-        let shared = self.versions.current(&key).await;
         let seen = self.read();
+        if seen.retry_at.is_some_and(|at| Instant::now() < at) {
+            return seen.server;
+        }
         let young = seen.read_at.elapsed() < MAX_AGE;
-        match shared {
-            Ok(v) if young && seen.shared == Some(v) => return seen.server,
-            Ok(v) => return self.reload(Some(v)).await,
-            Err(_) => {}
+        if let Some(versions) = &self.versions {
+            match versions.current(&version_key(&self.name)).await {
+                Ok(v) if young && seen.shared == Some(v) => return seen.server,
+                Ok(v) => return self.reload(&seen, Some(v)).await,
+                Err(_) => {}
+            }
         }
         match self.store.version(&self.name).await {
             Ok(stored) if young && stored == seen.stored => seen.server,
-            Ok(_) => self.reload(None).await,
+            Ok(_) => self.reload(&seen, None).await,
             Err(e) => {
                 tracing::warn!(server = %self.name, error = %e, "registry unreadable: serving the catalogue last read");
-                seen.server
+                self.failed(&seen)
             }
         }
     }
 
-    /// Reads the registry and merges it; on failure keeps the last catalogue.
-    async fn reload(&self, shared: Option<u64>) -> Arc<Server> {
+    /// Reads the registry and merges it; on failure keeps the last catalogue for a while.
+    async fn reload(&self, seen: &Snapshot, shared: Option<u64>) -> Arc<Server> {
         let _one = self.reloading.lock().await;
-        let seen = self.read();
-        // Someone reloaded at this shared version while we waited.
-        if shared.is_some() && seen.shared == shared && seen.read_at.elapsed() < MAX_AGE {
-            return seen.server;
+        let now = self.read();
+        // Someone reloaded (or failed to) while we waited: use that.
+        if now.generation != seen.generation {
+            return now.server;
         }
         let catalogue = match self.store.catalogue(&self.name).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(server = %self.name, error = %e, "registry unreadable: serving the catalogue last read");
-                return seen.server;
+                return self.failed(&now);
             }
         };
         let stored = catalogue.as_ref().map(|c| c.version);
@@ -124,11 +141,112 @@ impl LiveCatalogue {
             Ok((server, _skipped)) => Arc::new(server),
             Err(e) => {
                 tracing::error!(server = %self.name, error = %e, "catalogue not rebuilt");
-                return seen.server;
+                return self.failed(&now);
             }
         };
-        let snapshot = Snapshot { server: server.clone(), shared, stored, read_at: Instant::now() };
-        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = snapshot;
+        let next = Snapshot {
+            server: server.clone(),
+            shared,
+            stored,
+            read_at: Instant::now(),
+            generation: now.generation + 1,
+            retry_at: None,
+        };
+        *self.snapshot.write().unwrap_or_else(|e| e.into_inner()) = next;
         server
+    }
+
+    /// Remembers a failed revalidation: the last catalogue is served, and the registry is not
+    /// asked again for [`RETRY_AFTER`].
+    fn failed(&self, seen: &Snapshot) -> Arc<Server> {
+        let mut snapshot = self.snapshot.write().unwrap_or_else(|e| e.into_inner());
+        if snapshot.generation == seen.generation {
+            snapshot.generation += 1;
+            snapshot.retry_at = Some(Instant::now() + RETRY_AFTER);
+        }
+        snapshot.server.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::registry::entry::{Entry, EntryKind, ServerEntry};
+    use crate::registry::store::MemoryRegistry;
+    use crate::state::{StateError, StateResult};
+
+    /// A registry that can be taken down, counting the reads that reach it.
+    #[derive(Default)]
+    struct Flaky {
+        inner: MemoryRegistry,
+        down: AtomicBool,
+        reads: AtomicUsize,
+    }
+
+    impl Flaky {
+        fn read(&self) -> StateResult<()> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            if self.down.load(Ordering::SeqCst) { Err(StateError::Unavailable("down".into())) } else { Ok(()) }
+        }
+    }
+
+    #[async_trait]
+    impl RegistryStore for Flaky {
+        async fn put_server(&self, server: &ServerEntry) -> StateResult<u64> {
+            self.inner.put_server(server).await
+        }
+        async fn remove_server(&self, name: &str) -> StateResult<bool> {
+            self.inner.remove_server(name).await
+        }
+        async fn put_entry(&self, server: &str, entry: &Entry) -> StateResult<Option<u64>> {
+            self.inner.put_entry(server, entry).await
+        }
+        async fn remove_entry(&self, server: &str, kind: EntryKind, name: &str) -> StateResult<Option<u64>> {
+            self.inner.remove_entry(server, kind, name).await
+        }
+        async fn version(&self, server: &str) -> StateResult<Option<u64>> {
+            self.read()?;
+            self.inner.version(server).await
+        }
+        async fn catalogue(&self, server: &str) -> StateResult<Option<Catalogue>> {
+            self.read()?;
+            self.inner.catalogue(server).await
+        }
+        async fn servers(&self) -> StateResult<Vec<ServerEntry>> {
+            self.inner.servers().await
+        }
+    }
+
+    fn doc() -> Entry {
+        serde_json::from_value(
+            serde_json::json!({"kind": "resource", "uri": "doc://guide", "name": "guide", "text": "Hi"}),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_shared_versions_changes_are_seen_and_a_down_registry_is_not_hammered() {
+        let store = Arc::new(Flaky::default());
+        let code = Arc::new(Server::builder("s", "1").build().unwrap_or_else(|e| panic!("{e}")));
+        let live = LiveCatalogue::new(code, "s", store.clone(), None, None);
+        store.put_server(&ServerEntry { name: "s".into(), ..Default::default() }).await.ok();
+        store.put_entry("s", &doc()).await.ok();
+        assert!(live.fresh().await.serves_uri("doc://guide"), "registered: served");
+        store.remove_entry("s", EntryKind::Resource, "doc://guide").await.ok();
+        assert!(!live.fresh().await.serves_uri("doc://guide"), "removed: gone at the next revalidation");
+
+        store.put_entry("s", &doc()).await.ok();
+        store.down.store(true, Ordering::SeqCst);
+        let before = store.reads.load(Ordering::SeqCst);
+        assert!(!live.fresh().await.serves_uri("doc://guide"), "the last catalogue, while the registry is down");
+        assert!(!live.fresh().await.serves_uri("doc://guide"));
+        assert_eq!(store.reads.load(Ordering::SeqCst), before + 1, "one attempt, then a pause");
+        store.down.store(false, Ordering::SeqCst);
+        tokio::time::advance(RETRY_AFTER + Duration::from_secs(1)).await;
+        assert!(live.fresh().await.serves_uri("doc://guide"), "back: the change is seen");
     }
 }

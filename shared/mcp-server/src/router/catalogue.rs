@@ -362,8 +362,9 @@ impl Router {
             return jsonrpc::encode_result(id, &result);
         }
         let mut meta: Meta = result.meta.take().unwrap_or_default();
+        // The server's own keys win: a tool (a Lambda function's reply) cannot speak for it.
         for (k, v) in &self.server().result_meta {
-            meta.entry(k.clone()).or_insert_with(|| v.clone());
+            meta.insert(k.clone(), v.clone());
         }
         jsonrpc::encode_result(
             id,
