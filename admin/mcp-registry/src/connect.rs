@@ -14,7 +14,7 @@ use mcp_state_redis::RedisState;
 use crate::args::Args;
 
 pub async fn admin(args: &Args) -> Result<Admin> {
-    let client = dynamodb_client(args.dynamodb_endpoint.as_deref()).await;
+    let client = mcp_aws::dynamodb_client(args.dynamodb_endpoint.as_deref()).await;
     if args.create_table {
         mcp_state_dynamodb::schema::ensure_registry_table(&client, &args.registry_table).await?;
     }
@@ -41,14 +41,4 @@ pub async fn admin(args: &Args) -> Result<Admin> {
         admin = admin.with_code(name, Arc::new(code));
     }
     Ok(admin)
-}
-
-/// The DynamoDB client of the usual AWS configuration, at `endpoint` if given, with the
-/// deployment's deadlines.
-async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(endpoint) = endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    mcp_state_dynamodb::client::client((&loader.load().await).into())
 }

@@ -163,11 +163,7 @@ pub async fn dynamodb_client(args: &Args) -> Option<aws_sdk_dynamodb::Client> {
     if args.dynamodb_endpoint.is_none() && !args.dynamodb_aws {
         return None;
     }
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(endpoint) = &args.dynamodb_endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    Some(mcp_state_dynamodb::client::client((&loader.load().await).into()))
+    Some(mcp_aws::dynamodb_client(args.dynamodb_endpoint.as_deref()).await)
 }
 
 /// The stores: in memory (one process, shared by its instances) unless configured: DynamoDB

@@ -72,6 +72,16 @@ pub async fn run_authorizer_function() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// A DynamoDB client of the usual AWS configuration (at `endpoint` if given: LocalStack,
+/// moto, ...), with the deployment's deadlines: for the local gateway and the admin CLI.
+pub async fn dynamodb_client(endpoint: Option<&str>) -> aws_sdk_dynamodb::Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    mcp_state_dynamodb::client::client((&loader.load().await).into())
+}
+
 /// What [`init_logging`] set up that a handler acts on after each event.
 #[derive(Clone, Default)]
 pub struct Telemetry {

@@ -71,7 +71,7 @@ impl DynamoState {
             .expression_attribute_values(":l", s(lapse_bucket(minute)))
             .expression_attribute_values(":from", n(from_ms))
             .expression_attribute_values(":last", n(to_ms - 1));
-        let rows = self.query_all(query).await?;
+        let rows = crate::query_all(query).await?;
         Ok(rows.iter().filter_map(|row| get_s(row, PK)?.strip_prefix("conn#").map(str::to_owned)).collect())
     }
 }

@@ -62,19 +62,6 @@ impl DynamoState {
         &self.table
     }
 
-    /// Every item a query finds, page after page. The query is built from
-    /// [`call`](Self::call), which counted its first page; each further page counts too.
-    pub(crate) async fn query_all(&self, query: QueryFluentBuilder) -> StateResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut page = query.clone().send().await.map_err(state_error)?;
-        loop {
-            items.extend(page.items.unwrap_or_default());
-            let Some(start) = page.last_evaluated_key else { return Ok(items) };
-            mcp_server::state::calls::dynamodb();
-            page = query.clone().set_exclusive_start_key(Some(start)).send().await.map_err(state_error)?;
-        }
-    }
-
     pub fn sessions(self: &Arc<Self>) -> Arc<dyn SessionStore> {
         self.clone()
     }
@@ -93,5 +80,18 @@ impl DynamoState {
 
     pub fn kv(self: &Arc<Self>) -> Arc<dyn KvStore> {
         self.clone()
+    }
+}
+
+/// Every item a query finds, page after page. The query is built from a client the caller
+/// counted for its first page; each further page counts too.
+pub(crate) async fn query_all(query: QueryFluentBuilder) -> StateResult<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut page = query.clone().send().await.map_err(state_error)?;
+    loop {
+        items.extend(page.items.unwrap_or_default());
+        let Some(start) = page.last_evaluated_key else { return Ok(items) };
+        mcp_server::state::calls::dynamodb();
+        page = query.clone().set_exclusive_start_key(Some(start)).send().await.map_err(state_error)?;
     }
 }

@@ -100,26 +100,14 @@ impl DynamoRegistry {
     }
 
     async fn partition_items(&self, server: &str) -> StateResult<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .call()
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :p")
-                .expression_attribute_values(":p", s(partition(server)))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(state_error)?;
-            items.extend(page.items.unwrap_or_default());
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(items),
-            }
-        }
+        let query = self
+            .call()
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :p")
+            .expression_attribute_values(":p", s(partition(server)))
+            .consistent_read(true);
+        crate::query_all(query).await
     }
 }
 

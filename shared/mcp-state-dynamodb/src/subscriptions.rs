@@ -45,7 +45,7 @@ impl DynamoState {
             .key_condition_expression("#s = :s")
             .expression_attribute_names("#s", SUBSCRIBER)
             .expression_attribute_values(":s", s(subscriber_id));
-        self.query_all(query).await
+        crate::query_all(query).await
     }
 }
 

@@ -84,18 +84,23 @@ pub async fn backends(endpoint: &str, redis_url: &str, table: &str) -> StateHand
 
 /// N routers serving the reference server over one shared state, each with its own L1.
 pub async fn reference_instances(n: usize, sink: Arc<Posts>) -> Vec<Arc<Router>> {
-    let state = shared_state().await;
+    instances(&shared_state().await, n, Some(sink))
+}
+
+/// N routers serving the reference server over `state`, each with its own L1, posting to
+/// `sink` if given.
+pub fn instances(state: &StateHandles, n: usize, sink: Option<Arc<Posts>>) -> Vec<Arc<Router>> {
     let codec = RequestStateCodec::ephemeral();
     (0..n)
         .map(|_| {
             let server = reference_server::server().unwrap_or_else(|e| panic!("reference server: {e}"));
-            let sink: Arc<dyn ConnectionSink> = sink.clone();
+            let sink = sink.clone().map(|s| -> Arc<dyn ConnectionSink> { s });
             Arc::new(Router::new(
                 Arc::new(server),
                 state.clone().with_l1(),
                 codec.clone(),
                 RouterConfig::default(),
-                Some(sink),
+                sink,
             ))
         })
         .collect()

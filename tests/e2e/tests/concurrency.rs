@@ -11,27 +11,19 @@ use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
-use e2e::{Collected, Posts, http, shared_state};
+use e2e::{Collected, Posts, http, instances, shared_state};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::websocket::WebSocketEdge;
 use mcp_server::notifier::resource_topic;
 use mcp_server::state::LoggingLevel;
-use mcp_server::{ConnectionSink, Outbound, RequestStateCodec, Router, RouterConfig, StateHandles};
-
-fn routers(state: &StateHandles, sink: &Arc<Posts>, n: usize) -> Vec<Arc<Router>> {
-    let codec = RequestStateCodec::ephemeral();
-    (0..n)
-        .map(|_| {
-            let sink: Arc<dyn ConnectionSink> = sink.clone();
-            let server = Arc::new(reference_server::server().unwrap());
-            Arc::new(Router::new(server, state.clone().with_l1(), codec.clone(), RouterConfig::default(), Some(sink)))
-        })
-        .collect()
-}
+use mcp_server::{Outbound, StateHandles};
 
 /// Three WebSocket function instances over `state`, posting to one recorded sink.
 fn edges(state: &StateHandles, sink: &Arc<Posts>) -> Vec<WebSocketEdge> {
-    routers(state, sink, 3).into_iter().map(|r| WebSocketEdge::new(r, sink.clone(), OriginPolicy::loopback())).collect()
+    instances(state, 3, Some(sink.clone()))
+        .into_iter()
+        .map(|r| WebSocketEdge::new(r, sink.clone(), OriginPolicy::loopback()))
+        .collect()
 }
 
 /// The event API Gateway delivers on `route` for `connection`.
@@ -118,7 +110,7 @@ async fn subscribes_racing_a_disconnect_across_instances_leave_nothing_behind() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_updates_of_one_session_end_in_one_record_every_instance_reads() {
     let state = shared_state().await;
-    let r = routers(&state, &Arc::new(Posts::default()), 3);
+    let r = instances(&state, 3, None);
     let out = || -> Arc<dyn Outbound> { Arc::new(Collected::default()) };
     let reply = r[0].handle(initialize().to_string().as_bytes(), &http(None, None), out()).await;
     let session = reply.new_session.unwrap();

@@ -5,26 +5,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use e2e::shared_state;
 use e2e::workload::Workload;
+use e2e::{instances, shared_state};
 use mcp_server::state::faults::{FaultKind, FaultPlan, Faults};
-use mcp_server::{RequestStateCodec, Router, RouterConfig, StateHandles};
 
 const CLIENTS: usize = 6;
 const STEPS: usize = 9;
-
-fn instances(state: &StateHandles, n: usize) -> Vec<Arc<Router>> {
-    let codec = RequestStateCodec::ephemeral();
-    (0..n)
-        .map(|_| {
-            let server = Arc::new(reference_server::server().unwrap());
-            Arc::new(Router::new(server, state.clone().with_l1(), codec.clone(), RouterConfig::default(), None))
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_injected_faults_every_acknowledged_write_is_stored() {
@@ -35,7 +23,7 @@ async fn under_injected_faults_every_acknowledged_write_is_stored() {
         latency: Duration::from_millis(1),
         timeout: Duration::from_millis(50),
     });
-    let workload = Workload::new(instances(&faults.wrap(stored.clone()), 3));
+    let workload = Workload::new(instances(&faults.wrap(stored.clone()), 3, None));
     let acked = workload.run(CLIENTS, STEPS).await;
     faults.set(FaultPlan::default());
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use e2e::workload::{HANG, Workload};
-use e2e::{Collected, backends, meta};
-use mcp_server::{HttpHeaders, Inbound, Outbound, RequestStateCodec, Router, RouterConfig, StateHandles, Transport};
+use e2e::{Collected, backends, instances, meta};
+use mcp_server::{HttpHeaders, Inbound, Outbound, Router, Transport};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -67,21 +67,6 @@ fn moto(port: u16) -> Process {
     Process(child)
 }
 
-fn instances(state: &StateHandles, n: usize) -> Vec<Arc<Router>> {
-    let codec = RequestStateCodec::ephemeral();
-    (0..n)
-        .map(|_| {
-            Arc::new(Router::new(
-                Arc::new(reference_server::server().unwrap()),
-                state.clone().with_l1(),
-                codec.clone(),
-                RouterConfig::default(),
-                None,
-            ))
-        })
-        .collect()
-}
-
 fn http(session: Option<&str>, version: &str, method: &str, name: Option<&str>) -> Inbound {
     let headers = HttpHeaders {
         protocol_version: Some(version.into()),
@@ -123,7 +108,7 @@ async fn redis_stopped_and_restarted_loses_nothing() {
     let port = free_port();
     let redis = redis_server(port);
     let state = backends(&endpoint, &format!("redis://127.0.0.1:{port}"), "faults-redis").await;
-    let r = instances(&state, 2);
+    let r = instances(&state, 2, None);
     let before = initialize(&r[0]).await;
     assert_eq!(echo_in_session(&r[1], &before, "warm").await["result"]["content"][0]["text"], "warm");
     let uri = format!("note://faults-{}", mcp_server::ids::random_id().replace(['-', '_'], ""));
@@ -162,7 +147,7 @@ async fn dynamodb_stopped_gives_retryable_errors_and_recovers() {
     let endpoint = format!("http://127.0.0.1:{port}");
     let dynamo = moto(port);
     let state = backends(&endpoint, &redis_url, "faults-dynamodb").await;
-    let r = instances(&state, 2);
+    let r = instances(&state, 2, None);
     initialize(&r[0]).await;
 
     drop(dynamo);
@@ -191,7 +176,7 @@ async fn redis_killed_and_dynamodb_stalled_under_load_lose_nothing_acknowledged(
     let state =
         backends(&format!("http://127.0.0.1:{moto_port}"), &format!("redis://127.0.0.1:{redis_port}"), "faults-load")
             .await;
-    let workload = Workload::new(instances(&state, 3));
+    let workload = Workload::new(instances(&state, 3, None));
     let load = tokio::spawn({
         let w = workload.clone();
         async move { w.run(4, usize::MAX).await }

@@ -62,8 +62,7 @@ impl LiveCatalogue {
         invoker: Option<Arc<dyn ToolInvoker>>,
     ) -> Self {
         let name = name.into();
-        let empty = Catalogue { server: Default::default(), version: 0, entries: Vec::new() };
-        let server = code.merged(&empty, None).map_or_else(|_| code.clone(), |(s, _)| Arc::new(s));
+        let server = code.merged(&Catalogue::default(), None).map_or_else(|_| code.clone(), |(s, _)| Arc::new(s));
         // Read long ago: the first revalidation reloads.
         let read_at = Instant::now().checked_sub(MAX_AGE * 2).unwrap_or_else(Instant::now);
         let snapshot = Snapshot { server, shared: None, stored: None, read_at, generation: 0, retry_at: None };
@@ -76,15 +75,6 @@ impl LiveCatalogue {
             snapshot: RwLock::new(snapshot),
             reloading: tokio::sync::Mutex::new(()),
         }
-    }
-
-    /// The definitions from code alone (they win every clash).
-    pub fn code(&self) -> &Arc<Server> {
-        &self.code
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     /// The catalogue as last read, without any remote call.
@@ -136,8 +126,8 @@ impl LiveCatalogue {
             }
         };
         let stored = catalogue.as_ref().map(|c| c.version);
-        let empty = Catalogue { server: Default::default(), version: 0, entries: Vec::new() };
-        let server = match self.code.merged(catalogue.as_ref().unwrap_or(&empty), self.invoker.as_ref()) {
+        let none = Catalogue::default();
+        let server = match self.code.merged(catalogue.as_ref().unwrap_or(&none), self.invoker.as_ref()) {
             Ok((server, _skipped)) => Arc::new(server),
             Err(e) => {
                 tracing::error!(server = %self.name, error = %e, "catalogue not rebuilt");

@@ -12,7 +12,7 @@ use super::entry::{Entry, EntryKind, ServerEntry};
 use crate::state::StateResult;
 
 /// A server's registered catalogue, read at one version.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Catalogue {
     pub server: ServerEntry,
     pub version: u64,
