@@ -4,6 +4,8 @@
 // Lambda Invoke API on loopback), invoked through aws-sdk-lambda with an endpoint override.
 // An SDK client on a WebSocket (its messages spread over the instances) sees each change as a
 // `notifications/tools/list_changed` and in `tools/list`, calls the tool, and sees it go.
+// Two registered servers on the same gateway (`/mcp/{server}`, `/ws/{server}`,
+// `/ws?server=`) keep their catalogues and sessions apart.
 //
 // Needs MCP_DYNAMODB_ENDPOINT, MCP_REDIS_URL and MCP_TEST_CARGO_LAMBDA (the test command sets
 // them in its real-backends step); skipped otherwise.
@@ -16,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
@@ -53,10 +56,10 @@ function registry(...args) {
 }
 
 /** Runs the CLI with an entry on stdin. */
-function put(entry) {
+function put(entry, server = SERVER) {
   const bin = path.join(repoRoot, 'target/debug/mcp-registry');
   const common = ['--dynamodb-endpoint', dynamodb, ...tables, '--redis-url', redis, '--connections-endpoint', gw.base];
-  const r = spawnSync(bin, [...common, 'put', '--server', SERVER, '-'], {
+  const r = spawnSync(bin, [...common, 'put', '--server', server, '-'], {
     encoding: 'utf8', timeout: 60_000, input: JSON.stringify(entry),
   });
   return { status: r.status, out: r.stdout ? JSON.parse(r.stdout) : null, err: r.stderr };
@@ -174,4 +177,65 @@ test('a tool registered with the CLI is listed, announced, called, and removed',
   const echo = await client.callTool({ name: 'echo', arguments: { text: 'still code' } });
   assert.equal(echo.content[0].text, 'still code');
   await client.close();
+});
+
+test('two servers on one gateway: a client of one can neither see nor call the other\'s tools', { skip, timeout: 600_000 }, async () => {
+  const [alpha, beta] = [`alpha-${run}`, `beta-${run}`];
+  for (const [server, tool] of [[alpha, 'alpha_words'], [beta, 'beta_words']]) {
+    assert.equal(registry('server', 'put', server, '--title', server).status, 0);
+    const added = put({ ...wordCount(), name: tool }, server);
+    assert.equal(added.status, 0, added.err);
+  }
+  const connect = async (transport) => {
+    const client = new Client({ name: 'servers-e2e', version: '0.0.0' });
+    await client.connect(transport);
+    return client;
+  };
+  const overHttp = new StreamableHTTPClientTransport(new URL(`${gw.base}/mcp/${alpha}`));
+  const a = await connect(overHttp);
+  const aOverWs = await connect(new WebSocketClientTransport(new URL(`${gw.wsUrl}/${alpha}`)));
+  const b = await connect(new WebSocketClientTransport(new URL(`${gw.wsUrl}?server=${beta}`)));
+  const byDefault = await connect(new WebSocketClientTransport(new URL(gw.wsUrl)));
+  const names = async (client) => (await client.listTools()).tools.map((t) => t.name);
+
+  assert.equal(a.getServerVersion().name, alpha);
+  assert.equal(b.getServerVersion().name, beta);
+  assert.deepEqual(await names(a), ['alpha_words']);
+  assert.deepEqual(await names(aOverWs), ['alpha_words']);
+  assert.deepEqual(await names(b), ['beta_words']);
+  const defaults = await names(byDefault);
+  assert.ok(defaults.includes('echo') && !defaults.includes('alpha_words') && !defaults.includes('beta_words'));
+
+  // Each calls its own server's tool (the same Lambda function behind both)...
+  const counted = await a.callTool({ name: 'alpha_words', arguments: { text: 'one two' } });
+  assert.equal(counted.content[0].text, '2 words');
+  assert.equal((await b.callTool({ name: 'beta_words', arguments: { text: 'one' } })).content[0].text, '1 words');
+  // ...and not the other's.
+  for (const [client, tool] of [[a, 'beta_words'], [aOverWs, 'beta_words'], [b, 'alpha_words'], [byDefault, 'alpha_words']]) {
+    const r = await client.callTool({ name: tool, arguments: { text: 'x' } }).catch((e) => e);
+    assert.match(String(r.message ?? r.content?.[0]?.text), /Unknown tool/, tool);
+  }
+
+  // alpha's HTTP session is alpha's only: another server does not know it.
+  const elsewhere = await fetch(`${gw.base}/mcp/${beta}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json', accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25', 'mcp-session-id': overHttp.sessionId,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+  });
+  assert.equal(elsewhere.status, 404);
+
+  // A server nobody registered: 404 on HTTP, the handshake refused on WebSocket.
+  const nobody = await fetch(`${gw.base}/mcp/nobody-${run}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }),
+  });
+  assert.equal(nobody.status, 404);
+  const refused = await connect(new WebSocketClientTransport(new URL(`${gw.wsUrl}?server=nobody-${run}`))).catch((e) => e);
+  assert.ok(refused instanceof Error, 'no connection to an unknown server');
+
+  for (const client of [a, aOverWs, b, byDefault]) await client.close();
+  for (const server of [alpha, beta]) assert.equal(registry('server', 'remove', server).status, 0);
 });

@@ -75,6 +75,13 @@ pub enum ServerCommand {
         title: Option<String>,
         #[arg(long)]
         instructions: Option<String>,
+        /// A principal (token subject) that may use the server; repeat for more. Without
+        /// any, whoever the deployment admits.
+        #[arg(long = "allowed-principal")]
+        allowed_principals: Vec<String>,
+        /// Requests per principal per minute on this server.
+        #[arg(long)]
+        rate_limit: Option<u64>,
     },
     /// Remove a server and all its entries.
     Remove { name: String },

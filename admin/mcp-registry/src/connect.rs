@@ -34,7 +34,8 @@ pub async fn admin(args: &Args) -> Result<Admin> {
         }
         None => None,
     };
-    let notifier = Notifier::new(state.clone(), sink);
+    // Each change notifies the followers of the server it changed.
+    let notifier = Notifier::new(state.clone(), sink, "mcp-registry");
     let mut admin = Admin::new(registry, versions, notifier);
     for code in [reference_server::server()?, conformance_server::server()?] {
         let name = code.info().name.clone();

@@ -44,8 +44,9 @@ async fn run(args: Args) -> Result<Value> {
     }
     let admin = connect::admin(&args).await?;
     match args.command {
-        Command::Server(ServerCommand::Put { name, title, instructions }) => {
-            let server = ServerEntry { name, title, instructions, ..ServerEntry::default() };
+        Command::Server(ServerCommand::Put { name, title, instructions, allowed_principals, rate_limit }) => {
+            let allowed_principals = (!allowed_principals.is_empty()).then_some(allowed_principals);
+            let server = ServerEntry { name, title, instructions, allowed_principals, rate_limit };
             change(admin.put_server(&server).await)
         }
         Command::Server(ServerCommand::Remove { name }) => change(admin.remove_server(&name).await),

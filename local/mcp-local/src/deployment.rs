@@ -88,11 +88,14 @@ impl Deployment {
                 router = router.with_registry(Arc::new(live));
             }
             let router = Arc::new(router);
+            // The instance's servers: the default one, and with a registry every registered
+            // one, built on first use and shared by both edges.
+            let servers = mcp_server::Servers::from(router.clone());
             // Each instance checks tokens with its own key cache, as each Lambda instance does.
             let instance_auth = auth.as_ref().map(validator).transpose().map_err(anyhow::Error::msg)?;
             instances.push(Instance {
-                http: HttpEdge::new(router.clone(), HttpConfig { auth: instance_auth, ..http_config.clone() }),
-                websocket: WebSocketEdge::new(router.clone(), sink, origin.clone())
+                http: HttpEdge::new(servers.clone(), HttpConfig { auth: instance_auth, ..http_config.clone() }),
+                websocket: WebSocketEdge::new(servers, sink, origin.clone())
                     .with_rate_limit(rate_limit)
                     .with_max_in_flight(Some(args.max_in_flight)),
                 router,

@@ -1,4 +1,5 @@
-//! The HTTP side of the gateway: `/mcp` (Streamable HTTP), `/ws` (WebSocket upgrade) and
+//! The HTTP side of the gateway: `/mcp` and `/mcp/{server}` (Streamable HTTP), `/ws` and
+//! `/ws/{server}` (WebSocket upgrade) and
 //! `/@connections/{id}` (the management API the Lambda functions post replies through).
 
 use std::convert::Infallible;
@@ -45,7 +46,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let mut app = axum::Router::new()
         .route("/mcp", any(mcp))
+        .route("/mcp/{server}", any(mcp))
         .route("/ws", get(websocket::upgrade))
+        .route("/ws/{server}", get(websocket::upgrade_to))
         .route(
             "/@connections/{id}",
             post(post_to_connection).delete(delete_connection).get(get_connection).layer(from_fn(loopback_only)),
@@ -57,6 +60,7 @@ pub async fn serve(
             // The resource's metadata comes from the edge, as on AWS.
             .route(METADATA_PATH, get(mcp).with_state(deployment.clone()))
             .route(&format!("{METADATA_PATH}/mcp"), get(mcp).with_state(deployment.clone()))
+            .route(&format!("{METADATA_PATH}/mcp/{{server}}"), get(mcp).with_state(deployment.clone()))
             // The development issuer's documents.
             .route("/.well-known/jwks.json", get(jwks).with_state(issuer.clone()))
             .route("/.well-known/oauth-authorization-server", get(issuer_metadata).with_state(issuer));
@@ -67,6 +71,9 @@ pub async fn serve(
     println!("mcp-local listening on {addr} with {} instance(s) serving {:?}", deployment.len(), args.server);
     println!("  Streamable HTTP  {base}/mcp");
     println!("  WebSocket        {}/ws  (subprotocol: mcp)", base.replacen("http://", "ws://", 1));
+    if args.registry_table.is_some() {
+        println!("  Registered servers at {base}/mcp/{{server}} and /ws/{{server}} (or /ws?server=)");
+    }
     println!("  @connections     {base}/@connections/{{connectionId}}");
     if auth.is_some() {
         println!("  OAuth issuer     {base}  (development; a token: mcp-local mint-token --gateway {base})");

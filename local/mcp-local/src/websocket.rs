@@ -6,16 +6,18 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayWebsocketProxyRequest, ApiGatewayWebsocketProxyRequestContext};
-use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{Notify, Semaphore, mpsc};
 
+use aws_lambda_events::query_map::QueryMap;
 use mcp_auth::TokenSource;
 use mcp_edge::auth::{authenticate, authorizer_context};
+use mcp_edge::websocket::SERVER_PARAMETER;
 use mcp_protocol::jsonrpc::{self, RequestId};
 use mcp_protocol::{ErrorCode, ErrorObject};
 
@@ -29,10 +31,33 @@ const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
 /// invocation on AWS).
 const MESSAGES_IN_HAND: usize = 64;
 
+/// `/ws`: the server is the `server` query parameter's, or the default one.
 pub async fn upgrade(
     State(deployment): State<Arc<Deployment>>,
     headers: HeaderMap,
     uri: Uri,
+    ws: WebSocketUpgrade,
+) -> Response {
+    connect(deployment, headers, &uri, None, ws).await
+}
+
+/// `/ws/{server}`: the server named in the path (API Gateway has no paths under a stage,
+/// so this becomes the `server` query parameter of `$connect`).
+pub async fn upgrade_to(
+    State(deployment): State<Arc<Deployment>>,
+    Path(server): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+    ws: WebSocketUpgrade,
+) -> Response {
+    connect(deployment, headers, &uri, Some(server), ws).await
+}
+
+async fn connect(
+    deployment: Arc<Deployment>,
+    headers: HeaderMap,
+    uri: &Uri,
+    server: Option<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
     // API Gateway runs the `$connect` authorizer before the route; its answer travels with
@@ -50,8 +75,10 @@ pub async fn upgrade(
         }
     };
     let connection_id = new_connection_id();
-    let connect = event("$connect", &connection_id, Some(&headers), None, false, &authorizer);
-    let response = deployment.pick().websocket.handle(connect).await;
+    let mut connect = event("$connect", &connection_id, Some(&headers), None, false, &authorizer);
+    connect.query_string_parameters = query_parameters(uri.query(), server);
+    // Boxed: a whole `$connect` (routing included) is a large future.
+    let response = Box::pin(deployment.pick().websocket.handle(connect)).await;
     if response.status_code != 200 {
         let status = StatusCode::from_u16(response.status_code as u16).unwrap_or(StatusCode::BAD_REQUEST);
         return (status, "connection refused by $connect").into_response();
@@ -206,6 +233,20 @@ fn event(
     e.is_base64_encoded = binary;
     e.stage_variables = HashMap::new();
     e
+}
+
+/// The handshake's query parameters as API Gateway passes them to `$connect` (values as
+/// sent: the one the edge reads, `server`, is a plain name), with the path's server, if any.
+fn query_parameters(query: Option<&str>, server: Option<String>) -> QueryMap {
+    let mut parameters: HashMap<String, Vec<String>> = HashMap::new();
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        parameters.entry(key.to_owned()).or_default().push(value.to_owned());
+    }
+    if let Some(server) = server {
+        parameters.insert(SERVER_PARAMETER.to_owned(), vec![server]);
+    }
+    QueryMap::from(parameters)
 }
 
 /// API Gateway connection ids are short opaque strings; these are random too.

@@ -93,6 +93,8 @@ impl App {
             router = router.with_registry(Arc::new(LiveCatalogue::new(server, name, store, versions, Some(invoker))));
         }
         let router = Arc::new(router);
+        // One set of servers for both edges: a registered server's router is built once.
+        let servers = mcp_server::Servers::from(router.clone());
         let origin = OriginPolicy { allowed_hosts: settings.allowed_hosts, allowed_origins: settings.allowed_origins };
         let auth = match settings.auth {
             Some(config) => Some(Arc::new(mcp_auth::TokenValidator::from_config(config)?)),
@@ -100,10 +102,10 @@ impl App {
         };
         let rate_limit = RateLimit::per_minute(settings.rate_limit_per_minute);
         let http = HttpEdge::new(
-            router.clone(),
+            servers.clone(),
             HttpConfig { origin: origin.clone(), auth, rate_limit, ..HttpConfig::default() },
         );
-        let websocket = WebSocketEdge::new(router.clone(), connection_sink, origin)
+        let websocket = WebSocketEdge::new(servers, connection_sink, origin)
             .with_rate_limit(rate_limit)
             .with_max_in_flight(Some(settings.max_in_flight));
         Ok(App { router, websocket, http, sink })

@@ -16,7 +16,8 @@ use mcp_protocol::{ErrorCode, ErrorObject};
 use mcp_server::ids::random_id;
 use mcp_server::state::{ConnectionRecord, now_ms};
 use mcp_server::{
-    ConnectionSink, Inbound, Outbound, OutboundClosed, PostError, ReplyStatus, Router, Transport, forget_connection,
+    ConnectionSink, Inbound, Outbound, OutboundClosed, PostError, Refusal, ReplyStatus, Router, Servers, Transport,
+    forget_connection,
 };
 
 use crate::auth::token_expiry_ms;
@@ -28,9 +29,17 @@ use crate::rate::{self, RateLimit, Verdict};
 pub const SUBPROTOCOL: &str = "mcp";
 /// API Gateway closes any connection after two hours.
 const CONNECTION_LIFETIME_MS: u64 = 2 * 3600 * 1000;
+/// The `$connect` query parameter that names the server (`wss://.../stage?server=name`);
+/// without it, the default server.
+pub const SERVER_PARAMETER: &str = "server";
+/// Connections whose server one instance remembers.
+const KNOWN_CONNECTIONS: u64 = 100_000;
 
 pub struct WebSocketEdge {
-    router: Arc<Router>,
+    servers: Servers,
+    /// The server of each connection this instance has served (it never changes), so that
+    /// only a connection's first message on an instance reads its record.
+    server_of: moka::future::Cache<String, Arc<str>>,
     sink: Arc<dyn ConnectionSink>,
     origin: OriginPolicy,
     rate_limit: Option<RateLimit>,
@@ -40,8 +49,17 @@ pub struct WebSocketEdge {
 impl WebSocketEdge {
     /// `origin` is checked at `$connect`: browsers apply no CORS to WebSockets, so without
     /// it any page could open a connection to a local server.
-    pub fn new(router: Arc<Router>, sink: Arc<dyn ConnectionSink>, origin: OriginPolicy) -> Self {
-        WebSocketEdge { router, sink, origin, rate_limit: None, max_in_flight: None }
+    pub fn new(servers: impl Into<Servers>, sink: Arc<dyn ConnectionSink>, origin: OriginPolicy) -> Self {
+        let server_of = moka::future::Cache::builder()
+            .max_capacity(KNOWN_CONNECTIONS)
+            .time_to_live(std::time::Duration::from_millis(CONNECTION_LIFETIME_MS))
+            .build();
+        WebSocketEdge { servers: servers.into(), server_of, sink, origin, rate_limit: None, max_in_flight: None }
+    }
+
+    /// What every server of the deployment shares.
+    fn state(&self) -> &mcp_server::StateHandles {
+        self.servers.default_router().state()
     }
 
     /// Each principal may send at most `limit` messages per window; more are answered with a
@@ -82,14 +100,23 @@ impl WebSocketEdge {
         // API Gateway keeps a connection 2 hours; its token may expire sooner.
         let expires = token_expiry_ms(&event.request_context.authorizer.fields)
             .map_or(now + CONNECTION_LIFETIME_MS, |exp| exp.min(now + CONNECTION_LIFETIME_MS));
+        let principal = principal(event);
+        let requested = event.query_string_parameters.first(SERVER_PARAMETER);
+        let router = match self.servers.route(requested, principal.as_deref()).await {
+            Ok(router) => router,
+            Err(refusal) => {
+                tracing::info!(connection = %connection_id, %refusal, "refused");
+                return status(connect_status(&refusal));
+            }
+        };
         let record = ConnectionRecord {
             id: connection_id.clone(),
-            principal: principal(event),
-            server: self.router.server().info().name.clone(),
+            principal,
+            server: router.name().to_owned(),
             created_at_ms: now,
             expires_at_ms: expires,
         };
-        if let Err(e) = self.router.state().connections.put(&record).await {
+        if let Err(e) = self.state().connections.put(&record).await {
             tracing::error!(connection = %connection_id, error = %e, "cannot record connection");
             return status(500);
         }
@@ -100,7 +127,8 @@ impl WebSocketEdge {
 
     /// Best effort: API Gateway may not deliver `$disconnect`; TTLs clean up what it misses.
     async fn disconnect(&self, connection_id: &str) -> ApiGatewayProxyResponse {
-        if let Err(e) = forget_connection(self.router.state(), connection_id).await {
+        self.server_of.invalidate(connection_id).await;
+        if let Err(e) = forget_connection(self.state(), connection_id).await {
             tracing::warn!(connection = %connection_id, error = %e, "cleanup incomplete; TTLs will finish it");
         }
         status(200)
@@ -138,7 +166,7 @@ impl WebSocketEdge {
             http: None,
             credential_expires_at_ms: token_expiry_ms(&event.request_context.authorizer.fields),
         };
-        let verdict = rate::check(self.router.state(), self.rate_limit, inbound.principal.as_deref()).await;
+        let verdict = rate::check(self.state(), self.rate_limit, inbound.principal.as_deref()).await;
         if let (Verdict::Limited { retry_after_ms }, Some(limit)) = (verdict, self.rate_limit) {
             // Requests get an error they can match by id; anything else is dropped.
             if let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) {
@@ -148,6 +176,15 @@ impl WebSocketEdge {
             }
             return status(200);
         }
+        let router = match self.router_of(&connection_id, inbound.principal.as_deref()).await {
+            Ok(router) => router,
+            Err(refusal) => {
+                if let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) {
+                    let _ = out.send(jsonrpc::encode_error(Some(&request.id), &refusal.to_wire())).await;
+                }
+                return status(200);
+            }
+        };
         let slot = match self.take_slot(body, &connection_id).await {
             Ok(slot) => slot,
             Err(refusal) => {
@@ -155,9 +192,9 @@ impl WebSocketEdge {
                 return status(200);
             }
         };
-        let reply = self.router.handle(body.as_bytes(), &inbound, out.clone()).await;
+        let reply = router.handle(body.as_bytes(), &inbound, out.clone()).await;
         if let Some((key, holder)) = slot
-            && let Err(e) = self.router.state().rates.release(&key, &holder).await
+            && let Err(e) = self.state().rates.release(&key, &holder).await
         {
             tracing::warn!(connection = %connection_id, error = %e, "in-flight slot not released; it lapses");
         }
@@ -188,7 +225,7 @@ impl WebSocketEdge {
         let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) else { return Ok(None) };
         let key = format!("inflight:{connection_id}");
         let holder = random_id();
-        match self.router.state().rates.acquire(&key, &holder, limit, SLOT_LAPSE_MS).await {
+        match self.state().rates.acquire(&key, &holder, limit, SLOT_LAPSE_MS).await {
             Ok(true) => Ok(Some((key, holder))),
             Ok(false) => {
                 let e = ErrorObject::new(
@@ -202,6 +239,44 @@ impl WebSocketEdge {
                 Ok(None)
             }
         }
+    }
+}
+
+impl WebSocketEdge {
+    /// The router of the server the connection chose at `$connect`, if `principal` may
+    /// still use it. Without a registry there is only the default server, and nothing to
+    /// read.
+    async fn router_of(&self, connection_id: &str, principal: Option<&str>) -> Result<Arc<Router>, Refusal> {
+        if !self.servers.has_registry() {
+            return self.servers.route(None, principal).await;
+        }
+        let server = match self.server_of.get(connection_id).await {
+            Some(server) => server,
+            None => match self.state().connections.get(connection_id).await {
+                Ok(Some(record)) => {
+                    let server: Arc<str> = record.server.into();
+                    self.server_of.insert(connection_id.to_owned(), server.clone()).await;
+                    server
+                }
+                // Swept or disconnected: its server is unknown, and so is the connection.
+                Ok(None) => return Err(Refusal::Unknown(format!("(of connection {connection_id}: reconnect)"))),
+                Err(e) => {
+                    tracing::warn!(connection = %connection_id, error = %e, "connection record unreadable");
+                    return Err(Refusal::Unavailable(format!("(of connection {connection_id})")));
+                }
+            },
+        };
+        self.servers.route(Some(&server), principal).await
+    }
+}
+
+/// The `$connect` status of a refusal (API Gateway passes it to the client).
+fn connect_status(refusal: &Refusal) -> i64 {
+    match refusal {
+        Refusal::Unknown(_) => 404,
+        Refusal::Forbidden(_) => 403,
+        Refusal::Limited { .. } => 429,
+        Refusal::Unavailable(_) => 503,
     }
 }
 

@@ -25,12 +25,14 @@ pub enum ListKind {
 }
 
 impl ListKind {
-    pub fn topic(self) -> &'static str {
-        match self {
-            ListKind::Tools => "list:tools",
-            ListKind::Resources => "list:resources",
-            ListKind::Prompts => "list:prompts",
-        }
+    /// The topic of this list's changes on `server`.
+    pub fn topic(self, server: &str) -> String {
+        let list = match self {
+            ListKind::Tools => "tools",
+            ListKind::Resources => "resources",
+            ListKind::Prompts => "prompts",
+        };
+        format!("{server}/list:{list}")
     }
 
     fn method(self) -> &'static str {
@@ -65,20 +67,30 @@ pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> Sta
     Ok(())
 }
 
-/// The subscription topic of one resource URI.
-pub fn resource_topic(uri: &str) -> String {
-    format!("resource:{uri}")
+/// The subscription topic of one resource URI of `server`. Topics are per server (a server
+/// name has no `/`), so that a client of one server of a deployment never hears about
+/// another's resources or lists.
+pub fn resource_topic(server: &str, uri: &str) -> String {
+    format!("{server}/resource:{uri}")
 }
 
+/// Notifications of one server's resources and lists.
 #[derive(Clone)]
 pub struct Notifier {
     state: StateHandles,
     sink: Option<Arc<dyn ConnectionSink>>,
+    server: Arc<str>,
 }
 
 impl Notifier {
-    pub fn new(state: StateHandles, sink: Option<Arc<dyn ConnectionSink>>) -> Self {
-        Notifier { state, sink }
+    /// For the server named `server` (the name topics are kept under).
+    pub fn new(state: StateHandles, sink: Option<Arc<dyn ConnectionSink>>, server: impl Into<Arc<str>>) -> Self {
+        Notifier { state, sink, server: server.into() }
+    }
+
+    /// The same deliveries, for another server of the deployment.
+    pub fn for_server(&self, server: impl Into<Arc<str>>) -> Self {
+        Notifier { server: server.into(), ..self.clone() }
     }
 
     /// Sends `notifications/resources/updated` to the resource's subscribers; returns how
@@ -86,12 +98,12 @@ impl Notifier {
     pub async fn resource_updated(&self, uri: &str) -> StateResult<usize> {
         let mut params = Map::new();
         params.insert("uri".into(), Value::String(uri.to_owned()));
-        self.fan_out(&resource_topic(uri), RESOURCES_UPDATED, params).await
+        self.fan_out(&resource_topic(&self.server, uri), RESOURCES_UPDATED, params).await
     }
 
     /// Sends the `list_changed` notification of a list to everyone following it.
     pub async fn list_changed(&self, kind: ListKind) -> StateResult<usize> {
-        self.fan_out(kind.topic(), kind.method(), Map::new()).await
+        self.fan_out(&kind.topic(&self.server), kind.method(), Map::new()).await
     }
 
     /// Delivers to every subscriber, a bounded number at a time, so that one slow connection

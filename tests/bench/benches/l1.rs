@@ -29,6 +29,7 @@ fn session(i: usize) -> SessionRecord {
         log_level: None,
         initialized: true,
         principal: Some("alice".into()),
+        server: Some("suite".into()),
         delivery: DeliveryTarget::Connection(format!("conn-{i}")),
         created_at_ms: now_ms(),
         expires_at_ms: now_ms() + 3_600_000,

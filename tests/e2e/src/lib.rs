@@ -3,6 +3,9 @@
 
 pub mod workload;
 
+/// The reference server's name: the key of its topics and sessions.
+pub const REFERENCE: &str = "mcp-serverless-reference";
+
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -60,6 +63,19 @@ pub async fn shared_state() -> StateHandles {
     match (std::env::var("MCP_TEST_DYNAMODB_ENDPOINT"), std::env::var("MCP_TEST_REDIS_URL")) {
         (Ok(endpoint), Ok(redis)) => backends(&endpoint, &redis, "e2e-instances").await,
         _ => StateHandles::in_memory(),
+    }
+}
+
+/// The registry: the table `table` at the test command's DynamoDB (created if missing), in
+/// memory otherwise.
+pub async fn registry_store(table: &str) -> Arc<dyn mcp_server::registry::RegistryStore> {
+    match std::env::var("MCP_TEST_DYNAMODB_ENDPOINT") {
+        Ok(endpoint) => {
+            let client = mcp_state_dynamodb::schema::emulator_client(&endpoint);
+            mcp_state_dynamodb::schema::ensure_registry_table(&client, table).await.unwrap_or_else(|e| panic!("{e}"));
+            Arc::new(mcp_state_dynamodb::registry::DynamoRegistry::new(client, table))
+        }
+        Err(_) => Arc::new(mcp_server::registry::MemoryRegistry::default()),
     }
 }
 

@@ -172,7 +172,7 @@ impl Workload {
                         json!({"jsonrpc":"2.0","id":2,"method":"resources/unsubscribe","params":{"uri":uri}});
                     unsubscribed = Some(self.with_retries(n + step + 1, &inbound, unsubscribe).await.is_some());
                 }
-                self.acked().subscriptions.push((resource_topic(&uri), id.clone(), unsubscribed));
+                self.acked().subscriptions.push((resource_topic(crate::REFERENCE, &uri), id.clone(), unsubscribed));
             }
             let text = format!("text of {name}");
             let write = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"note_write","arguments":{"name":name,"text":text}}});

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use e2e::{Collected, Posts, http, instances, shared_state};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::websocket::WebSocketEdge;
-use mcp_server::notifier::resource_topic;
+use mcp_server::notifier::{ListKind, resource_topic};
 use mcp_server::state::LoggingLevel;
 use mcp_server::{Outbound, StateHandles};
 
@@ -102,7 +102,11 @@ async fn subscribes_racing_a_disconnect_across_instances_leave_nothing_behind() 
         assert!(state.sessions.get(&connection).await.unwrap().is_none(), "round {round}: session gone");
         assert_eq!(state.subscriptions.count_for(&connection).await.unwrap(), 0, "round {round}: no rows left");
         for uri in &uris {
-            assert_eq!(rows(&state, &resource_topic(uri), &connection).await, 0, "round {round}: {uri}");
+            assert_eq!(
+                rows(&state, &resource_topic(e2e::REFERENCE, uri), &connection).await,
+                0,
+                "round {round}: {uri}"
+            );
         }
     }
 }
@@ -175,12 +179,12 @@ async fn every_event_delivered_twice_on_two_instances_changes_the_state_once() {
     assert_eq!(record.id, connection);
     let session = state.sessions.get(&connection).await.unwrap().expect("one session");
     assert!(session.initialized);
-    assert_eq!(rows(&state, &resource_topic(&uris[0]), &connection).await, 0, "unsubscribed");
+    assert_eq!(rows(&state, &resource_topic(e2e::REFERENCE, &uris[0]), &connection).await, 0, "unsubscribed");
     for uri in &uris[1..] {
-        assert_eq!(rows(&state, &resource_topic(uri), &connection).await, 1, "one row for {uri}");
+        assert_eq!(rows(&state, &resource_topic(e2e::REFERENCE, uri), &connection).await, 1, "one row for {uri}");
     }
-    let lists = ["list:tools", "list:resources", "list:prompts"];
-    for topic in lists {
+    let lists = [ListKind::Tools, ListKind::Resources, ListKind::Prompts].map(|l| l.topic(e2e::REFERENCE));
+    for topic in &lists {
         assert_eq!(rows(&state, topic, &connection).await, 1, "the session follows {topic} once");
     }
     assert_eq!(state.subscriptions.count_for(&connection).await.unwrap(), lists.len() + 2);

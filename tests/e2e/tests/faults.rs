@@ -134,7 +134,7 @@ async fn redis_stopped_and_restarted_loses_nothing() {
         assert!(state.sessions.get(s).await.unwrap().is_some(), "session {s} survived");
         assert_eq!(echo_in_session(&r[0], s, "after").await["result"]["content"][0]["text"], "after");
     }
-    let topic = mcp_server::notifier::resource_topic(&uri);
+    let topic = mcp_server::notifier::resource_topic(e2e::REFERENCE, &uri);
     let rows = state.subscriptions.subscribers(&topic).await.unwrap();
     assert!(rows.iter().any(|row| row.id == before), "the subscription survived");
 }

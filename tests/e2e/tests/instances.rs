@@ -184,7 +184,8 @@ async fn nothing_made_through_a_connection_outlives_its_token() {
     let state = r[0].state();
     let session = state.sessions.get(&conn).await.unwrap().expect("session");
     assert_eq!(session.expires_at_ms, token_expiry, "the session ends with the token");
-    let rows = state.subscriptions.subscribers(&mcp_server::notifier::resource_topic(&uri)).await.unwrap();
+    let rows =
+        state.subscriptions.subscribers(&mcp_server::notifier::resource_topic(e2e::REFERENCE, &uri)).await.unwrap();
     let row = rows.iter().find(|s| s.id == conn).expect("the subscription row");
     assert!(row.expires_at_ms <= token_expiry, "the row ends with the token: {} > {token_expiry}", row.expires_at_ms);
     mcp_server::forget_connection(state, &conn).await.unwrap();

@@ -14,9 +14,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use e2e::{Collected, Posts, meta, shared_state, websocket};
-use mcp_server::registry::{
-    Admin, Entry, InvokeError, LiveCatalogue, MemoryRegistry, RegistryStore, ServerEntry, ToolInvoker, ToolRequest,
-};
+use mcp_server::registry::{Admin, Entry, InvokeError, LiveCatalogue, ServerEntry, ToolInvoker, ToolRequest};
 use mcp_server::{
     ConnectionSink, HttpHeaders, Inbound, Notifier, Outbound, Reply, RequestStateCodec, Router, RouterConfig, Transport,
 };
@@ -33,18 +31,6 @@ impl ToolInvoker for WordCount {
         let words = request.arguments["text"].as_str().unwrap_or_default().split_whitespace().count();
         self.0.lock().unwrap().push(request);
         Ok(serde_json::to_vec(&json!({"content": [{"type": "text", "text": format!("{words} words")}]})).unwrap())
-    }
-}
-
-async fn registry() -> Arc<dyn RegistryStore> {
-    match std::env::var("MCP_TEST_DYNAMODB_ENDPOINT") {
-        Ok(endpoint) => {
-            let client = mcp_state_dynamodb::schema::emulator_client(&endpoint);
-            let table = "e2e-registry";
-            mcp_state_dynamodb::schema::ensure_registry_table(&client, table).await.unwrap();
-            Arc::new(mcp_state_dynamodb::registry::DynamoRegistry::new(client, table))
-        }
-        Err(_) => Arc::new(MemoryRegistry::default()),
     }
 }
 
@@ -82,7 +68,7 @@ async fn names(r: &Router) -> Vec<String> {
 #[tokio::test]
 async fn a_registered_tool_is_announced_listed_called_and_removed_across_instances() {
     let state = shared_state().await;
-    let store = registry().await;
+    let store = e2e::registry_store("e2e-registry").await;
     let posts = Arc::new(Posts::default());
     let function = Arc::new(WordCount::default());
     let server_name = format!("e2e-{}", mcp_server::ids::random_id().replace(['-', '_'], ""));
@@ -104,8 +90,9 @@ async fn a_registered_tool_is_announced_listed_called_and_removed_across_instanc
         })
         .collect();
     let sink: Arc<dyn ConnectionSink> = posts.clone();
-    let admin = Admin::new(store.clone(), Some(state.versions.clone()), Notifier::new(state.clone(), Some(sink)))
-        .with_code(&server_name, Arc::new(reference_server::server().unwrap()));
+    let admin =
+        Admin::new(store.clone(), Some(state.versions.clone()), Notifier::new(state.clone(), Some(sink), "admin"))
+            .with_code(&server_name, Arc::new(reference_server::server().unwrap()));
 
     // A WebSocket session on instance 0 follows the tool list.
     let connection = format!("reg-{}", mcp_server::ids::random_id());

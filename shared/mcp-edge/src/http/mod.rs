@@ -17,7 +17,7 @@ use mcp_auth::{Challenge, METADATA_PATH, TokenSource, TokenValidator, protected_
 use mcp_protocol::jsonrpc;
 use mcp_protocol::model::{Era, ProtocolVersion};
 use mcp_protocol::{ErrorCode, ErrorObject};
-use mcp_server::{Inbound, Reply, ReplyStatus, Router, Transport};
+use mcp_server::{Inbound, Refusal, Reply, ReplyStatus, Router, Servers, Transport};
 
 pub use body::HttpBody;
 use stream::{AbortOnDrop, ChannelOutbound, Out, Tail};
@@ -54,15 +54,16 @@ impl Default for HttpConfig {
     }
 }
 
-/// The Streamable HTTP endpoint of one instance.
+/// The Streamable HTTP endpoint of one instance: `/mcp` is the default server, `/mcp/{name}`
+/// the registered server `name`.
 pub struct HttpEdge {
-    router: Arc<Router>,
+    servers: Servers,
     config: HttpConfig,
 }
 
 impl HttpEdge {
-    pub fn new(router: Arc<Router>, config: HttpConfig) -> Self {
-        HttpEdge { router, config }
+    pub fn new(servers: impl Into<Servers>, config: HttpConfig) -> Self {
+        HttpEdge { servers: servers.into(), config }
     }
 
     pub async fn handle(&self, req: Request<Bytes>) -> Response<HttpBody> {
@@ -88,14 +89,19 @@ impl HttpEdge {
                 }
             }
         };
-        let verdict = rate::check(self.router.state(), self.config.rate_limit, principal.as_deref()).await;
+        let state = self.servers.default_router().state();
+        let verdict = rate::check(state, self.config.rate_limit, principal.as_deref()).await;
         if let (Verdict::Limited { retry_after_ms }, Some(limit)) = (verdict, self.config.rate_limit) {
             return rate_limited(&limit, retry_after_ms);
         }
+        let router = match self.servers.route(server_in_path(req.uri().path()), principal.as_deref()).await {
+            Ok(router) => router,
+            Err(refusal) => return refused(&refusal),
+        };
         match *req.method() {
-            Method::POST => self.post(req, principal).await,
-            Method::GET => self.get(req, principal).await,
-            Method::DELETE => self.delete(req, principal).await,
+            Method::POST => self.post(router, req, principal).await,
+            Method::GET => self.get(&router, req, principal).await,
+            Method::DELETE => self.delete(&router, req, principal).await,
             _ => {
                 let mut r =
                     error_response(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::INVALID_REQUEST, "Method not allowed");
@@ -105,7 +111,7 @@ impl HttpEdge {
         }
     }
 
-    async fn post(&self, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
+    async fn post(&self, router: Arc<Router>, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
         let (parts, body) = req.into_parts();
         if body.len() > self.config.max_body_bytes {
             let m = format!("message exceeds the {} byte limit", self.config.max_body_bytes);
@@ -133,7 +139,7 @@ impl HttpEdge {
 
         let (tx, mut rx) = mpsc::channel::<Out>(64);
         let out = Arc::new(ChannelOutbound { tx, resumable });
-        let router = self.router.clone();
+        let state = router.state().clone();
         let session = inbound.session_id.clone();
         let mut task = AbortOnDrop {
             handle: tokio::spawn(async move { router.handle(&body, &inbound, out).await }),
@@ -160,13 +166,13 @@ impl HttpEdge {
             return reply_response(reply);
         };
         let log = match (resumable, session) {
-            (true, Some(s)) => Some(stream::Resumable::new(self.router.state().clone(), &s)),
+            (true, Some(s)) => Some(stream::Resumable::new(state, &s)),
             _ => None,
         };
         sse_response(stream::pump(first, rx, tail, log, self.config.sse_retry, self.config.keepalive))
     }
 
-    async fn get(&self, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
+    async fn get(&self, router: &Router, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
         let headers = req.headers();
         let version = headers::text(headers, headers::PROTOCOL_VERSION);
         let Some(session_id) =
@@ -181,8 +187,8 @@ impl HttpEdge {
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
             return r;
         };
-        let state = self.router.state().clone();
-        if let Err(refused) = self.own_session(&session_id, &principal).await {
+        let state = router.state().clone();
+        if let Err(refused) = own_session(router, &session_id, &principal).await {
             return refused;
         }
         let frames = match headers::text(headers, headers::LAST_EVENT_ID) {
@@ -201,7 +207,7 @@ impl HttpEdge {
         }
     }
 
-    async fn delete(&self, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
+    async fn delete(&self, router: &Router, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
         let Some(session_id) = headers::text(req.headers(), headers::SESSION_ID) else {
             return error_response(
                 StatusCode::BAD_REQUEST,
@@ -209,10 +215,10 @@ impl HttpEdge {
                 "Bad Request: Mcp-Session-Id header is required",
             );
         };
-        if let Err(refused) = self.own_session(&session_id, &principal).await {
+        if let Err(refused) = own_session(router, &session_id, &principal).await {
             return refused;
         }
-        let state = self.router.state();
+        let state = router.state();
         match state.sessions.delete(&session_id).await {
             Ok(true) => {
                 let _ = state.subscriptions.remove_subscriber(&session_id).await;
@@ -225,20 +231,35 @@ impl HttpEdge {
     }
 }
 
-impl HttpEdge {
-    /// The session exists and belongs to `principal`. Another principal's session is
-    /// answered exactly like an unknown one (nothing tells that it exists) and logged.
-    async fn own_session(&self, session_id: &str, principal: &Option<String>) -> Result<(), Response<HttpBody>> {
-        match self.router.state().sessions.get(session_id).await {
-            Ok(Some(session)) if session.principal == *principal => Ok(()),
-            Ok(Some(_)) => {
-                tracing::warn!(session = %session_id, "session used by another principal");
-                Err(error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found"))
-            }
-            Ok(None) => Err(error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found")),
-            Err(e) => Err(error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string())),
+/// The session exists, was opened with this server, and belongs to `principal`. Another
+/// principal's (or server's) session is answered exactly like an unknown one (nothing tells
+/// that it exists) and logged.
+async fn own_session(router: &Router, session_id: &str, principal: &Option<String>) -> Result<(), Response<HttpBody>> {
+    match router.state().sessions.get(session_id).await {
+        Ok(Some(session)) if session.principal == *principal && router.owns(&session) => Ok(()),
+        Ok(Some(_)) => {
+            tracing::warn!(session = %session_id, server = %router.name(), "session used by another principal or server");
+            Err(error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found"))
         }
+        Ok(None) => Err(error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found")),
+        Err(e) => Err(error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string())),
     }
+}
+
+/// The server a path names: `/mcp/{name}` (after any prefix, such as a stage) names `name`;
+/// anything else is the default server.
+pub fn server_in_path(path: &str) -> Option<&str> {
+    let (parent, last) = path.trim_end_matches('/').rsplit_once('/')?;
+    (parent == "/mcp" || parent.ends_with("/mcp")).then_some(last).filter(|name| !name.is_empty())
+}
+
+/// A request the server routing refused: 404, 403, 429 (with `Retry-After`) or 503.
+fn refused(refusal: &Refusal) -> Response<HttpBody> {
+    let mut r = json(status_of(refusal.status()), Bytes::from(jsonrpc::encode_error(None, &refusal.to_wire())));
+    if let Refusal::Limited { retry_after_ms, .. } = refusal {
+        r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_ms.div_ceil(1000)));
+    }
+    r
 }
 
 /// `429 Too Many Requests` with `Retry-After` (whole seconds, rounded up) and the same in
@@ -276,7 +297,12 @@ fn status_of(status: ReplyStatus) -> StatusCode {
         ReplyStatus::Ok | ReplyStatus::Cancelled => StatusCode::OK,
         ReplyStatus::Accepted => StatusCode::ACCEPTED,
         ReplyStatus::BadRequest => StatusCode::BAD_REQUEST,
-        ReplyStatus::SessionNotFound | ReplyStatus::MethodNotFound => StatusCode::NOT_FOUND,
+        ReplyStatus::SessionNotFound | ReplyStatus::MethodNotFound | ReplyStatus::ServerNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        ReplyStatus::Forbidden => StatusCode::FORBIDDEN,
+        ReplyStatus::Limited => StatusCode::TOO_MANY_REQUESTS,
+        ReplyStatus::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -317,4 +343,19 @@ fn sse_response(frames: HttpBody) -> Response<HttpBody> {
 /// An HTTP error with a JSON-RPC error body (id unknown).
 pub fn error_response(status: StatusCode, code: ErrorCode, message: &str) -> Response<HttpBody> {
     json(status, Bytes::from(jsonrpc::encode_error(None, &ErrorObject::new(code, message))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_in_path;
+
+    #[test]
+    fn a_path_under_mcp_names_a_server_anything_else_is_the_default() {
+        assert_eq!(server_in_path("/mcp/reports"), Some("reports"));
+        assert_eq!(server_in_path("/mcp/reports/"), Some("reports"));
+        assert_eq!(server_in_path("/prod/mcp/reports"), Some("reports"), "behind a stage");
+        for default in ["/mcp", "/mcp/", "/", "", "/prod/mcp", "/other/reports"] {
+            assert_eq!(server_in_path(default), None, "{default:?}");
+        }
+    }
 }

@@ -51,7 +51,8 @@ pub struct Admin {
 impl Admin {
     /// `versions`: the deployment's shared versions (Redis), if it has them and they can be
     /// reached from here; without them instances that revalidate through Redis see a change
-    /// within [`MAX_AGE`](super::live::MAX_AGE), and every change says so.
+    /// within [`MAX_AGE`](super::live::MAX_AGE), and every change says so. `notifier`
+    /// delivers to the followers of whichever server a change is about.
     pub fn new(store: Arc<dyn RegistryStore>, versions: Option<Arc<dyn Versions>>, notifier: Notifier) -> Self {
         Admin { store, versions, notifier, code: BTreeMap::new() }
     }
@@ -63,14 +64,7 @@ impl Admin {
     }
 
     pub async fn put_server(&self, server: &ServerEntry) -> Result<Change, AdminError> {
-        let refuse =
-            |reason: String| AdminError::from(InvalidEntry { kind: "server", name: server.name.clone(), reason });
-        check_server_name(&server.name).map_err(refuse)?;
-        // Stored but not enforced would be worse than refused: nobody should believe a server
-        // is restricted when it is not.
-        if server.allowed_principals.is_some() || server.rate_limit.is_some() {
-            return Err(refuse("allowedPrincipals and rateLimit are not enforced yet: leave them out".into()));
-        }
+        server.validate()?;
         let version = self.store.put_server(server).await?;
         Ok(self.changed(&server.name, version, &[], Vec::new()).await)
     }
@@ -133,7 +127,7 @@ impl Admin {
         }
         let mut notified = 0;
         for list in lists {
-            match self.notifier.list_changed(*list).await {
+            match self.notifier.for_server(server).list_changed(*list).await {
                 Ok(n) => notified += n,
                 Err(e) => warnings.push(format!("{list:?} followers not notified: {e}")),
             }
@@ -148,12 +142,4 @@ fn list_of(kind: EntryKind) -> ListKind {
         EntryKind::Resource | EntryKind::ResourceTemplate => ListKind::Resources,
         EntryKind::Prompt => ListKind::Prompts,
     }
-}
-
-/// A server name is a path segment: 1 to 64 of `A-Z a-z 0-9 _ -`.
-fn check_server_name(name: &str) -> Result<(), String> {
-    let valid = !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
-    if valid { Ok(()) } else { Err("a server name is 1 to 64 of A-Z a-z 0-9 _ -".into()) }
 }

@@ -28,8 +28,12 @@ impl Server {
         catalogue: &Catalogue,
         invoker: Option<&Arc<dyn ToolInvoker>>,
     ) -> Result<(Server, Skipped), DefinitionError> {
+        let mut info = self.info.clone();
+        if info.title.is_none() {
+            info.title.clone_from(&catalogue.server.title);
+        }
         let mut b = ServerBuilder {
-            info: self.info.clone(),
+            info,
             instructions: self.instructions.clone().or_else(|| catalogue.server.instructions.clone()),
             tools: self.tools.clone(),
             resources: self.resources.clone(),

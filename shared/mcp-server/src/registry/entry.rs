@@ -20,14 +20,57 @@ pub struct ServerEntry {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
-    /// Principals (token subjects) that may use the server. Not enforced yet, so the admin
-    /// interface refuses a server that sets it.
+    /// Principals (token subjects) that may use the server; absent: anyone the deployment
+    /// admits. A request without a principal (authorization off) is refused by a server
+    /// that sets it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_principals: Option<Vec<String>>,
-    /// Requests per principal per minute on this server. Not enforced yet, so the admin
-    /// interface refuses a server that sets it.
+    /// Requests per principal per minute on this server, counted across instances (on top
+    /// of the deployment's own limit). Requests without a principal are not counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u64>,
+}
+
+/// Most principals a server may list (its item stays small).
+const MAX_PRINCIPALS: usize = 1000;
+/// Longest server name: a path segment, and part of every key of the server.
+const MAX_SERVER_NAME: usize = 64;
+
+impl ServerEntry {
+    /// Whether `principal` may use the server.
+    pub fn admits(&self, principal: Option<&str>) -> bool {
+        match (&self.allowed_principals, principal) {
+            (None, _) => true,
+            (Some(allowed), Some(p)) => allowed.iter().any(|a| a == p),
+            (Some(_), None) => false,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), InvalidEntry> {
+        let refuse = |reason: &str| InvalidEntry { kind: "server", name: self.name.clone(), reason: reason.into() };
+        if !is_server_name(&self.name) {
+            return Err(refuse("a server name is 1 to 64 of A-Z a-z 0-9 _ -"));
+        }
+        if let Some(allowed) = &self.allowed_principals {
+            if allowed.len() > MAX_PRINCIPALS {
+                return Err(refuse("allowedPrincipals holds at most 1000 principals"));
+            }
+            if allowed.iter().any(|p| p.is_empty() || p.len() > MAX_NAME * 2) {
+                return Err(refuse("a principal is 1 to 256 bytes"));
+            }
+        }
+        if self.rate_limit == Some(0) {
+            return Err(refuse("rateLimit is at least 1 request per minute (leave it out for no limit)"));
+        }
+        Ok(())
+    }
+}
+
+/// A server name is a path segment: 1 to 64 of `A-Z a-z 0-9 _ -`.
+pub fn is_server_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_SERVER_NAME
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
 }
 
 /// How a registered tool runs.
@@ -333,5 +376,21 @@ mod tests {
         let values = [("who".to_owned(), "Ada".to_owned())].into_iter().collect();
         assert_eq!(fill("Hello {who}, {nobody} {", &values), "Hello Ada, {nobody} {");
         assert_eq!(placeholders("a {x} b {y}").collect::<Vec<_>>(), ["x", "y"]);
+    }
+
+    #[test]
+    fn a_server_admits_its_principals_and_is_validated_as_a_path_segment() {
+        let open = ServerEntry { name: "reports".into(), ..Default::default() };
+        assert!(open.admits(None) && open.admits(Some("anyone")));
+        let closed = ServerEntry { allowed_principals: Some(vec!["alice".into()]), ..open.clone() };
+        assert!(closed.admits(Some("alice")));
+        assert!(!closed.admits(Some("bob")) && !closed.admits(None), "no principal: refused");
+        assert!(closed.validate().is_ok());
+        for bad in ["", "a/b", "a b", &"x".repeat(65)] {
+            assert!(ServerEntry { name: bad.into(), ..Default::default() }.validate().is_err(), "{bad:?}");
+        }
+        assert!(ServerEntry { rate_limit: Some(0), ..open.clone() }.validate().is_err());
+        let empty = ServerEntry { allowed_principals: Some(vec![String::new()]), ..open };
+        assert!(empty.validate().is_err());
     }
 }

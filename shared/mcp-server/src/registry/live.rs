@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::entry::ServerEntry;
 use super::lambda::ToolInvoker;
 use super::store::{Catalogue, RegistryStore, version_key};
 use crate::server::Server;
@@ -44,6 +45,8 @@ struct Snapshot {
     shared: Option<u64>,
     /// The registry's version it holds (`None`: the server is not registered).
     stored: Option<u64>,
+    /// The server's registration as read (who may use it, its limits).
+    registration: Registration,
     read_at: Instant,
     /// Counts reload attempts, so that those who waited for one use its outcome.
     generation: u64,
@@ -65,7 +68,15 @@ impl LiveCatalogue {
         let server = code.merged(&Catalogue::default(), None).map_or_else(|_| code.clone(), |(s, _)| Arc::new(s));
         // Read long ago: the first revalidation reloads.
         let read_at = Instant::now().checked_sub(MAX_AGE * 2).unwrap_or_else(Instant::now);
-        let snapshot = Snapshot { server, shared: None, stored: None, read_at, generation: 0, retry_at: None };
+        let snapshot = Snapshot {
+            server,
+            shared: None,
+            stored: None,
+            registration: Registration::Unread,
+            read_at,
+            generation: 0,
+            retry_at: None,
+        };
         LiveCatalogue {
             code,
             name,
@@ -80,6 +91,31 @@ impl LiveCatalogue {
     /// The catalogue as last read, without any remote call.
     pub fn cached(&self) -> Arc<Server> {
         self.read().server
+    }
+
+    /// The server's registration as last read, without any remote call.
+    pub fn registration(&self) -> Registration {
+        self.read().registration
+    }
+
+    /// The current catalogue if the last read is older than `max_age`, else the cached one.
+    pub async fn fresh_within(&self, max_age: Duration) -> Arc<Server> {
+        let seen = self.read();
+        if seen.registration != Registration::Unread && seen.read_at.elapsed() < max_age {
+            return seen.server;
+        }
+        Box::pin(self.fresh()).await
+    }
+
+    /// Another server of the same registry, served by code's `code` (an empty server for
+    /// one that exists only in the registry).
+    pub fn for_server(&self, code: Arc<Server>, name: impl Into<String>) -> LiveCatalogue {
+        LiveCatalogue::new(code, name, self.store.clone(), self.versions.clone(), self.invoker.clone())
+    }
+
+    /// The server's name in the registry.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     fn read(&self) -> Snapshot {
@@ -126,6 +162,10 @@ impl LiveCatalogue {
             }
         };
         let stored = catalogue.as_ref().map(|c| c.version);
+        let registration = match &catalogue {
+            Some(c) => Registration::Registered(Arc::new(c.server.clone())),
+            None => Registration::Absent,
+        };
         let none = Catalogue::default();
         let server = match self.code.merged(catalogue.as_ref().unwrap_or(&none), self.invoker.as_ref()) {
             Ok((server, _skipped)) => Arc::new(server),
@@ -138,6 +178,7 @@ impl LiveCatalogue {
             server: server.clone(),
             shared,
             stored,
+            registration,
             read_at: Instant::now(),
             generation: now.generation + 1,
             retry_at: None,
@@ -156,6 +197,16 @@ impl LiveCatalogue {
         }
         snapshot.server.clone()
     }
+}
+
+/// What the registry says of a server.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Registration {
+    /// Not read yet (or never successfully).
+    Unread,
+    /// Not registered.
+    Absent,
+    Registered(Arc<ServerEntry>),
 }
 
 #[cfg(test)]

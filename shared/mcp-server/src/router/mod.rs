@@ -33,8 +33,10 @@ use crate::context::reply_key;
 use crate::notifier::Notifier;
 use crate::outbound::{ConnectionSink, Outbound};
 use crate::registry::LiveCatalogue;
+use crate::registry::live::Registration;
 use crate::request_state::RequestStateCodec;
 use crate::server::Server;
+use crate::servers::Refusal;
 use crate::signals::Signals;
 use crate::state::{SessionRecord, StateHandles};
 
@@ -70,7 +72,13 @@ impl Default for RouterConfig {
 /// One handler instance: a server definition over shared state. Many routers (instances)
 /// may share the same state; none keeps anything another would need.
 pub struct Router {
-    /// The server defined in code.
+    /// The server's name in the deployment: the key of its sessions, topics and registry
+    /// entries.
+    name: Arc<str>,
+    /// Whether the server exists only while it is registered (a server of the registry,
+    /// not the deployment's default).
+    registered_only: bool,
+    /// The server defined in code (empty for a server of the registry).
     server: Arc<Server>,
     /// Its catalogue with the registry's entries, when a registry backs it.
     live: Option<Arc<LiveCatalogue>>,
@@ -99,13 +107,85 @@ impl Router {
         config: RouterConfig,
         sink: Option<Arc<dyn ConnectionSink>>,
     ) -> Self {
-        let notifier = Notifier::new(state.clone(), sink);
+        let name: Arc<str> = server.info().name.as_str().into();
+        let notifier = Notifier::new(state.clone(), sink, name.clone());
         let signals = Arc::new(Signals::new(state.bus.clone()));
-        Router { server, live: None, state, signals, notifier, request_states, config }
+        Router { name, registered_only: false, server, live: None, state, signals, notifier, request_states, config }
+    }
+
+    /// The router of another server of the same registry, `name`, which has no code: its
+    /// catalogue is its registry entries. It shares this instance's state and signals.
+    /// `None` without a registry, or if the name cannot be a server's.
+    pub fn registered_server(&self, name: &str) -> Option<Router> {
+        let live = self.live.as_ref()?;
+        if !crate::registry::entry::is_server_name(name) {
+            return None;
+        }
+        let code = Arc::new(Server::builder(name, "1").build().ok()?);
+        let name: Arc<str> = name.into();
+        Some(Router {
+            name: name.clone(),
+            registered_only: true,
+            live: Some(Arc::new(live.for_server(code.clone(), &*name))),
+            server: code,
+            state: self.state.clone(),
+            signals: self.signals.clone(),
+            notifier: self.notifier.for_server(name),
+            request_states: self.request_states.clone(),
+            config: self.config.clone(),
+        })
+    }
+
+    /// Whether a registry backs this router (so other servers of it can be served too).
+    pub fn has_registry(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// The server's name in the deployment.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether a session was opened with this server (only its own server serves it).
+    pub fn owns(&self, session: &SessionRecord) -> bool {
+        session.server.as_deref() == Some(&*self.name)
+    }
+
+    /// Whether `principal` may use the server, as its registration was last read (no
+    /// remote call). A server without a registry is open to whoever the deployment admits.
+    pub fn access(&self, principal: Option<&str>) -> Result<(), Refusal> {
+        let Some(live) = &self.live else { return Ok(()) };
+        match live.registration() {
+            Registration::Registered(entry) if !entry.admits(principal) => {
+                Err(Refusal::Forbidden(self.name.to_string()))
+            }
+            Registration::Registered(_) => Ok(()),
+            _ if !self.registered_only => Ok(()),
+            Registration::Absent => Err(Refusal::Unknown(self.name.to_string())),
+            Registration::Unread => Err(Refusal::Unavailable(self.name.to_string())),
+        }
+    }
+
+    /// The server's own rate limit (requests per principal per minute), as last read.
+    pub fn rate_limit(&self) -> Option<u64> {
+        match self.live.as_ref()?.registration() {
+            Registration::Registered(entry) => entry.rate_limit,
+            _ => None,
+        }
+    }
+
+    /// Reads the registration again if it is older than `max_age` (or was never read).
+    pub async fn recheck_registration(&self, max_age: Duration) {
+        if let Some(live) = &self.live {
+            live.fresh_within(max_age).await;
+        }
     }
 
     /// Serves the code's catalogue merged with a registry's entries (see [`LiveCatalogue`]).
+    /// The server's name becomes its name in the registry.
     pub fn with_registry(mut self, live: Arc<LiveCatalogue>) -> Self {
+        self.name = live.name().into();
+        self.notifier = self.notifier.for_server(self.name.clone());
         self.live = Some(live);
         self
     }
@@ -222,6 +302,10 @@ impl Router {
             Err(e) => return (Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest), None),
         };
         self.revalidate(&req).await;
+        // After revalidating: a principal removed from the server is refused at once.
+        if let Err(refusal) = self.access(inbound.principal.as_deref()) {
+            return (Reply::error(Some(&req.id), &refusal.to_wire(), refusal.status()), None);
+        }
         if lane(inbound, meta.as_ref()) == Era::Stateless {
             return (self.stateless(req, meta, inbound, out).await, Some(Era::Stateless));
         }
@@ -261,7 +345,7 @@ impl Router {
             return Some(scope.clone());
         }
         match self.state.sessions.get(scope).await {
-            Ok(Some(s)) if s.principal == inbound.principal => Some(scope.clone()),
+            Ok(Some(s)) if s.principal == inbound.principal && self.owns(&s) => Some(scope.clone()),
             _ => None,
         }
     }
@@ -275,11 +359,11 @@ impl Router {
             return Err(Reply::error(Some(&req.id), &e, ReplyStatus::BadRequest));
         };
         match self.state.sessions.get(id).await {
-            Ok(Some(s)) if s.principal == inbound.principal => Ok(s),
+            Ok(Some(s)) if s.principal == inbound.principal && self.owns(&s) => Ok(s),
             Ok(found) => {
                 if found.is_some() {
                     // Answered exactly like an unknown session: no oracle for valid ids.
-                    tracing::warn!(session = %id, "session used by another principal");
+                    tracing::warn!(session = %id, server = %self.name, "session used by another principal or server");
                 }
                 let e = ErrorObject::new(ErrorCode::SESSION_NOT_FOUND, "Session not found: send initialize first");
                 Err(Reply::error(Some(&req.id), &e, ReplyStatus::SessionNotFound))

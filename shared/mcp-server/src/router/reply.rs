@@ -19,6 +19,14 @@ pub enum ReplyStatus {
     SessionNotFound,
     /// Unknown method in 2026-07-28 (HTTP 404 with a JSON-RPC body).
     MethodNotFound,
+    /// The server named by the request's path or connection does not exist (HTTP 404).
+    ServerNotFound,
+    /// The principal may not use the server (HTTP 403).
+    Forbidden,
+    /// Over the server's rate limit (HTTP 429).
+    Limited,
+    /// The server cannot be looked up now (HTTP 503).
+    Unavailable,
     /// The request was cancelled. Transports that can stay silent (WebSocket, stdio, an SSE
     /// stream) send nothing; a plain HTTP POST must be answered, and gets the body: an error
     /// the client ignores.

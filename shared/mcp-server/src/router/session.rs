@@ -44,6 +44,7 @@ impl Router {
             log_level: None,
             initialized: false,
             principal: inbound.principal.clone(),
+            server: Some(self.name.to_string()),
             delivery: delivery.clone(),
             created_at_ms: now,
             expires_at_ms: inbound.within_credential(now + self.config.session_ttl.as_millis() as u64),
@@ -65,7 +66,7 @@ impl Router {
             expires_at_ms: record.expires_at_ms,
         };
         for kind in LIST_KINDS {
-            let _ = self.state.subscriptions.subscribe(kind.topic(), &follower).await;
+            let _ = self.state.subscriptions.subscribe(&kind.topic(&self.name), &follower).await;
         }
         let server = self.server();
         let result = InitializeResult {
@@ -122,7 +123,7 @@ impl Router {
 
     async fn subscribe(&self, req: &Request<'_>, session: &SessionRecord, on: bool) -> Result<Vec<u8>, HandlerError> {
         let p: UriParams = req.params_as().map_err(|e| HandlerError::InvalidParams(e.message))?;
-        let topic = resource_topic(&p.uri);
+        let topic = resource_topic(&self.name, &p.uri);
         if on {
             // The session's rows include the list topics it follows since `initialize`.
             let followed_lists = LIST_KINDS.len();

@@ -226,16 +226,16 @@ impl Router {
         let honoured = self.honoured(&params.notifications);
         let mut topics: Vec<String> = Vec::new();
         if honoured.tools_list_changed == Some(true) {
-            topics.push(ListKind::Tools.topic().into());
+            topics.push(ListKind::Tools.topic(&self.name));
         }
         if honoured.prompts_list_changed == Some(true) {
-            topics.push(ListKind::Prompts.topic().into());
+            topics.push(ListKind::Prompts.topic(&self.name));
         }
         if honoured.resources_list_changed == Some(true) {
-            topics.push(ListKind::Resources.topic().into());
+            topics.push(ListKind::Resources.topic(&self.name));
         }
         for uri in honoured.resource_subscriptions.iter().flatten() {
-            topics.push(resource_topic(uri));
+            topics.push(resource_topic(&self.name, uri));
         }
         if topics.len() > self.config.max_subscriptions {
             let e = ErrorObject::new(

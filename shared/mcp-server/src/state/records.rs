@@ -26,6 +26,11 @@ pub struct SessionRecord {
     pub log_level: Option<LoggingLevel>,
     pub initialized: bool,
     pub principal: Option<String>,
+    /// The server of the deployment the session was opened with: only that server serves
+    /// it. (`None` in records written before servers were named; no server accepts those,
+    /// and their clients initialize again.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
     /// Where unsolicited messages (GET stream, WebSocket) for this session go.
     pub delivery: DeliveryTarget,
     pub created_at_ms: u64,

@@ -72,6 +72,7 @@ fn session(id: &str, expires_at_ms: u64) -> SessionRecord {
         log_level: None,
         initialized: false,
         principal: Some("alice".into()),
+        server: Some("suite".into()),
         delivery: DeliveryTarget::Channel(format!("session:{id}")),
         created_at_ms: now_ms(),
         expires_at_ms,
