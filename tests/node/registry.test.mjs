@@ -5,7 +5,8 @@
 // An SDK client on a WebSocket (its messages spread over the instances) sees each change as a
 // `notifications/tools/list_changed` and in `tools/list`, calls the tool, and sees it go.
 // Two registered servers on the same gateway (`/mcp/{server}`, `/ws/{server}`,
-// `/ws?server=`) keep their catalogues and sessions apart.
+// `/ws?server=`) keep their catalogues and sessions apart; with --auth, a server admits only
+// its allowed principals, within its rate limit.
 //
 // Needs MCP_DYNAMODB_ENDPOINT, MCP_REDIS_URL and MCP_TEST_CARGO_LAMBDA (the test command sets
 // them in its real-backends step); skipped otherwise.
@@ -14,6 +15,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -238,4 +240,49 @@ test('two servers on one gateway: a client of one can neither see nor call the o
 
   for (const client of [a, aOverWs, b, byDefault]) await client.close();
   for (const server of [alpha, beta]) assert.equal(registry('server', 'remove', server).status, 0);
+});
+
+test('a server admits only its allowed principals, within its rate limit', { skip, timeout: 600_000 }, async () => {
+  const keyPath = path.join(os.tmpdir(), `registry-auth-${run}.pem`);
+  const authed = await startGateway({
+    instances: 2,
+    args: ['--dynamodb-endpoint', dynamodb, ...tables, '--redis-url', redis, '--lambda-endpoint', lambdaUrl, '--auth', '--auth-key', keyPath],
+  });
+  try {
+    const bin = path.join(repoRoot, 'target/debug/mcp-local');
+    const mint = (subject) => spawnSync(bin, ['mint-token', '--gateway', authed.base, '--auth-key', keyPath, '--subject', subject], { encoding: 'utf8' }).stdout.trim();
+    const reports = `reports-${run}`;
+    const registered = registry('server', 'put', reports, '--allowed-principal', 'alice', '--rate-limit', '6');
+    assert.equal(registered.status, 0, registered.err);
+    assert.equal(put({ ...wordCount(), name: 'report_words' }, reports).status, 0);
+    const url = new URL(`${authed.base}/mcp/${reports}`);
+    const as = (subject) => new StreamableHTTPClientTransport(url, { requestInit: { headers: { authorization: `Bearer ${mint(subject)}` } } });
+
+    // bob holds a valid token for the deployment, and is not on the server's list.
+    const bob = new Client({ name: 'bob', version: '0.0.0' });
+    const refused = await bob.connect(as('bob')).catch((e) => e);
+    assert.match(String(refused?.message), /403|not allowed/);
+    // Over WebSocket bob's handshake is refused, and alice's accepted.
+    const handshake = (subject) => new Promise((resolve) => {
+      const socket = new WebSocket(`${authed.wsUrl}?server=${reports}`, ['mcp', `mcp.auth.${mint(subject)}`]);
+      socket.onopen = () => { socket.close(); resolve('open'); };
+      socket.onerror = () => resolve('refused');
+    });
+    assert.equal(await handshake('bob'), 'refused');
+    assert.equal(await handshake('alice'), 'open');
+
+    // alice may, 6 requests a minute (her handshake was one).
+    const alice = new Client({ name: 'alice', version: '0.0.0' });
+    await alice.connect(as('alice'));
+    assert.deepEqual((await alice.listTools()).tools.map((t) => t.name), ['report_words']);
+    let limited;
+    for (let i = 0; i < 8 && !limited; i++) {
+      limited = await alice.ping().then(() => undefined, (e) => e);
+    }
+    assert.match(String(limited?.message), /429|rate limit of server/);
+    await alice.close().catch(() => {});
+    assert.equal(registry('server', 'remove', reports).status, 0);
+  } finally {
+    await authed.stop();
+  }
 });

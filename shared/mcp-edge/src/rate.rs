@@ -38,7 +38,8 @@ pub enum Verdict {
 pub async fn check(state: &StateHandles, limit: Option<RateLimit>, principal: Option<&str>) -> Verdict {
     let (Some(limit), Some(principal)) = (limit, principal) else { return Verdict::Allowed };
     let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
-    match state.rates.hit(principal, window_ms).await {
+    // Keyed apart from the servers' own counters (`server:<name>:<principal>`).
+    match state.rates.hit(&format!("principal:{principal}"), window_ms).await {
         Ok((count, _)) if count <= limit.requests => Verdict::Allowed,
         Ok((_, left_ms)) => {
             tracing::info!(principal_hash = %principal_hash(principal), "rate limit exceeded");

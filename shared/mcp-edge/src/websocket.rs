@@ -178,9 +178,9 @@ impl WebSocketEdge {
         }
         let router = match self.router_of(&connection_id, inbound.principal.as_deref()).await {
             Ok(router) => router,
-            Err(refusal) => {
+            Err(error) => {
                 if let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) {
-                    let _ = out.send(jsonrpc::encode_error(Some(&request.id), &refusal.to_wire())).await;
+                    let _ = out.send(jsonrpc::encode_error(Some(&request.id), &error)).await;
                 }
                 return status(200);
             }
@@ -244,11 +244,11 @@ impl WebSocketEdge {
 
 impl WebSocketEdge {
     /// The router of the server the connection chose at `$connect`, if `principal` may
-    /// still use it. Without a registry there is only the default server, and nothing to
-    /// read.
-    async fn router_of(&self, connection_id: &str, principal: Option<&str>) -> Result<Arc<Router>, Refusal> {
+    /// still use it; otherwise the error to answer a request with. Without a registry there
+    /// is only the default server, and nothing to read.
+    async fn router_of(&self, connection_id: &str, principal: Option<&str>) -> Result<Arc<Router>, ErrorObject> {
         if !self.servers.has_registry() {
-            return self.servers.route(None, principal).await;
+            return self.servers.route(None, principal).await.map_err(|r| r.to_wire());
         }
         let server = match self.server_of.get(connection_id).await {
             Some(server) => server,
@@ -259,14 +259,16 @@ impl WebSocketEdge {
                     server
                 }
                 // Swept or disconnected: its server is unknown, and so is the connection.
-                Ok(None) => return Err(Refusal::Unknown(format!("(of connection {connection_id}: reconnect)"))),
+                Ok(None) => {
+                    return Err(ErrorObject::invalid_request("unknown connection: it has ended; connect again"));
+                }
                 Err(e) => {
                     tracing::warn!(connection = %connection_id, error = %e, "connection record unreadable");
-                    return Err(Refusal::Unavailable(format!("(of connection {connection_id})")));
+                    return Err(mcp_server::HandlerError::State(e).to_wire(false));
                 }
             },
         };
-        self.servers.route(Some(&server), principal).await
+        self.servers.route(Some(&server), principal).await.map_err(|r| r.to_wire())
     }
 }
 

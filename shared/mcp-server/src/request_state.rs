@@ -70,6 +70,14 @@ impl RequestStateCodec {
         Self::new(key.into_bytes(), 10 * 60 * 1000)
     }
 
+    /// The codec of another server of the deployment: its key is derived from this one and
+    /// the server's name, so a state one server issued is a bad signature on any other.
+    pub fn for_server(&self, server: &str) -> Self {
+        let mut mac = self.mac(b"server:");
+        mac.update(server.as_bytes());
+        RequestStateCodec { key: mac.finalize().into_bytes().to_vec(), ttl_ms: self.ttl_ms }
+    }
+
     /// The digest that binds a state to the request's arguments.
     pub fn digest(arguments: &Value) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(arguments.to_string().as_bytes()))
@@ -151,5 +159,9 @@ mod tests {
         assert_eq!(c.verify("garbage", "tools/call", "t", &d, None, 6), Err(StateRejection::Malformed));
         let other = RequestStateCodec::new(b"j".repeat(32), 1000);
         assert_eq!(other.verify(&token, "tools/call", "t", &d, Some("alice"), 6), Err(StateRejection::BadSignature));
+        let (elsewhere, _) =
+            c.for_server("reports").issue("tools/call", "t", d.clone(), Some("alice"), BTreeMap::new(), 5);
+        assert_eq!(c.verify(&elsewhere, "tools/call", "t", &d, Some("alice"), 6), Err(StateRejection::BadSignature));
+        assert!(c.for_server("reports").verify(&elsewhere, "tools/call", "t", &d, Some("alice"), 6).is_ok());
     }
 }

@@ -3,9 +3,10 @@
 //! each with its own catalogue, sessions, topics, allowed principals and rate limit.
 //!
 //! A registered server's router is built on first use and kept (at most [`MAX_SERVERS`]
-//! per instance). A name the registry does not know is remembered for [`UNKNOWN_FOR`], so
-//! that requests for made-up names cost the registry one read per name and instance, not
-//! one per request.
+//! per instance); concurrent first requests wait for one lookup. A name the registry does
+//! not know, or a lookup it did not answer, is remembered for [`REFUSED_FOR`], so that
+//! requests for made-up names, or during an outage, cost the registry one read per name and
+//! instance every few seconds, not one per request.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,8 +18,9 @@ use crate::router::{ReplyStatus, Router};
 
 /// Registered servers whose routers one instance keeps.
 pub const MAX_SERVERS: u64 = 1024;
-/// How long an instance remembers that a name is not registered.
-pub const UNKNOWN_FOR: Duration = Duration::from_secs(5);
+/// How long an instance remembers that a name is not registered, or that the registry did
+/// not answer when it was looked up (the registry is not asked again meanwhile).
+pub const REFUSED_FOR: Duration = Duration::from_secs(5);
 /// The window of a server's `rateLimit`.
 const RATE_WINDOW_MS: u64 = 60_000;
 
@@ -68,7 +70,8 @@ pub struct Servers {
 
 struct Registered {
     known: moka::future::Cache<String, Arc<Router>>,
-    unknown: moka::future::Cache<String, ()>,
+    /// Names not registered, or not looked up because the registry did not answer.
+    refused: moka::future::Cache<String, Refusal>,
 }
 
 impl From<Arc<Router>> for Servers {
@@ -77,7 +80,7 @@ impl From<Arc<Router>> for Servers {
         let registered = default.has_registry().then(|| {
             Arc::new(Registered {
                 known: moka::future::Cache::builder().max_capacity(MAX_SERVERS).build(),
-                unknown: moka::future::Cache::builder().max_capacity(MAX_SERVERS).time_to_live(UNKNOWN_FOR).build(),
+                refused: moka::future::Cache::builder().max_capacity(MAX_SERVERS).time_to_live(REFUSED_FOR).build(),
             })
         });
         Servers { default, registered }
@@ -130,27 +133,87 @@ impl Servers {
     }
 
     async fn registered(&self, name: &str) -> Result<Arc<Router>, Refusal> {
-        let unknown = || Refusal::Unknown(name.to_owned());
-        let Some(r) = &self.registered else { return Err(unknown()) };
-        if let Some(router) = r.known.get(name).await {
-            return Ok(router);
+        let Some(r) = self.registered.as_ref().filter(|_| crate::registry::entry::is_server_name(name)) else {
+            return Err(Refusal::Unknown(name.to_owned()));
+        };
+        if let Some(refusal) = r.refused.get(name).await {
+            return Err(refusal);
         }
-        if r.unknown.contains_key(name) {
-            return Err(unknown());
-        }
-        let router = Arc::new(self.default.registered_server(name).ok_or_else(unknown)?);
-        router.recheck_registration(Duration::ZERO).await;
-        match router.access(None) {
-            Err(Refusal::Unknown(_)) => {
-                r.unknown.insert(name.to_owned(), ()).await;
-                Err(unknown())
+        // Concurrent first requests for a server wait for one lookup.
+        let lookup = async {
+            let router = self.default.registered_server(name).ok_or_else(|| Refusal::Unknown(name.to_owned()))?;
+            router.recheck_registration(Duration::ZERO).await;
+            match router.access(None) {
+                Err(refusal @ (Refusal::Unknown(_) | Refusal::Unavailable(_))) => Err(refusal),
+                // Registered (whoever may use it is checked by the caller).
+                _ => Ok(Arc::new(router)),
             }
-            Err(Refusal::Unavailable(n)) => Err(Refusal::Unavailable(n)),
-            // Registered (whoever may use it is checked by the caller).
-            _ => {
-                r.known.insert(name.to_owned(), router.clone()).await;
-                Ok(router)
+        };
+        match r.known.try_get_with(name.to_owned(), lookup).await {
+            Ok(router) => Ok(router),
+            Err(refusal) => {
+                r.refused.insert(name.to_owned(), (*refusal).clone()).await;
+                Err((*refusal).clone())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+    use crate::registry::testkit::FlakyRegistry;
+    use crate::registry::{LiveCatalogue, RegistryStore, ServerEntry};
+    use crate::{RequestStateCodec, RouterConfig, Server, StateHandles};
+
+    fn entry(name: &str, allowed: Option<&[&str]>) -> ServerEntry {
+        let allowed_principals = allowed.map(|a| a.iter().map(|p| (*p).to_owned()).collect());
+        ServerEntry { name: name.into(), allowed_principals, ..Default::default() }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_the_registry_down_nobody_is_let_in_unchecked_and_the_registry_is_not_hammered() {
+        let store = Arc::new(FlakyRegistry::default());
+        store.put_server(&entry("main", Some(&["alice"]))).await.unwrap_or_else(|e| panic!("{e}"));
+        for name in ["other", "third"] {
+            store.put_server(&entry(name, None)).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let code = Arc::new(Server::builder("main", "1").build().unwrap_or_else(|e| panic!("{e}")));
+        let live = LiveCatalogue::new(code.clone(), "main", store.clone(), None, None);
+        let state = StateHandles::in_memory();
+        let router = Router::new(code, state, RequestStateCodec::ephemeral(), RouterConfig::default(), None)
+            .with_registry(Arc::new(live));
+        let servers = Servers::from(Arc::new(router));
+        let refusal = |r: Result<Arc<Router>, Refusal>| r.err();
+
+        store.down.store(true, Ordering::SeqCst);
+        // The default server restricts who may use it: unread, it lets nobody in.
+        assert_eq!(refusal(servers.route(None, Some("alice")).await), Some(Refusal::Unavailable("main".into())));
+        // A registered server is looked up once, however many requests ask meanwhile.
+        let before = store.reads.load(Ordering::SeqCst);
+        for _ in 0..5 {
+            let r = refusal(servers.route(Some("other"), Some("alice")).await);
+            assert_eq!(r, Some(Refusal::Unavailable("other".into())));
+        }
+        assert_eq!(store.reads.load(Ordering::SeqCst) - before, 1);
+
+        store.down.store(false, Ordering::SeqCst);
+        tokio::time::advance(crate::registry::live::RETRY_AFTER + Duration::from_secs(1)).await;
+        assert!(servers.route(None, Some("alice")).await.is_ok());
+        assert_eq!(refusal(servers.route(None, Some("bob")).await), Some(Refusal::Forbidden("main".into())));
+        assert_eq!(refusal(servers.route(None, None).await), Some(Refusal::Forbidden("main".into())));
+        assert_eq!(
+            servers.route(Some("third"), None).await.map(|r| r.name().to_owned()).ok().as_deref(),
+            Some("third")
+        );
+        // A name nobody registered: looked up once, then remembered.
+        let before = store.reads.load(Ordering::SeqCst);
+        for _ in 0..3 {
+            assert_eq!(refusal(servers.route(Some("nobody"), None).await), Some(Refusal::Unknown("nobody".into())));
+        }
+        assert!(store.reads.load(Ordering::SeqCst) - before <= 2, "one lookup (a version and a catalogue read)");
+        assert_eq!(refusal(servers.route(Some("not a name"), None).await), Some(Refusal::Unknown("not a name".into())));
     }
 }

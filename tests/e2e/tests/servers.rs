@@ -107,15 +107,34 @@ const SESSION_VERSION: &str = "2025-11-25";
 
 /// A POST to `path`: its status, body and `Mcp-Session-Id`.
 async fn post(edge: &HttpEdge, path: &str, session: Option<&str>, message: Value) -> (u16, Value, Option<String>) {
-    let mut req = http::Request::post(path)
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", SESSION_VERSION);
+    let mut req = http::Request::post(path).header("mcp-protocol-version", SESSION_VERSION);
     if let Some(s) = session {
         req = req.header("mcp-session-id", s);
     }
-    let response = edge.handle(req.body(Bytes::from(message.to_string())).unwrap()).await;
+    exchange(edge, req, message).await
+}
+
+/// A 2026-07-28 (stateless) request to `path`.
+async fn post_stateless(edge: &HttpEdge, path: &str, method: &str) -> (u16, Value) {
+    let req = http::Request::post(path).header("mcp-protocol-version", "2026-07-28").header("mcp-method", method);
+    let message = request(9, method, json!({"_meta": e2e::meta(json!({}))}));
+    let (status, body, _) = exchange(edge, req, message).await;
+    (status, body)
+}
+
+/// A `DELETE` of a session at `path`: its status.
+async fn delete(edge: &HttpEdge, path: &str, session: &str) -> u16 {
+    let req = http::Request::delete(path).header("mcp-session-id", session);
+    exchange(edge, req, Value::Null).await.0
+}
+
+async fn exchange(edge: &HttpEdge, req: http::request::Builder, message: Value) -> (u16, Value, Option<String>) {
+    let req = req
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream");
+    let body = if message.is_null() { Bytes::new() } else { Bytes::from(message.to_string()) };
+    let response = edge.handle(req.body(body).unwrap()).await;
     let status = response.status().as_u16();
     let session = response.headers().get("mcp-session-id").map(|v| v.to_str().unwrap().to_owned());
     let body = match response.into_body() {
@@ -212,6 +231,18 @@ async fn each_server_serves_its_own_catalogue_and_sessions() {
     let (status, _, _) = post(&d.http[0], &alpha, Some(&default_session), request(4, "ping", json!({}))).await;
     assert_eq!(status, 404);
 
+    // Nor can it be ended elsewhere.
+    assert_eq!(delete(&d.http[1], &beta, &alpha_session).await, 404);
+    let (status, _, _) = post(&d.http[2], &alpha, Some(&alpha_session), request(5, "ping", json!({}))).await;
+    assert_eq!(status, 200, "still alpha's");
+    // The default server answers to its own name too, with its own sessions.
+    let by_name = format!("/mcp/{}", e2e::REFERENCE);
+    let (status, _, _) = post(&d.http[1], &by_name, Some(&default_session), request(6, "ping", json!({}))).await;
+    assert_eq!(status, 200);
+    // 2026-07-28 requests, stateless, go to the server of their path too.
+    let (status, body) = post_stateless(&d.http[0], &beta, "tools/list").await;
+    assert_eq!((status, tool_names(&body)), (200, vec![format!("{}_tool", d.beta)]));
+
     // A name nobody registered, or that cannot be a name, is a 404, as is its handshake.
     for path in ["/mcp/nobody-here", "/mcp/not%20a%20name"] {
         let (status, body, _) = post(&d.http[1], path, None, initialize()).await;
@@ -226,6 +257,10 @@ async fn each_server_serves_its_own_catalogue_and_sessions() {
     assert_eq!(reply["result"]["serverInfo"]["name"], d.beta.as_str());
     let reply = ws_send(&d, 1, &connection, None, request(5, "tools/list", json!({}))).await;
     assert_eq!(tool_names(&reply), [format!("{}_tool", d.beta)]);
+
+    // A connection without a record (swept, or never connected) is told so.
+    let reply = ws_send(&d, 1, "c-never-connected", None, request(7, "ping", json!({}))).await;
+    assert!(reply["error"]["message"].as_str().unwrap().contains("unknown connection"), "{reply}");
 
     // A change of alpha reaches alpha's followers, and not beta's.
     d.posts.0.lock().unwrap().clear();
@@ -274,4 +309,34 @@ async fn a_server_admits_only_its_principals_within_its_rate_limit() {
     d.admin.put_server(&replaced).await.unwrap();
     let reply = ws_send(&d, 1, &connection, Some("dave"), request(4, "tools/list", json!({}))).await;
     assert!(reply["error"]["message"].as_str().unwrap().contains("not allowed"), "{reply}");
+}
+
+/// What choosing the server costs, apart from serving the message (the router counts that
+/// in its own scope): a connection's first message on an instance reads its record (and,
+/// the first time the instance meets the server, the registry); after that, nothing.
+#[tokio::test]
+async fn routing_to_a_registered_server_costs_no_remote_call_once_warm() {
+    use mcp_server::state::calls::{RemoteCalls, counted};
+    let d = deployment().await;
+    let connection = format!("c-{}", mcp_server::ids::random_id());
+    assert_eq!(ws_connect(&d, &connection, Some(&d.beta), None).await, 200);
+    let message = |body: Value| ws_event("$default", &connection, None, None, Some(body));
+    let (_, first) = Box::pin(counted(d.websocket[0].handle(message(initialize())))).await;
+    let (_, warm) = Box::pin(counted(d.websocket[0].handle(message(request(2, "ping", json!({})))))).await;
+    let alpha = format!("/mcp/{}", d.alpha);
+    let (_, http_first) = counted(post(&d.http[1], &alpha, None, initialize())).await;
+    let (_, http_warm) = counted(post(&d.http[1], &alpha, None, initialize())).await;
+    println!("| routing | first DynamoDB / Redis | warm DynamoDB / Redis |\n|---|---|---|");
+    println!(
+        "| WebSocket message, registered server | {} / {} | {} / {} |",
+        first.dynamodb, first.redis, warm.dynamodb, warm.redis
+    );
+    println!(
+        "| HTTP `/mcp/{{server}}` | {} / {} | {} / {} |",
+        http_first.dynamodb, http_first.redis, http_warm.dynamodb, http_warm.redis
+    );
+    assert_eq!(warm, RemoteCalls::default(), "a known connection's server: nothing to read");
+    assert_eq!(http_warm, RemoteCalls::default(), "a server read within the minute: nothing to read");
+    let replies = d.posts.0.lock().unwrap().iter().filter(|(c, m)| c == &connection && m["result"].is_object()).count();
+    assert_eq!(replies, 2);
 }

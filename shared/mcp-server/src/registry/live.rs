@@ -211,56 +211,11 @@ pub enum Registration {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
-    use async_trait::async_trait;
+    use std::sync::atomic::Ordering;
 
     use super::*;
     use crate::registry::entry::{Entry, EntryKind, ServerEntry};
-    use crate::registry::store::MemoryRegistry;
-    use crate::state::{StateError, StateResult};
-
-    /// A registry that can be taken down, counting the reads that reach it.
-    #[derive(Default)]
-    struct Flaky {
-        inner: MemoryRegistry,
-        down: AtomicBool,
-        reads: AtomicUsize,
-    }
-
-    impl Flaky {
-        fn read(&self) -> StateResult<()> {
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            if self.down.load(Ordering::SeqCst) { Err(StateError::Unavailable("down".into())) } else { Ok(()) }
-        }
-    }
-
-    #[async_trait]
-    impl RegistryStore for Flaky {
-        async fn put_server(&self, server: &ServerEntry) -> StateResult<u64> {
-            self.inner.put_server(server).await
-        }
-        async fn remove_server(&self, name: &str) -> StateResult<bool> {
-            self.inner.remove_server(name).await
-        }
-        async fn put_entry(&self, server: &str, entry: &Entry) -> StateResult<Option<u64>> {
-            self.inner.put_entry(server, entry).await
-        }
-        async fn remove_entry(&self, server: &str, kind: EntryKind, name: &str) -> StateResult<Option<u64>> {
-            self.inner.remove_entry(server, kind, name).await
-        }
-        async fn version(&self, server: &str) -> StateResult<Option<u64>> {
-            self.read()?;
-            self.inner.version(server).await
-        }
-        async fn catalogue(&self, server: &str) -> StateResult<Option<Catalogue>> {
-            self.read()?;
-            self.inner.catalogue(server).await
-        }
-        async fn servers(&self) -> StateResult<Vec<ServerEntry>> {
-            self.inner.servers().await
-        }
-    }
+    use crate::registry::testkit::FlakyRegistry;
 
     fn doc() -> Entry {
         serde_json::from_value(
@@ -271,7 +226,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn without_shared_versions_changes_are_seen_and_a_down_registry_is_not_hammered() {
-        let store = Arc::new(Flaky::default());
+        let store = Arc::new(FlakyRegistry::default());
         let code = Arc::new(Server::builder("s", "1").build().unwrap_or_else(|e| panic!("{e}")));
         let live = LiveCatalogue::new(code, "s", store.clone(), None, None);
         store.put_server(&ServerEntry { name: "s".into(), ..Default::default() }).await.ok();

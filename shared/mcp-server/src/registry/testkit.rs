@@ -4,10 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use async_trait::async_trait;
 use serde_json::json;
 
 use super::entry::{Entry, EntryKind, ServerEntry};
-use super::store::RegistryStore;
+use super::store::{Catalogue, MemoryRegistry, RegistryStore};
+use crate::state::{StateError, StateResult};
 
 fn entry(value: serde_json::Value) -> Entry {
     serde_json::from_value(value).unwrap_or_else(|e| panic!("entry: {e}"))
@@ -63,5 +67,49 @@ mod tests {
     #[tokio::test]
     async fn the_memory_registry_passes() {
         super::registry_suite(&super::super::store::MemoryRegistry::default()).await;
+    }
+}
+
+/// A registry that can be taken down, counting the reads that reach it.
+#[derive(Default)]
+pub struct FlakyRegistry {
+    pub inner: MemoryRegistry,
+    /// While set, every read fails as unavailable.
+    pub down: AtomicBool,
+    /// Reads that reached the registry (the failed ones included).
+    pub reads: AtomicUsize,
+}
+
+impl FlakyRegistry {
+    fn read(&self) -> StateResult<()> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) { Err(StateError::Unavailable("down".into())) } else { Ok(()) }
+    }
+}
+
+#[async_trait]
+impl RegistryStore for FlakyRegistry {
+    async fn put_server(&self, server: &ServerEntry) -> StateResult<u64> {
+        self.inner.put_server(server).await
+    }
+    async fn remove_server(&self, name: &str) -> StateResult<bool> {
+        self.inner.remove_server(name).await
+    }
+    async fn put_entry(&self, server: &str, entry: &Entry) -> StateResult<Option<u64>> {
+        self.inner.put_entry(server, entry).await
+    }
+    async fn remove_entry(&self, server: &str, kind: EntryKind, name: &str) -> StateResult<Option<u64>> {
+        self.inner.remove_entry(server, kind, name).await
+    }
+    async fn version(&self, server: &str) -> StateResult<Option<u64>> {
+        self.read()?;
+        self.inner.version(server).await
+    }
+    async fn catalogue(&self, server: &str) -> StateResult<Option<Catalogue>> {
+        self.read()?;
+        self.inner.catalogue(server).await
+    }
+    async fn servers(&self) -> StateResult<Vec<ServerEntry>> {
+        self.inner.servers().await
     }
 }

@@ -33,7 +33,7 @@ use crate::context::reply_key;
 use crate::notifier::Notifier;
 use crate::outbound::{ConnectionSink, Outbound};
 use crate::registry::LiveCatalogue;
-use crate::registry::live::Registration;
+use crate::registry::live::{MAX_AGE, Registration};
 use crate::request_state::RequestStateCodec;
 use crate::server::Server;
 use crate::servers::Refusal;
@@ -130,8 +130,8 @@ impl Router {
             server: code,
             state: self.state.clone(),
             signals: self.signals.clone(),
-            notifier: self.notifier.for_server(name),
-            request_states: self.request_states.clone(),
+            notifier: self.notifier.for_server(name.clone()),
+            request_states: self.request_states.for_server(&name),
             config: self.config.clone(),
         })
     }
@@ -146,13 +146,19 @@ impl Router {
         &self.name
     }
 
-    /// Whether a session was opened with this server (only its own server serves it).
+    /// Whether a session was opened with this server (only its own server serves it). A
+    /// session recorded before servers were named was the default server's.
     pub fn owns(&self, session: &SessionRecord) -> bool {
-        session.server.as_deref() == Some(&*self.name)
+        match session.server.as_deref() {
+            Some(server) => server == &*self.name,
+            None => !self.registered_only,
+        }
     }
 
     /// Whether `principal` may use the server, as its registration was last read (no
-    /// remote call). A server without a registry is open to whoever the deployment admits.
+    /// remote call). A server without a registry is open to whoever the deployment admits;
+    /// with one, nobody is admitted until its registration has been read (it may restrict
+    /// who), and the default server is open when it is not registered.
     pub fn access(&self, principal: Option<&str>) -> Result<(), Refusal> {
         let Some(live) = &self.live else { return Ok(()) };
         match live.registration() {
@@ -160,9 +166,9 @@ impl Router {
                 Err(Refusal::Forbidden(self.name.to_string()))
             }
             Registration::Registered(_) => Ok(()),
-            _ if !self.registered_only => Ok(()),
-            Registration::Absent => Err(Refusal::Unknown(self.name.to_string())),
             Registration::Unread => Err(Refusal::Unavailable(self.name.to_string())),
+            Registration::Absent if self.registered_only => Err(Refusal::Unknown(self.name.to_string())),
+            Registration::Absent => Ok(()),
         }
     }
 
@@ -200,7 +206,8 @@ impl Router {
 
     /// Brings the registry's part of the catalogue up to date when the request depends on it:
     /// lists, discovery, initialization, and calls of anything code does not define. Calls of
-    /// code's own tools, prompts and resources never wait on the registry (code wins).
+    /// code's own tools, prompts and resources never wait on the registry (code wins), except
+    /// for reading the server's registration once a minute.
     async fn revalidate(&self, req: &Request<'_>) {
         let Some(live) = &self.live else { return };
         let code = &self.server;
@@ -219,6 +226,9 @@ impl Router {
         if fresh {
             // Boxed: rare, and it would otherwise enlarge every message's future.
             Box::pin(live.fresh()).await;
+        } else {
+            // Who may use the server is read at least once a minute (and before anything).
+            live.fresh_within(MAX_AGE).await;
         }
     }
 
