@@ -14,6 +14,8 @@ use mcp_protocol::model::notifications::{
 };
 
 use crate::outbound::{ConnectionSink, PostError};
+use crate::registry::LiveCatalogue;
+use crate::registry::live::Registration;
 use crate::state::{DeliveryTarget, StateHandles, StateResult, Subscriber};
 
 /// The lists whose changes clients can follow.
@@ -80,17 +82,34 @@ pub struct Notifier {
     state: StateHandles,
     sink: Option<Arc<dyn ConnectionSink>>,
     server: Arc<str>,
+    /// The server's registration, when a registry backs it: subscribers whose principal it
+    /// no longer admits are skipped.
+    access: Option<Arc<LiveCatalogue>>,
 }
 
 impl Notifier {
     /// For the server named `server` (the name topics are kept under).
     pub fn new(state: StateHandles, sink: Option<Arc<dyn ConnectionSink>>, server: impl Into<Arc<str>>) -> Self {
-        Notifier { state, sink, server: server.into() }
+        Notifier { state, sink, server: server.into(), access: None }
     }
 
     /// The same deliveries, for another server of the deployment.
     pub fn for_server(&self, server: impl Into<Arc<str>>) -> Self {
-        Notifier { server: server.into(), ..self.clone() }
+        Notifier { server: server.into(), access: None, ..self.clone() }
+    }
+
+    /// Delivers only to the principals the server's registration admits, as last read
+    /// (a principal taken off the server hears nothing more from it).
+    pub fn with_access(mut self, live: Arc<LiveCatalogue>) -> Self {
+        self.access = Some(live);
+        self
+    }
+
+    fn admits(&self, principal: Option<&str>) -> bool {
+        match self.access.as_ref().map(|live| live.registration()) {
+            Some(Registration::Registered(entry)) => entry.admits(principal),
+            _ => true,
+        }
     }
 
     /// Sends `notifications/resources/updated` to the resource's subscribers; returns how
@@ -110,8 +129,9 @@ impl Notifier {
     /// delays only its own delivery.
     async fn fan_out(&self, topic: &str, method: &str, params: Map<String, Value>) -> StateResult<usize> {
         let started = std::time::Instant::now();
-        let subscribers = self.state.subscriptions.subscribers(topic).await?;
+        let mut subscribers = self.state.subscriptions.subscribers(topic).await?;
         let size = subscribers.len();
+        subscribers.retain(|s| self.admits(s.principal.as_deref()));
         let deliveries = futures_util::stream::iter(subscribers).map(|s| {
             let mut p = params.clone();
             if let Some(id) = &s.subscription_id {

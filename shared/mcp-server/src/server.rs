@@ -28,10 +28,10 @@ pub struct Server {
     pub(crate) prompts: Vec<Arc<PromptDef>>,
     pub(crate) prompt_index: HashMap<String, usize>,
     /// Each list item encoded once, at build time: a list request only concatenates.
-    pub(crate) tools_json: Vec<Box<RawValue>>,
-    pub(crate) resources_json: Vec<Box<RawValue>>,
-    pub(crate) templates_json: Vec<Box<RawValue>>,
-    pub(crate) prompts_json: Vec<Box<RawValue>>,
+    pub(crate) tools_json: Listing,
+    pub(crate) resources_json: Listing,
+    pub(crate) templates_json: Listing,
+    pub(crate) prompts_json: Listing,
     pub(crate) capabilities: ServerCapabilities,
     /// `_meta` of every 2026-07-28 result: the server's identity.
     pub(crate) result_meta: Meta,
@@ -150,10 +150,10 @@ impl ServerBuilder {
         };
         let mut result_meta = Meta::new();
         result_meta.insert(SERVER_INFO_KEY.into(), serde_json::to_value(&self.info).unwrap_or(Value::Null));
-        let tools_json = encode_all(self.tools.iter().map(|t| &t.tool));
-        let resources_json = encode_all(self.resources.iter().map(|r| &r.resource));
-        let templates_json = encode_all(self.templates.iter().map(|t| &t.template));
-        let prompts_json = encode_all(self.prompts.iter().map(|p| &p.prompt));
+        let tools_json = Listing::of(self.tools.iter().map(|t| (&t.tool.name, &t.tool)));
+        let resources_json = Listing::of(self.resources.iter().map(|r| (&r.resource.uri, &r.resource)));
+        let templates_json = Listing::of(self.templates.iter().map(|t| (&t.template.uri_template, &t.template)));
+        let prompts_json = Listing::of(self.prompts.iter().map(|p| (&p.prompt.name, &p.prompt)));
         Ok(Server {
             tools_json,
             resources_json,
@@ -188,6 +188,17 @@ fn index<'a>(
     Ok(map)
 }
 
-fn encode_all<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>) -> Vec<Box<RawValue>> {
-    items.filter_map(|item| serde_json::value::to_raw_value(item).ok()).collect()
+/// A list as it goes on the wire: its items encoded once, when the server is built, and
+/// the key of each (name or URI), which list cursors remember.
+pub(crate) struct Listing {
+    pub(crate) keys: Vec<String>,
+    pub(crate) items: Vec<Box<RawValue>>,
+}
+
+impl Listing {
+    fn of<'a, T: Serialize + 'a>(entries: impl Iterator<Item = (&'a String, &'a T)>) -> Listing {
+        let (keys, items) =
+            entries.filter_map(|(key, item)| Some((key.clone(), serde_json::value::to_raw_value(item).ok()?))).unzip();
+        Listing { keys, items }
+    }
 }

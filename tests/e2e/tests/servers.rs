@@ -37,6 +37,7 @@ impl ToolInvoker for Echo {
 }
 
 struct Deployment {
+    servers: Vec<Servers>,
     http: Vec<HttpEdge>,
     websocket: Vec<WebSocketEdge>,
     posts: Arc<Posts>,
@@ -62,10 +63,12 @@ async fn deployment() -> Deployment {
     let state = shared_state().await;
     let store = e2e::registry_store("e2e-servers").await;
     let posts = Arc::new(Posts::default());
+    let mut servers = Vec::new();
     let mut http = Vec::new();
     let mut websocket = Vec::new();
     for _ in 0..3 {
-        let (h, w) = instance(&state, &store, &posts);
+        let (s, h, w) = instance(&state, &store, &posts);
+        servers.push(s);
         http.push(h);
         websocket.push(w);
     }
@@ -84,10 +87,14 @@ async fn deployment() -> Deployment {
         ..Default::default()
     };
     admin.put_server(&limited).await.unwrap();
-    Deployment { http, websocket, posts, admin, alpha, beta, gamma }
+    Deployment { servers, http, websocket, posts, admin, alpha, beta, gamma }
 }
 
-fn instance(state: &StateHandles, store: &Arc<dyn RegistryStore>, posts: &Arc<Posts>) -> (HttpEdge, WebSocketEdge) {
+fn instance(
+    state: &StateHandles,
+    store: &Arc<dyn RegistryStore>,
+    posts: &Arc<Posts>,
+) -> (Servers, HttpEdge, WebSocketEdge) {
     let code = Arc::new(reference_server::server().unwrap());
     let instance = state.clone().with_l1();
     let sink: Arc<dyn ConnectionSink> = posts.clone();
@@ -100,7 +107,7 @@ fn instance(state: &StateHandles, store: &Arc<dyn RegistryStore>, posts: &Arc<Po
     let servers = Servers::from(Arc::new(router));
     let origin = OriginPolicy::loopback();
     let http = HttpEdge::new(servers.clone(), HttpConfig { origin: origin.clone(), ..HttpConfig::default() });
-    (http, WebSocketEdge::new(servers, sink, origin))
+    (servers.clone(), http, WebSocketEdge::new(servers, sink, origin))
 }
 
 const SESSION_VERSION: &str = "2025-11-25";
@@ -339,4 +346,35 @@ async fn routing_to_a_registered_server_costs_no_remote_call_once_warm() {
     assert_eq!(http_warm, RemoteCalls::default(), "a server read within the minute: nothing to read");
     let replies = d.posts.0.lock().unwrap().iter().filter(|(c, m)| c == &connection && m["result"].is_object()).count();
     assert_eq!(replies, 2);
+}
+
+#[tokio::test]
+async fn a_principal_taken_off_a_server_hears_nothing_more_from_it() {
+    let d = deployment().await;
+    let delta = d.alpha.replacen("alpha", "delta", 1);
+    let both = ServerEntry {
+        name: delta.clone(),
+        allowed_principals: Some(vec!["alice".into(), "dave".into()]),
+        ..Default::default()
+    };
+    d.admin.put_server(&both).await.unwrap();
+    let mut connections = Vec::new();
+    for who in ["alice", "dave"] {
+        let connection = format!("c-{who}-{}", mcp_server::ids::random_id());
+        assert_eq!(ws_connect(&d, &connection, Some(&delta), Some(who)).await, 200);
+        let reply = ws_send(&d, 0, &connection, Some(who), initialize()).await;
+        assert!(reply["result"].is_object(), "{reply}");
+        connections.push(connection);
+    }
+    let only_alice = ServerEntry { allowed_principals: Some(vec!["alice".into()]), ..both };
+    d.admin.put_server(&only_alice).await.unwrap();
+    // Instance 1 reads the change at its next list; its notifications then skip dave.
+    let reply = ws_send(&d, 1, &connections[0], Some("alice"), request(1, "tools/list", json!({}))).await;
+    assert!(reply["result"].is_object(), "{reply}");
+    d.posts.0.lock().unwrap().clear();
+    let router = d.servers[1].route(Some(&delta), Some("alice")).await.unwrap();
+    let reached = router.notifier().list_changed(mcp_server::ListKind::Tools).await.unwrap();
+    assert_eq!(reached, 1);
+    let heard: Vec<String> = d.posts.0.lock().unwrap().iter().map(|(c, _)| c.clone()).collect();
+    assert_eq!(heard, [connections[0].clone()], "alice only");
 }

@@ -30,6 +30,7 @@ use crate::error::{HandlerError, InputError};
 use crate::outbound::Outbound;
 use crate::pagination::page;
 use crate::request_state::RequestStateCodec;
+use crate::server::Listing;
 use crate::state::now_ms;
 
 /// A list page as it goes on the wire: items pre-encoded when the server was built.
@@ -75,13 +76,13 @@ impl Router {
     pub(super) async fn catalogue(&self, req: Request<'_>, cx: &Cx<'_>, out: Arc<dyn Outbound>) -> Reply {
         let server = self.server();
         let caps = &server.capabilities;
-        let listed = |key: &'static str, items: &[Box<RawValue>], offered: bool| -> Result<Vec<u8>, HandlerError> {
+        let listed = |key: &'static str, list: &Listing, offered: bool| -> Result<Vec<u8>, HandlerError> {
             if !offered {
                 return Err(HandlerError::rpc(ErrorObject::method_not_found(&req.method)));
             }
             let p: PaginatedParams = req.params_as().map_err(|e| HandlerError::InvalidParams(e.message))?;
-            let (items, next_cursor) = page(items, p.cursor.as_deref(), self.config.page_size)?;
-            let body = ListPage { next_cursor, items: ItemsOf(key, items) };
+            let (range, next_cursor) = page(&list.keys, p.cursor.as_deref(), self.config.page_size)?;
+            let body = ListPage { next_cursor, items: ItemsOf(key, &list.items[range]) };
             Ok(self.encode(cx, &req.id, &body, Some(server.list_cache)))
         };
         let s = &server;

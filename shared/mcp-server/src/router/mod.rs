@@ -123,14 +123,15 @@ impl Router {
         }
         let code = Arc::new(Server::builder(name, "1").build().ok()?);
         let name: Arc<str> = name.into();
+        let live = Arc::new(live.for_server(code.clone(), &*name));
         Some(Router {
             name: name.clone(),
             registered_only: true,
-            live: Some(Arc::new(live.for_server(code.clone(), &*name))),
+            notifier: self.notifier.for_server(name.clone()).with_access(live.clone()),
+            live: Some(live),
             server: code,
             state: self.state.clone(),
             signals: self.signals.clone(),
-            notifier: self.notifier.for_server(name.clone()),
             request_states: self.request_states.for_server(&name),
             config: self.config.clone(),
         })
@@ -191,7 +192,7 @@ impl Router {
     /// The server's name becomes its name in the registry.
     pub fn with_registry(mut self, live: Arc<LiveCatalogue>) -> Self {
         self.name = live.name().into();
-        self.notifier = self.notifier.for_server(self.name.clone());
+        self.notifier = self.notifier.for_server(self.name.clone()).with_access(live.clone());
         self.live = Some(live);
         self
     }
