@@ -16,7 +16,7 @@ use mcp_protocol::{ErrorCode, ErrorObject};
 use mcp_server::ids::random_id;
 use mcp_server::state::{ConnectionRecord, now_ms};
 use mcp_server::{
-    ConnectionSink, Inbound, Outbound, OutboundClosed, PostError, Refusal, ReplyStatus, Router, Servers, Transport,
+    ConnectionSink, Inbound, Outbound, OutboundClosed, PostError, ReplyStatus, Router, Servers, Transport,
     forget_connection,
 };
 
@@ -106,7 +106,8 @@ impl WebSocketEdge {
             Ok(router) => router,
             Err(refusal) => {
                 tracing::info!(connection = %connection_id, %refusal, "refused");
-                return status(connect_status(&refusal));
+                // API Gateway passes the handshake's status to the client, as HTTP would.
+                return status(i64::from(crate::http::status_of(refusal.status()).as_u16()));
             }
         };
         let record = ConnectionRecord {
@@ -269,16 +270,6 @@ impl WebSocketEdge {
             },
         };
         self.servers.route(Some(&server), principal).await.map_err(|r| r.to_wire())
-    }
-}
-
-/// The `$connect` status of a refusal (API Gateway passes it to the client).
-fn connect_status(refusal: &Refusal) -> i64 {
-    match refusal {
-        Refusal::Unknown(_) => 404,
-        Refusal::Forbidden(_) => 403,
-        Refusal::Limited { .. } => 429,
-        Refusal::Unavailable(_) => 503,
     }
 }
 

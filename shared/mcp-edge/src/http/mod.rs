@@ -292,7 +292,8 @@ fn aborted(e: &tokio::task::JoinError) -> Reply {
     Reply::error(None, &ErrorObject::internal("internal error"), ReplyStatus::Ok)
 }
 
-fn status_of(status: ReplyStatus) -> StatusCode {
+/// The HTTP status of a reply (also the status of a refused WebSocket handshake).
+pub(crate) fn status_of(status: ReplyStatus) -> StatusCode {
     match status {
         ReplyStatus::Ok | ReplyStatus::Cancelled => StatusCode::OK,
         ReplyStatus::Accepted => StatusCode::ACCEPTED,

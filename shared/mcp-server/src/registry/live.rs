@@ -95,16 +95,19 @@ impl LiveCatalogue {
 
     /// The server's registration as last read, without any remote call.
     pub fn registration(&self) -> Registration {
-        self.read().registration
+        self.snapshot.read().unwrap_or_else(|e| e.into_inner()).registration.clone()
     }
 
-    /// The current catalogue if the last read is older than `max_age`, else the cached one.
-    pub async fn fresh_within(&self, max_age: Duration) -> Arc<Server> {
-        let seen = self.read();
-        if seen.registration != Registration::Unread && seen.read_at.elapsed() < max_age {
-            return seen.server;
+    /// Revalidates (see [`fresh`](Self::fresh)) if the last read is older than `max_age`
+    /// or there was none; otherwise nothing. Asked on every message, so it copies nothing.
+    pub async fn fresh_within(&self, max_age: Duration) {
+        let young = {
+            let seen = self.snapshot.read().unwrap_or_else(|e| e.into_inner());
+            seen.registration != Registration::Unread && seen.read_at.elapsed() < max_age
+        };
+        if !young {
+            Box::pin(self.fresh()).await;
         }
-        Box::pin(self.fresh()).await
     }
 
     /// Another server of the same registry, served by code's `code` (an empty server for
