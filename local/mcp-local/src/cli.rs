@@ -1,6 +1,8 @@
-//! Command line and environment.
+//! Command line and environment, mapped onto the settings the functions read from theirs.
 
 use clap::{Parser, Subcommand, ValueEnum};
+
+use mcp_aws::{Host, KeySource, RedisSettings, ServerChoice, Settings};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ServerKind {
@@ -109,4 +111,37 @@ pub enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
+}
+
+impl Args {
+    /// The deployment's settings these flags describe: what a function reads from its
+    /// environment, for instances in this process (a request-state key of the process's
+    /// own, loopback hosts and origins besides the allowed ones).
+    pub fn settings(&self, auth: Option<&mcp_auth::AuthConfig>) -> anyhow::Result<Settings> {
+        let dynamodb = self.dynamodb_endpoint.is_some() || self.dynamodb_aws;
+        if self.registry_table.is_some() && !dynamodb {
+            anyhow::bail!("--registry-table needs --dynamodb-endpoint URL or --dynamodb-aws");
+        }
+        let loopback = mcp_edge::origin::OriginPolicy::loopback();
+        let server = match self.server {
+            ServerKind::Reference => ServerChoice::Reference,
+            ServerKind::Conformance => ServerChoice::Conformance,
+        };
+        Ok(Settings {
+            table: dynamodb.then(|| self.table.clone()),
+            dynamodb_endpoint: self.dynamodb_endpoint.clone(),
+            create_tables: self.create_table,
+            redis: self.redis_url.as_deref().map(RedisSettings::url),
+            request_state_key: KeySource::Ephemeral,
+            allowed_hosts: loopback.allowed_hosts,
+            allowed_origins: self.allowed_origins.clone(),
+            auth: auth.cloned(),
+            rate_limit_per_minute: self.rate_limit,
+            max_in_flight: self.max_in_flight,
+            registry_table: self.registry_table.clone(),
+            lambda_endpoint: self.lambda_endpoint.clone(),
+            faults: self.faults.clone(),
+            ..Settings::new(Host::LongRunning, server)
+        })
+    }
 }

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod authorizer;
+pub mod compose;
 pub mod elasticache;
 pub mod emf;
 pub mod function_url;
@@ -18,7 +19,8 @@ pub mod settings;
 pub mod sink;
 
 pub use app::App;
-pub use settings::{RedisSettings, Settings, SettingsError};
+pub use compose::Shared;
+pub use settings::{Host, KeySource, RedisSettings, ServerChoice, Settings, SettingsError};
 
 /// The whole life of a WebSocket route's function: logging, the application built once,
 /// then every event handed to it.

@@ -1,6 +1,10 @@
-//! Settings of a deployment, from the environment the template sets.
+//! Settings of a deployment: one set, read from the environment the template sets (the
+//! functions) or mapped from the local gateway's flags. [`crate::compose`] builds the
+//! application from them, in one place, for both.
 
 use std::env;
+
+use mcp_server::state::faults::FaultPlan;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -18,18 +22,48 @@ pub enum ServerChoice {
     Conformance,
 }
 
+/// What runs the application, which decides whether work may outlive a response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// A Lambda function: the environment is frozen once the handler returns or the streamed
+    /// response ends, so a request's work finishes before its response does.
+    Lambda,
+    /// A process that keeps running between requests (the local gateway in process, stdio).
+    LongRunning,
+}
+
+/// Where the HMAC key of MRTR `requestState` comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// `MCP_REQUEST_STATE_SECRET`: a Secrets Manager secret (its ARN or name), read once at
+    /// init. What the template configures: the key is never in a function's configuration.
+    Secret(String),
+    /// `MCP_REQUEST_STATE_KEY`: the key itself (at least 32 bytes), for deployments that
+    /// manage it themselves.
+    Value(Vec<u8>),
+    /// A random key of this process: states verify only on the instances of this process.
+    /// The local gateway's in-process instances, and functions that issue no `requestState`.
+    Ephemeral,
+}
+
 #[derive(Clone, Debug)]
 pub struct Settings {
-    /// `MCP_TABLE`: the DynamoDB table.
-    pub table: String,
-    /// Where Redis is; without it the bus is per instance and server-to-client requests,
-    /// cancellations and SSE notifications do not cross instances.
-    pub redis: Option<RedisSettings>,
-    /// `MCP_SERVER`: which server this deployment serves.
+    pub host: Host,
+    /// `MCP_SERVER`: which server the code defines.
     pub server: ServerChoice,
-    /// `MCP_REQUEST_STATE_KEY`: the HMAC key of MRTR `requestState` (at least 32 bytes; the
-    /// same for every function of the deployment).
-    pub request_state_key: Vec<u8>,
+    /// `MCP_TABLE`: the DynamoDB table of sessions, connections, subscriptions, nonces and
+    /// application data. `None` keeps them in this process's memory, which is correct only
+    /// when every instance is in this process (the local gateway).
+    pub table: Option<String>,
+    /// `MCP_DYNAMODB_ENDPOINT`: DynamoDB at this endpoint (an emulator) instead of AWS's.
+    /// The functions leave it unset and take the SDK's own `AWS_ENDPOINT_URL*` variables.
+    pub dynamodb_endpoint: Option<String>,
+    /// Create the tables (from the template's definitions) when they are missing.
+    pub create_tables: bool,
+    /// Where Redis is; without it the bus is per process and server-to-client requests,
+    /// cancellations and SSE notifications do not cross processes.
+    pub redis: Option<RedisSettings>,
+    pub request_state_key: KeySource,
     /// `MCP_CONNECTIONS_ENDPOINT`: the `@connections` endpoint; by default derived from the
     /// first WebSocket event (`https://{domainName}/{stage}`).
     pub connections_endpoint: Option<String>,
@@ -51,9 +85,94 @@ pub struct Settings {
     /// plus the entries registered under the server's name. Unset: the code's alone.
     pub registry_table: Option<String>,
     /// `MCP_LAMBDA_ENDPOINT`: the Lambda Invoke API of Lambda-backed tools (for a local
-    /// emulator); unset: AWS Lambda.
+    /// emulator); unset: AWS Lambda (or the SDK's `AWS_ENDPOINT_URL*`).
     pub lambda_endpoint: Option<String>,
+    /// `MCP_FAULTS`: faults injected into every state call (for trying clients against a
+    /// misbehaving backend; never in a deployment).
+    pub faults: Option<FaultPlan>,
 }
+
+impl Settings {
+    /// Settings with everything off: in-memory state, no authorization, no limits.
+    pub fn new(host: Host, server: ServerChoice) -> Settings {
+        Settings {
+            host,
+            server,
+            table: None,
+            dynamodb_endpoint: None,
+            create_tables: false,
+            redis: None,
+            request_state_key: KeySource::Ephemeral,
+            connections_endpoint: None,
+            allowed_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
+            auth: None,
+            rate_limit_per_minute: 0,
+            max_in_flight: 0,
+            registry_table: None,
+            lambda_endpoint: None,
+            faults: None,
+        }
+    }
+
+    /// A function's settings, from the environment the template gives it.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        let table = var("MCP_TABLE").ok_or(SettingsError::Missing("MCP_TABLE"))?;
+        let server = match var("MCP_SERVER").as_deref().unwrap_or("reference") {
+            "reference" => ServerChoice::Reference,
+            "conformance" => ServerChoice::Conformance,
+            other => return Err(SettingsError::Invalid("MCP_SERVER", format!("unknown server {other:?}"))),
+        };
+        let faults = match var("MCP_FAULTS") {
+            None => None,
+            Some(plan) => Some(plan.parse().map_err(|e| SettingsError::Invalid("MCP_FAULTS", format!("{e}")))?),
+        };
+        Ok(Settings {
+            table: Some(table),
+            dynamodb_endpoint: var("MCP_DYNAMODB_ENDPOINT"),
+            redis: RedisSettings::from_env()?,
+            request_state_key: KeySource::from_env()?,
+            connections_endpoint: var("MCP_CONNECTIONS_ENDPOINT"),
+            allowed_origins: list("MCP_ALLOWED_ORIGINS"),
+            allowed_hosts: list("MCP_ALLOWED_HOSTS"),
+            auth: mcp_auth::AuthConfig::from_env()?,
+            rate_limit_per_minute: count("MCP_RATE_LIMIT")?,
+            max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
+            registry_table: var("MCP_REGISTRY_TABLE"),
+            lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),
+            faults,
+            ..Settings::new(Host::Lambda, server)
+        })
+    }
+}
+
+impl KeySource {
+    /// The secret if named, else the key if given (at least 32 bytes), else an ephemeral key
+    /// (a function that issues no `requestState`: `$connect`, `$disconnect`, the sweeper).
+    fn from_env() -> Result<KeySource, SettingsError> {
+        if let Some(secret) = var("MCP_REQUEST_STATE_SECRET") {
+            return Ok(KeySource::Secret(secret));
+        }
+        match env::var("MCP_REQUEST_STATE_KEY") {
+            Ok(key) => KeySource::value(key.into_bytes()),
+            Err(_) => Ok(KeySource::Ephemeral),
+        }
+    }
+
+    /// A key given as such: at least 32 bytes.
+    pub fn value(key: Vec<u8>) -> Result<KeySource, SettingsError> {
+        if key.len() < MIN_KEY_BYTES {
+            return Err(SettingsError::Invalid(
+                "MCP_REQUEST_STATE_KEY",
+                format!("needs at least {MIN_KEY_BYTES} bytes"),
+            ));
+        }
+        Ok(KeySource::Value(key))
+    }
+}
+
+/// The shortest `requestState` key accepted (HMAC-SHA256's block of entropy).
+pub const MIN_KEY_BYTES: usize = 32;
 
 /// How to reach Redis (ElastiCache).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -70,6 +189,11 @@ pub struct RedisSettings {
 }
 
 impl RedisSettings {
+    /// Redis at a URL, nothing else (the local gateway's `--redis-url`).
+    pub fn url(url: &str) -> RedisSettings {
+        RedisSettings { url: Some(url.to_owned()), ..RedisSettings::default() }
+    }
+
     fn from_env() -> Result<Option<RedisSettings>, SettingsError> {
         let redis = RedisSettings {
             url: var("MCP_REDIS_URL"),
@@ -100,33 +224,4 @@ fn var(name: &str) -> Option<String> {
 
 fn list(name: &str) -> Vec<String> {
     env::var(name).unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
-}
-
-impl Settings {
-    pub fn from_env() -> Result<Settings, SettingsError> {
-        let table = env::var("MCP_TABLE").map_err(|_| SettingsError::Missing("MCP_TABLE"))?;
-        let server = match env::var("MCP_SERVER").as_deref().unwrap_or("reference") {
-            "reference" => ServerChoice::Reference,
-            "conformance" => ServerChoice::Conformance,
-            other => return Err(SettingsError::Invalid("MCP_SERVER", format!("unknown server {other:?}"))),
-        };
-        let key = env::var("MCP_REQUEST_STATE_KEY").map_err(|_| SettingsError::Missing("MCP_REQUEST_STATE_KEY"))?;
-        if key.len() < 32 {
-            return Err(SettingsError::Invalid("MCP_REQUEST_STATE_KEY", "needs at least 32 bytes".into()));
-        }
-        Ok(Settings {
-            table,
-            redis: RedisSettings::from_env()?,
-            server,
-            request_state_key: key.into_bytes(),
-            connections_endpoint: var("MCP_CONNECTIONS_ENDPOINT"),
-            allowed_origins: list("MCP_ALLOWED_ORIGINS"),
-            allowed_hosts: list("MCP_ALLOWED_HOSTS"),
-            auth: mcp_auth::AuthConfig::from_env()?,
-            rate_limit_per_minute: count("MCP_RATE_LIMIT")?,
-            max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
-            registry_table: var("MCP_REGISTRY_TABLE"),
-            lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),
-        })
-    }
 }

@@ -5,22 +5,14 @@
 
 use http_body_util::BodyExt;
 
-use mcp_aws::settings::{ServerChoice, Settings};
+use mcp_aws::{App, Host, KeySource, ServerChoice, Settings, Shared};
 
+/// A function's settings with a table that is never called.
 fn settings() -> Settings {
     Settings {
-        table: "unused".into(),
-        redis: None,
-        auth: None,
-        rate_limit_per_minute: 0,
-        max_in_flight: 0,
-        server: ServerChoice::Reference,
-        request_state_key: b"k".repeat(32),
-        connections_endpoint: None,
-        allowed_origins: vec![],
-        allowed_hosts: vec![],
-        registry_table: None,
-        lambda_endpoint: None,
+        table: Some("unused".into()),
+        request_state_key: KeySource::Value(b"k".repeat(32)),
+        ..Settings::new(Host::Lambda, ServerChoice::Reference)
     }
 }
 
@@ -30,7 +22,8 @@ async fn a_function_url_event_is_served() {
         .region(aws_config::Region::new("us-east-1"))
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build();
-    let app = mcp_aws::App::new(settings(), sdk).unwrap();
+    let shared = Shared::build(settings(), sdk).await.unwrap();
+    let app = App::with_api_gateway(&shared).unwrap();
     let json =
         std::fs::read_to_string(format!("{}/tests/fixtures/function-url-tools-list.json", env!("CARGO_MANIFEST_DIR")))
             .unwrap();

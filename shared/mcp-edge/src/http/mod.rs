@@ -39,6 +39,11 @@ pub struct HttpConfig {
     pub auth: Option<Arc<TokenValidator>>,
     /// Requests per principal and window (`429` beyond it); `None`: no limit.
     pub rate_limit: Option<RateLimit>,
+    /// Whether a session-era request may detach from its stream (SEP-1699 polling: the
+    /// stream closes, the request runs on, the client resumes with `Last-Event-ID`). Only
+    /// where work outlives a response: a Lambda environment is frozen once the response
+    /// ends, so there the request keeps its stream until it is done.
+    pub detach: bool,
 }
 
 impl Default for HttpConfig {
@@ -50,6 +55,7 @@ impl Default for HttpConfig {
             keepalive: Duration::from_secs(15),
             auth: None,
             rate_limit: None,
+            detach: true,
         }
     }
 }
@@ -138,7 +144,7 @@ impl HttpEdge {
         };
 
         let (tx, mut rx) = mpsc::channel::<Out>(64);
-        let out = Arc::new(ChannelOutbound { tx, resumable });
+        let out = Arc::new(ChannelOutbound { tx, detachable: resumable && self.config.detach });
         let state = router.state().clone();
         let session = inbound.session_id.clone();
         let mut task = AbortOnDrop {

@@ -27,8 +27,9 @@ pub(super) enum Out {
 
 pub(super) struct ChannelOutbound {
     pub tx: mpsc::Sender<Out>,
-    /// Whether the stream can be resumed (session era), and so detached.
-    pub resumable: bool,
+    /// Whether the request may detach from the stream: it can be resumed (session era) and
+    /// the host runs work after a response ends.
+    pub detachable: bool,
 }
 
 #[async_trait]
@@ -38,7 +39,7 @@ impl Outbound for ChannelOutbound {
     }
 
     async fn detach(&self, retry: Duration) -> bool {
-        self.resumable && self.tx.send(Out::Detach(retry)).await.is_ok()
+        self.detachable && self.tx.send(Out::Detach(retry)).await.is_ok()
     }
 }
 
@@ -172,7 +173,7 @@ async fn deliver(log: &Option<Resumable>, body: &mut Option<mpsc::Sender<Bytes>>
     match item {
         Out::Message(m) => emit(log, body, &m).await,
         Out::Detach(retry) => {
-            // Only resumable streams accept a detach (see `ChannelOutbound::detach`).
+            // Only detachable streams accept a detach (see `ChannelOutbound::detach`).
             write(body, sse_retry(retry.as_millis() as u64)).await;
             *body = None;
         }

@@ -318,7 +318,10 @@ impl Router {
                 Some(_) = next_or_pending(&mut cancel) => break,
             }
         }
-        drop(cleanup);
+        // Before the reply: a Lambda environment runs nothing after its response ends.
+        if let Some(cleanup) = cleanup {
+            cleanup.remove().await;
+        }
         let result = json!({ "_meta": { SUBSCRIPTION_ID_KEY: req.id } });
         Reply::ok(jsonrpc::encode_result(
             &req.id,
@@ -367,15 +370,25 @@ async fn next_or_pending(s: &mut Option<futures_util::stream::BoxStream<'static,
     }
 }
 
-/// Removes a listen stream's rows when the stream ends, however it ends (including the
-/// request future being dropped when the client goes away).
+/// Removes a listen stream's rows when the stream ends: awaited when it ends normally, and
+/// in a task of its own when the request future is dropped (the client went away).
 struct RowsGuard {
     state: crate::state::StateHandles,
     id: String,
 }
 
+impl RowsGuard {
+    async fn remove(mut self) {
+        let id = std::mem::take(&mut self.id);
+        let _ = self.state.subscriptions.remove_subscriber(&id).await;
+    }
+}
+
 impl Drop for RowsGuard {
     fn drop(&mut self) {
+        if self.id.is_empty() {
+            return;
+        }
         let state = self.state.clone();
         let id = std::mem::take(&mut self.id);
         if let Ok(handle) = tokio::runtime::Handle::try_current() {
