@@ -75,10 +75,19 @@ impl Environment {
         command
             .env_clear()
             .envs(lambda_variables(&function, &config, &address, id))
-            .envs(&function.environment)
+            .envs(
+                function
+                    .environment
+                    .iter()
+                    .map(|(k, v)| (k, v.replace(crate::AWS_ENDPOINT, &format!("http://{address}")))),
+            )
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
+            // A group of its own: should this service die without killing it, the group is
+            // orphaned and the kernel wakes a frozen process (SIGCONT) with a SIGHUP that ends
+            // it, instead of leaving it stopped forever.
+            .process_group(0)
             .kill_on_drop(true);
         let mut child =
             command.spawn().map_err(|e| InvokeError::Crashed(format!("{}: {e}", function.executable.display())))?;

@@ -40,7 +40,9 @@ pub struct FunctionConfig {
     pub arn: String,
     pub executable: PathBuf,
     /// The function's configured environment (the template's), without Lambda's own
-    /// variables, which the service adds.
+    /// variables, which the service adds. [`AWS_ENDPOINT`] in a value becomes the
+    /// environment's own AWS endpoint (for an endpoint the code sets itself, such as an API's
+    /// `@connections` URL).
     pub environment: BTreeMap<String, String>,
     pub timeout: Duration,
     pub memory_mb: u32,
@@ -48,6 +50,9 @@ pub struct FunctionConfig {
     /// throttled.
     pub max_environments: usize,
 }
+
+/// Stands for an environment's own AWS endpoint (`http://127.0.0.1:PORT`) in a variable.
+pub const AWS_ENDPOINT: &str = "{{aws-endpoint}}";
 
 /// What every function's environments share.
 #[derive(Clone, Default)]

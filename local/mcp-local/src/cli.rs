@@ -62,13 +62,15 @@ pub struct Args {
     #[arg(long, env = "MCP_LOCAL_AUTH_SCOPES", default_value = "mcp")]
     pub auth_scopes: String,
     /// Requests (HTTP) and messages (WebSocket) each principal may send per minute, counted
-    /// across instances in the shared store; 0 for no limit. Needs --auth (a principal).
-    #[arg(long, env = "MCP_RATE_LIMIT", default_value_t = 0)]
-    pub rate_limit: u64,
+    /// across instances in the shared store; 0 for no limit (the default in process; with
+    /// --functions the template's default applies unless given). Needs --auth (a principal).
+    #[arg(long, env = "MCP_RATE_LIMIT")]
+    pub rate_limit: Option<u64>,
     /// Requests one WebSocket connection may have in flight at once (counted across
-    /// instances); 0 for no limit.
-    #[arg(long, env = "MCP_MAX_IN_FLIGHT", default_value_t = 0)]
-    pub max_in_flight: u64,
+    /// instances); 0 for no limit (the default in process; with --functions the template's
+    /// default applies unless given).
+    #[arg(long, env = "MCP_MAX_IN_FLIGHT")]
+    pub max_in_flight: Option<u64>,
     /// Instances post to WebSocket connections through this gateway's own `@connections`
     /// endpoint with the AWS SDK client the functions use (as a deployment does), instead of
     /// handing messages over in process. For measuring fan-out the way it runs on AWS.
@@ -89,6 +91,31 @@ pub struct Args {
     /// misbehaving backend: e.g. `error_rate=0.05,kinds=throttled+reset+timeout,latency_ms=2,timeout_ms=500`.
     #[arg(long, env = "MCP_LOCAL_FAULTS")]
     pub faults: Option<mcp_server::state::faults::FaultPlan>,
+    /// The Lambda lane: run the deployment's functions as their own binaries, found in DIR
+    /// (`target/debug`, `target/lambda`, or `sam build`'s `.aws-sam/build`), as Lambda runs
+    /// them, with the template's environment and permissions; the gateway plays API Gateway
+    /// and the Lambda service. Needs --dynamodb-endpoint (DynamoDB and Secrets Manager).
+    #[arg(long, env = "MCP_LOCAL_FUNCTIONS", value_name = "DIR")]
+    pub functions: Option<std::path::PathBuf>,
+    /// The deployment template the lane deploys.
+    #[arg(long, env = "MCP_LOCAL_TEMPLATE", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml"))]
+    pub template: std::path::PathBuf,
+    /// A template parameter for the lane, `KEY=VALUE` (repeatable; after the ones the other
+    /// flags set).
+    #[arg(long = "parameter", value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
+    /// The lane's stack name (resources are named after it).
+    #[arg(long, env = "MCP_LOCAL_STACK_NAME", default_value = "mcp-local")]
+    pub stack_name: String,
+    /// Execution environments per function at most in the lane (its concurrency); more
+    /// invocations at once are throttled.
+    #[arg(long, env = "MCP_LOCAL_MAX_ENVIRONMENTS", default_value_t = 32)]
+    pub max_environments: usize,
+    /// Where the lane writes the functions' logs, one record per invocation
+    /// (`invocations.jsonl`) and the calls the deployed stack would deny (`denied.jsonl`);
+    /// a new temporary directory by default.
+    #[arg(long, env = "MCP_LOCAL_LANE_OUT", value_name = "DIR")]
+    pub lane_out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,8 +163,8 @@ impl Args {
             allowed_hosts: loopback.allowed_hosts,
             allowed_origins: self.allowed_origins.clone(),
             auth: auth.cloned(),
-            rate_limit_per_minute: self.rate_limit,
-            max_in_flight: self.max_in_flight,
+            rate_limit_per_minute: self.rate_limit.unwrap_or(0),
+            max_in_flight: self.max_in_flight.unwrap_or(0),
             registry_table: self.registry_table.clone(),
             lambda_endpoint: self.lambda_endpoint.clone(),
             faults: self.faults.clone(),

@@ -18,21 +18,25 @@ pub struct Deployment {
     shared: Shared,
     instances: Vec<App>,
     next: AtomicUsize,
-    pub connections: Arc<LocalConnections>,
     /// With `--auth`: what API Gateway's `$connect` authorizer would run.
     pub authorizer: Option<Arc<TokenValidator>>,
     sink: Arc<dyn ConnectionSink>,
 }
 
 impl Deployment {
-    /// `base_url`: this gateway's own address, for `--sdk-connections`.
-    pub async fn new(args: &Args, auth: Option<&AuthConfig>, base_url: Option<&str>) -> anyhow::Result<Self> {
+    /// `base_url`: this gateway's own address, for `--sdk-connections`; `connections`: the
+    /// gateway's sockets, which instances post to in process otherwise.
+    pub async fn new(
+        args: &Args,
+        auth: Option<&AuthConfig>,
+        base_url: Option<&str>,
+        connections: Arc<LocalConnections>,
+    ) -> anyhow::Result<Self> {
         let settings = args.settings(auth)?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let shared = Shared::build(settings, sdk).await.map_err(anyhow::Error::from_boxed)?;
         let authorizer = auth.map(|config| TokenValidator::from_config(config.clone()).map(Arc::new));
         let authorizer = authorizer.transpose().map_err(anyhow::Error::msg)?;
-        let connections = Arc::new(LocalConnections::default());
         let sink: Arc<dyn ConnectionSink> = match (args.sdk_connections, base_url) {
             (true, Some(base)) => sdk_connections(base).await,
             _ => connections.clone(),
@@ -41,7 +45,7 @@ impl Deployment {
             .map(|_| App::new(&shared, sink.clone()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(anyhow::Error::from_boxed)?;
-        Ok(Deployment { shared, instances, next: AtomicUsize::new(0), connections, authorizer, sink })
+        Ok(Deployment { shared, instances, next: AtomicUsize::new(0), authorizer, sink })
     }
 
     /// The next instance, round-robin.

@@ -2,19 +2,16 @@
 //! `/ws/{server}` (WebSocket upgrade) and
 //! `/@connections/{id}` (the management API the Lambda functions post replies through).
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{Next, from_fn};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::serve::ListenerExt;
-use futures_util::StreamExt;
 
-use mcp_edge::http::HttpBody;
 use mcp_edge::limits::MAX_MESSAGE_BYTES;
 use mcp_edge::origin::OriginPolicy;
 use mcp_server::ConnectionSink;
@@ -23,8 +20,8 @@ use mcp_auth::METADATA_PATH;
 use mcp_auth::dev_issuer::DevIssuer;
 
 use crate::cli::Args;
-use crate::deployment::Deployment;
 use crate::dev_auth::DevAuth;
+use crate::gateway::Gateway;
 use crate::websocket;
 
 pub async fn bind(args: &Args) -> anyhow::Result<tokio::net::TcpListener> {
@@ -39,7 +36,7 @@ pub fn base_url(listener: &tokio::net::TcpListener) -> anyhow::Result<String> {
 }
 
 pub async fn serve(
-    deployment: Arc<Deployment>,
+    gateway: Arc<Gateway>,
     listener: tokio::net::TcpListener,
     auth: Option<DevAuth>,
     args: &Args,
@@ -53,14 +50,14 @@ pub async fn serve(
             "/@connections/{id}",
             post(post_to_connection).delete(delete_connection).get(get_connection).layer(from_fn(loopback_only)),
         )
-        .with_state(deployment.clone());
+        .with_state(gateway.clone());
     if let Some(auth) = &auth {
         let issuer = auth.issuer.clone();
         app = app
             // The resource's metadata comes from the edge, as on AWS.
-            .route(METADATA_PATH, get(mcp).with_state(deployment.clone()))
-            .route(&format!("{METADATA_PATH}/mcp"), get(mcp).with_state(deployment.clone()))
-            .route(&format!("{METADATA_PATH}/mcp/{{server}}"), get(mcp).with_state(deployment.clone()))
+            .route(METADATA_PATH, get(mcp).with_state(gateway.clone()))
+            .route(&format!("{METADATA_PATH}/mcp"), get(mcp).with_state(gateway.clone()))
+            .route(&format!("{METADATA_PATH}/mcp/{{server}}"), get(mcp).with_state(gateway.clone()))
             // The development issuer's documents.
             .route("/.well-known/jwks.json", get(jwks).with_state(issuer.clone()))
             .route("/.well-known/oauth-authorization-server", get(issuer_metadata).with_state(issuer));
@@ -68,7 +65,10 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let base = base_url(&listener)?;
     // One line a script can wait for, then the URLs.
-    println!("mcp-local listening on {addr} with {} instance(s) serving {:?}", deployment.len(), args.server);
+    match gateway.deployment() {
+        Some(d) => println!("mcp-local listening on {addr} with {} instance(s) serving {:?}", d.len(), args.server),
+        None => println!("mcp-local listening on {addr}: the Lambda lane serving {:?}", args.server),
+    }
     println!("  Streamable HTTP  {base}/mcp");
     println!("  WebSocket        {}/ws  (subprotocol: mcp)", base.replacen("http://", "ws://", 1));
     if args.registry_table.is_some() {
@@ -78,13 +78,20 @@ pub async fn serve(
     if auth.is_some() {
         println!("  OAuth issuer     {base}  (development; a token: mcp-local mint-token --gateway {base})");
     }
+    if let Some(lane) = gateway.lane() {
+        print!("{}", lane.describe());
+    }
     // TCP_NODELAY on every accepted socket: Nagle plus delayed ACK costs ~40 ms a reply.
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    let sweeper = deployment.spawn_sweeper(SWEEP_EVERY);
+    // In the lane the template's schedule runs the sweeper function.
+    let sweeper = gateway.deployment().map(|d| d.spawn_sweeper(SWEEP_EVERY));
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
-    sweeper.abort();
+    if let Some(s) = sweeper {
+        s.abort();
+    }
+    gateway.shutdown().await;
     Ok(())
 }
 
@@ -92,25 +99,31 @@ pub async fn serve(
 /// often enough that a test sees a short-lived token's connection closed within seconds).
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Ctrl-C or SIGTERM (what test harnesses send): stop serving, then stop the lane's
+/// processes.
 async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
 }
 
-async fn mcp(State(deployment): State<Arc<Deployment>>, request: Request) -> Response {
+async fn mcp(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     // One byte over the limit is enough to know it is too large; the edge answers 413.
     let bytes = match axum::body::to_bytes(body, MAX_MESSAGE_BYTES + 1).await {
         Ok(b) => b,
         Err(_) => Bytes::from(vec![b' '; MAX_MESSAGE_BYTES + 1]),
     };
-    let response = deployment.pick().http.handle(axum::http::Request::from_parts(parts, bytes)).await;
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        HttpBody::Empty => Body::empty(),
-        HttpBody::Full(b) => Body::from(b),
-        HttpBody::Stream(s) => Body::from_stream(s.map(Ok::<_, Infallible>)),
-    };
-    Response::from_parts(parts, body)
+    gateway.http(axum::http::Request::from_parts(parts, bytes)).await
 }
 
 /// `@connections` is for the functions, not for browsers: loopback Host and, if any, a
@@ -122,23 +135,19 @@ async fn loopback_only(request: Request, next: Next) -> Response {
     }
 }
 
-async fn post_to_connection(
-    State(deployment): State<Arc<Deployment>>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    match deployment.connections.post(&id, body.to_vec()).await {
+async fn post_to_connection(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>, body: Bytes) -> Response {
+    match gateway.connections.post(&id, body.to_vec()).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(_) => gone(),
     }
 }
 
-async fn delete_connection(State(deployment): State<Arc<Deployment>>, Path(id): Path<String>) -> Response {
-    if deployment.connections.close(&id).await { StatusCode::NO_CONTENT.into_response() } else { gone() }
+async fn delete_connection(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    if gateway.connections.close(&id).await { StatusCode::NO_CONTENT.into_response() } else { gone() }
 }
 
-async fn get_connection(State(deployment): State<Arc<Deployment>>, Path(id): Path<String>) -> Response {
-    if deployment.connections.is_open(&id) { StatusCode::OK.into_response() } else { gone() }
+async fn get_connection(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>) -> Response {
+    if gateway.connections.is_open(&id) { StatusCode::OK.into_response() } else { gone() }
 }
 
 /// `410 Gone` as API Gateway sends it, so that the AWS SDK reports a `GoneException`.

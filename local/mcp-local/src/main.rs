@@ -1,12 +1,16 @@
 //! `mcp-local`: the local gateway. Streamable HTTP at `/mcp`, WebSocket at `/ws` (each frame
 //! handled as the API Gateway event the Lambda function receives), `@connections` at
-//! `/@connections/{id}`, or stdio with `--stdio`; N handler instances behind it.
+//! `/@connections/{id}`, or stdio with `--stdio`. Behind it: N instances of the application
+//! in this process, or with `--functions` the deployment's function binaries, run as Lambda
+//! runs them (the Lambda lane).
 
 mod cli;
 mod connections;
 mod deployment;
 mod dev_auth;
+mod gateway;
 mod http_server;
+mod lane;
 mod websocket;
 
 use std::sync::Arc;
@@ -38,8 +42,9 @@ async fn main() -> Result<()> {
         }
         None => {}
     }
+    let connections = Arc::new(connections::LocalConnections::default());
     if args.stdio {
-        let deployment = deployment::Deployment::new(&args, None, None).await?;
+        let deployment = deployment::Deployment::new(&args, None, None, connections).await?;
         mcp_edge::stdio::serve(deployment.pick().router.clone(), tokio::io::stdin(), tokio::io::stdout()).await?;
         return Ok(());
     }
@@ -50,7 +55,16 @@ async fn main() -> Result<()> {
         false => None,
     };
     let base_url = http_server::base_url(&listener)?;
-    let deployment =
-        Arc::new(deployment::Deployment::new(&args, auth.as_ref().map(|a| &a.config), Some(&base_url)).await?);
-    http_server::serve(deployment, listener, auth, &args).await
+    let config = auth.as_ref().map(|a| &a.config);
+    let backend = match &args.functions {
+        Some(dir) => {
+            let lane = lane::Lane::start(&args, dir, &base_url, config, connections.clone()).await?;
+            gateway::Backend::Lane(Box::new(lane))
+        }
+        None => gateway::Backend::InProcess(Box::new(
+            deployment::Deployment::new(&args, config, Some(&base_url), connections.clone()).await?,
+        )),
+    };
+    let gateway = Arc::new(gateway::Gateway::new(backend, connections));
+    http_server::serve(gateway, listener, auth, &args).await
 }

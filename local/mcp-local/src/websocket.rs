@@ -15,14 +15,13 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use aws_lambda_events::query_map::QueryMap;
-use mcp_auth::TokenSource;
-use mcp_edge::auth::{authenticate, authorizer_context};
 use mcp_edge::websocket::SERVER_PARAMETER;
 use mcp_protocol::jsonrpc::{self, RequestId};
 use mcp_protocol::{ErrorCode, ErrorObject};
 
 use crate::connections::Frame;
-use crate::deployment::Deployment;
+use crate::gateway::Gateway;
+use crate::lane::StageInfo;
 
 /// Messages above this close the socket (bounded memory); the handler answers anything between
 /// API Gateway's 128 KB limit and this with a JSON-RPC error naming the limit.
@@ -33,63 +32,72 @@ const MESSAGES_IN_HAND: usize = 64;
 
 /// `/ws`: the server is the `server` query parameter's, or the default one.
 pub async fn upgrade(
-    State(deployment): State<Arc<Deployment>>,
+    State(gateway): State<Arc<Gateway>>,
     headers: HeaderMap,
     uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    connect(deployment, headers, &uri, None, ws).await
+    connect(gateway, headers, &uri, None, ws).await
 }
 
 /// `/ws/{server}`: the server named in the path (API Gateway has no paths under a stage,
 /// so this becomes the `server` query parameter of `$connect`).
 pub async fn upgrade_to(
-    State(deployment): State<Arc<Deployment>>,
+    State(gateway): State<Arc<Gateway>>,
     Path(server): Path<String>,
     headers: HeaderMap,
     uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    connect(deployment, headers, &uri, Some(server), ws).await
+    connect(gateway, headers, &uri, Some(server), ws).await
 }
 
 async fn connect(
-    deployment: Arc<Deployment>,
+    gateway: Arc<Gateway>,
     headers: HeaderMap,
     uri: &Uri,
     server: Option<String>,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let connection_id = new_connection_id();
+    let parameters = query_parameters(uri.query(), server);
     // API Gateway runs the `$connect` authorizer before the route; its answer travels with
     // every event of the connection.
-    let authorizer = match &deployment.authorizer {
-        None => HashMap::new(),
-        Some(validator) => {
-            match authenticate(validator, &headers, uri.query(), TokenSource::WebSocketHandshake).await {
-                Ok(principal) => authorizer_context(&principal),
-                Err(challenge) => {
-                    let status = StatusCode::from_u16(challenge.status.as_u16()).unwrap_or(StatusCode::UNAUTHORIZED);
-                    return (status, [("www-authenticate", challenge.header)], challenge.message).into_response();
+    let authorizer = match gateway.authorize(&headers, uri.query(), &parameters, &connection_id).await {
+        Ok(context) => context,
+        Err(refused) => {
+            let mut response = (refused.status, refused.message).into_response();
+            for (name, value) in refused.headers {
+                if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, v);
                 }
             }
+            return response;
         }
     };
-    let connection_id = new_connection_id();
-    let mut connect = event("$connect", &connection_id, Some(&headers), None, false, &authorizer);
-    connect.query_string_parameters = query_parameters(uri.query(), server);
+    let mut connect = event(gateway.stage(), "$connect", &connection_id, Some(&headers), None, false, &authorizer);
+    connect.query_string_parameters = QueryMap::from(parameters);
     // Boxed: a whole `$connect` (routing included) is a large future.
-    let response = Box::pin(deployment.pick().websocket.handle(connect)).await;
+    let response = Box::pin(gateway.websocket(connect)).await;
     if response.status_code != 200 {
         let status = StatusCode::from_u16(response.status_code as u16).unwrap_or(StatusCode::BAD_REQUEST);
         return (status, "connection refused by $connect").into_response();
     }
-    ws.protocols(["mcp"])
+    // The subprotocol is the one `$connect` answered with, as API Gateway passes it on:
+    // without one, clients that offered `mcp` drop the connection.
+    let chosen: Vec<String> = response
+        .headers
+        .get("sec-websocket-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(|p| vec![p.trim().to_owned()])
+        .unwrap_or_default();
+    ws.protocols(chosen)
         .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| run(deployment, socket, connection_id, authorizer))
+        .on_upgrade(move |socket| run(gateway, socket, connection_id, authorizer))
 }
 
 async fn run(
-    deployment: Arc<Deployment>,
+    gateway: Arc<Gateway>,
     socket: WebSocket,
     connection_id: String,
     authorizer: HashMap<String, serde_json::Value>,
@@ -97,7 +105,7 @@ async fn run(
     let (mut sender, mut receiver) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Frame>(256);
     let kill = Arc::new(Notify::new());
-    deployment.connections.register(&connection_id, tx, kill.clone());
+    gateway.connections.register(&connection_id, tx, kill.clone());
     let requests_in_hand = Arc::new(Semaphore::new(MESSAGES_IN_HAND));
     let others_in_hand = Arc::new(Semaphore::new(MESSAGES_IN_HAND));
     let writer = tokio::spawn(async move {
@@ -145,7 +153,7 @@ async fn run(
             Some(id) => match requests_in_hand.clone().try_acquire_owned() {
                 Ok(permit) => permit,
                 Err(_) => {
-                    refuse_busy(&deployment, &connection_id, &id).await;
+                    refuse_busy(&gateway, &connection_id, &id).await;
                     continue;
                 }
             },
@@ -154,22 +162,22 @@ async fn run(
                 Err(_) => break,
             },
         };
-        let deployment = deployment.clone();
-        let default = event("$default", &connection_id, None, Some(body), binary, &authorizer);
+        let gateway = gateway.clone();
+        let default = event(gateway.stage(), "$default", &connection_id, None, Some(body), binary, &authorizer);
         tokio::spawn(async move {
-            deployment.pick().websocket.handle(default).await;
+            gateway.websocket(default).await;
             drop(permit);
         });
     }
-    if let Some(tx) = deployment.connections.sender(&connection_id) {
+    if let Some(tx) = gateway.connections.sender(&connection_id) {
         let _ = tx.send(Frame::Close).await;
     }
-    deployment.connections.remove(&connection_id);
+    gateway.connections.remove(&connection_id);
     if tokio::time::timeout(std::time::Duration::from_secs(1), writer).await.is_err() {
         tracing::debug!(connection = %connection_id, "writer did not finish the close handshake");
     }
-    let disconnect = event("$disconnect", &connection_id, None, None, false, &authorizer);
-    deployment.pick().websocket.handle(disconnect).await;
+    let disconnect = event(gateway.stage(), "$disconnect", &connection_id, None, None, false, &authorizer);
+    gateway.websocket(disconnect).await;
 }
 
 /// The id of a request (what may wait, and so what counts against the connection's bound);
@@ -185,20 +193,21 @@ fn classify(body: &str, binary: bool) -> Option<RequestId> {
 }
 
 /// Answers a request over the connection's bound with an error it can match by id.
-async fn refuse_busy(deployment: &Deployment, connection_id: &str, id: &RequestId) {
+async fn refuse_busy(gateway: &Gateway, connection_id: &str, id: &RequestId) {
     let e = ErrorObject::new(
         ErrorCode::LIMIT_EXCEEDED,
         format!("at most {MESSAGES_IN_HAND} requests of one connection are handled at once"),
     );
     let reply = String::from_utf8(jsonrpc::encode_error(Some(id), &e)).unwrap_or_default();
     // Never waits: a client this busy that does not read loses the refusal, not the reader.
-    if let Some(tx) = deployment.connections.sender(connection_id) {
+    if let Some(tx) = gateway.connections.sender(connection_id) {
         let _ = tx.try_send(Frame::Text(reply));
     }
 }
 
 /// Builds the event API Gateway would deliver for this connection.
 fn event(
+    stage: &StageInfo,
     route: &str,
     connection_id: &str,
     headers: Option<&HeaderMap>,
@@ -220,8 +229,10 @@ fn event(
     context.connection_id = Some(connection_id.to_owned());
     context.connected_at = now;
     context.request_time_epoch = now;
-    context.stage = Some("local".to_owned());
-    context.domain_name = Some("localhost".to_owned());
+    context.stage = Some(stage.stage.clone());
+    context.domain_name = Some(stage.domain());
+    context.apiid = Some(stage.api_id.clone());
+    context.request_id = Some(mcp_server::ids::random_id());
     context.message_direction = Some("IN".to_owned());
     context.authorizer.fields = authorizer.clone();
     let mut e = ApiGatewayWebsocketProxyRequest::default();
@@ -237,7 +248,7 @@ fn event(
 
 /// The handshake's query parameters as API Gateway passes them to `$connect` (values as
 /// sent: the one the edge reads, `server`, is a plain name), with the path's server, if any.
-fn query_parameters(query: Option<&str>, server: Option<String>) -> QueryMap {
+fn query_parameters(query: Option<&str>, server: Option<String>) -> HashMap<String, Vec<String>> {
     let mut parameters: HashMap<String, Vec<String>> = HashMap::new();
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -246,7 +257,7 @@ fn query_parameters(query: Option<&str>, server: Option<String>) -> QueryMap {
     if let Some(server) = server {
         parameters.insert(SERVER_PARAMETER.to_owned(), vec![server]);
     }
-    QueryMap::from(parameters)
+    parameters
 }
 
 /// API Gateway connection ids are short opaque strings; these are random too.

@@ -1,0 +1,139 @@
+//! What the gateway's front ends (HTTP, WebSocket, `@connections`) talk to: the
+//! application's instances in this process, or the function binaries of the Lambda lane.
+//! Both get the same API Gateway events and HTTP requests.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, Response, StatusCode};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use mcp_auth::TokenSource;
+use mcp_edge::auth::{authenticate, authorizer_context};
+use mcp_edge::http::HttpBody;
+
+use crate::connections::LocalConnections;
+use crate::deployment::Deployment;
+use crate::lane::{Lane, StageInfo};
+
+pub enum Backend {
+    InProcess(Box<Deployment>),
+    Lane(Box<Lane>),
+}
+
+pub struct Gateway {
+    backend: Backend,
+    pub connections: Arc<LocalConnections>,
+    stage: StageInfo,
+}
+
+/// A refused handshake: its status, headers and message.
+pub struct Refused {
+    pub status: StatusCode,
+    pub headers: Vec<(&'static str, String)>,
+    pub message: String,
+}
+
+impl Gateway {
+    pub fn new(backend: Backend, connections: Arc<LocalConnections>) -> Gateway {
+        let stage = match &backend {
+            Backend::Lane(lane) => lane.stage.clone(),
+            Backend::InProcess(_) => StageInfo::local(),
+        };
+        Gateway { backend, connections, stage }
+    }
+
+    pub fn stage(&self) -> &StageInfo {
+        &self.stage
+    }
+
+    /// The in-process deployment (for the sweeper, stdio and the banner).
+    pub fn deployment(&self) -> Option<&Deployment> {
+        match &self.backend {
+            Backend::InProcess(d) => Some(d),
+            Backend::Lane(_) => None,
+        }
+    }
+
+    pub fn lane(&self) -> Option<&Lane> {
+        match &self.backend {
+            Backend::Lane(l) => Some(l),
+            Backend::InProcess(_) => None,
+        }
+    }
+
+    /// API Gateway's `$connect` authorizer: the context its answer gives every event of
+    /// the connection (empty without an authorizer).
+    pub async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        parameters: &HashMap<String, Vec<String>>,
+        connection_id: &str,
+    ) -> Result<HashMap<String, Value>, Refused> {
+        match &self.backend {
+            Backend::InProcess(d) => {
+                let Some(validator) = &d.authorizer else { return Ok(HashMap::new()) };
+                match authenticate(validator, headers, query, TokenSource::WebSocketHandshake).await {
+                    Ok(principal) => Ok(authorizer_context(&principal)),
+                    Err(challenge) => Err(Refused {
+                        status: StatusCode::from_u16(challenge.status.as_u16()).unwrap_or(StatusCode::UNAUTHORIZED),
+                        headers: vec![("www-authenticate", challenge.header)],
+                        message: challenge.message,
+                    }),
+                }
+            }
+            Backend::Lane(lane) => lane
+                .authorize(headers, parameters, connection_id)
+                .await
+                .map_err(|(status, message)| Refused { status, headers: Vec::new(), message }),
+        }
+    }
+
+    /// A WebSocket route's event, handled as API Gateway hands it to its integration.
+    pub async fn websocket(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+        match &self.backend {
+            Backend::InProcess(d) => Box::pin(d.pick().websocket.handle(event)).await,
+            Backend::Lane(lane) => lane.websocket(event).await,
+        }
+    }
+
+    /// A request to the Streamable HTTP endpoint (the Function URL).
+    pub async fn http(&self, request: Request<Bytes>) -> Response<Body> {
+        match &self.backend {
+            Backend::InProcess(d) => {
+                let response = d.pick().http.handle(request).await;
+                let (parts, body) = response.into_parts();
+                let body = match body {
+                    HttpBody::Empty => Body::empty(),
+                    HttpBody::Full(b) => Body::from(b),
+                    HttpBody::Stream(s) => Body::from_stream(s.map(Ok::<_, Infallible>)),
+                };
+                Response::from_parts(parts, body)
+            }
+            Backend::Lane(lane) => lane.http(request).await,
+        }
+    }
+
+    pub async fn shutdown(&self) {
+        if let Backend::Lane(lane) = &self.backend {
+            lane.shutdown().await;
+        }
+    }
+}
+
+impl StageInfo {
+    /// The in-process gateway's stage (its events name no real API).
+    pub fn local() -> StageInfo {
+        StageInfo {
+            api_id: "local".into(),
+            stage: "local".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+        }
+    }
+}

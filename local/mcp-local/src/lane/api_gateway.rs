@@ -1,0 +1,215 @@
+//! The WebSocket API as the template configures it: which function each route invokes, the
+//! `$connect` authorizer and its policy, and what API Gateway does with their answers.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context;
+use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+
+use lambda_emulator::{InvokeError, LambdaService};
+use sam_template::iam::{self, Decision, Policy};
+use sam_template::{Function, Stack};
+
+/// API Gateway stops waiting for an integration (and an authorizer) after 29 seconds.
+const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+
+/// Where the API lives, as its events name it.
+#[derive(Clone, Debug)]
+pub struct StageInfo {
+    pub api_id: String,
+    pub stage: String,
+    pub region: String,
+    pub account: String,
+}
+
+impl StageInfo {
+    pub fn from_stack(stack: &Stack) -> anyhow::Result<StageInfo> {
+        let (region, account) = (stack.settings().region.clone(), stack.settings().account.clone());
+        let (api, _) =
+            stack.resources_of_type("AWS::ApiGatewayV2::Api").next().context("the template has no WebSocket API")?;
+        let api_id = stack.resolve_string(&json!({ "Ref": api }))?.unwrap_or_default();
+        let stage = stack
+            .resources_of_type("AWS::ApiGatewayV2::Stage")
+            .find_map(|(_, s)| stack.resolve_string(&s["Properties"]["StageName"]).ok().flatten())
+            .context("the template has no stage")?;
+        Ok(StageInfo { api_id, stage, region, account })
+    }
+
+    pub fn domain(&self) -> String {
+        format!("{}.execute-api.{}.amazonaws.com", self.api_id, self.region)
+    }
+
+    /// The ARN an authorizer's policy must allow for `route`.
+    fn method_arn(&self, route: &str) -> String {
+        format!("arn:aws:execute-api:{}:{}:{}/{}/{route}", self.region, self.account, self.api_id, self.stage)
+    }
+}
+
+/// The functions behind the routes.
+#[derive(Debug, Default)]
+pub struct Routes {
+    by_key: HashMap<String, String>,
+    authorizer: Option<String>,
+}
+
+impl Routes {
+    pub fn from_stack(stack: &Stack, functions: &[Function]) -> anyhow::Result<Routes> {
+        let function_of = |uri: &str| {
+            // `arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function arn}/invocations`
+            let arn = uri.split("/functions/").nth(1).and_then(|rest| rest.strip_suffix("/invocations")).unwrap_or("");
+            functions.iter().find(|f| f.arn == arn).map(|f| f.name.clone())
+        };
+        let by_ref = |kind: &str, id: &str, property: &str| -> anyhow::Result<Option<String>> {
+            for (logical, resource) in stack.resources_of_type(kind) {
+                if stack.resolve_string(&json!({ "Ref": logical }))?.as_deref() == Some(id) {
+                    return Ok(stack.resolve_string(&resource["Properties"][property])?);
+                }
+            }
+            Ok(None)
+        };
+        let mut routes = Routes::default();
+        for (logical, route) in stack.resources_of_type("AWS::ApiGatewayV2::Route") {
+            let p = stack.resolve(&route["Properties"])?.unwrap_or_default();
+            let key = sam_template::scalar_text(&p["RouteKey"]);
+            let target = sam_template::scalar_text(&p["Target"]);
+            let integration = target.strip_prefix("integrations/").unwrap_or(&target);
+            let uri = by_ref("AWS::ApiGatewayV2::Integration", integration, "IntegrationUri")?
+                .with_context(|| format!("{logical}: no integration {integration}"))?;
+            let function = function_of(&uri).with_context(|| format!("{logical}: no function behind {uri}"))?;
+            if p["AuthorizationType"] == "CUSTOM" {
+                let id = sam_template::scalar_text(&p["AuthorizerId"]);
+                let uri = by_ref("AWS::ApiGatewayV2::Authorizer", &id, "AuthorizerUri")?
+                    .with_context(|| format!("{logical}: no authorizer {id}"))?;
+                routes.authorizer =
+                    Some(function_of(&uri).with_context(|| format!("{logical}: no function behind {uri}"))?);
+            }
+            routes.by_key.insert(key, function);
+        }
+        Ok(routes)
+    }
+
+    pub fn function(&self, route_key: &str) -> Option<&str> {
+        self.by_key.get(route_key).or_else(|| self.by_key.get("$default")).map(String::as_str)
+    }
+
+    pub fn authorizer(&self) -> Option<&str> {
+        self.authorizer.as_deref()
+    }
+}
+
+/// Why a handshake is refused: the status the client sees.
+pub type Refused = (StatusCode, String);
+
+/// The `$connect` authorizer: its function's verdict on the handshake, as the context
+/// every event of the connection then carries (values as strings, `principalId` among them).
+pub async fn authorize(
+    service: &LambdaService,
+    function: &str,
+    stage: &StageInfo,
+    headers: &HeaderMap,
+    query: &HashMap<String, Vec<String>>,
+    connection_id: &str,
+) -> Result<HashMap<String, Value>, Refused> {
+    let method_arn = stage.method_arn("$connect");
+    let event = json!({
+        "type": "REQUEST",
+        "methodArn": method_arn,
+        "headers": single_headers(headers),
+        "multiValueHeaders": multi_headers(headers),
+        "queryStringParameters": query.iter().map(|(k, v)| (k.clone(), v.last().cloned().unwrap_or_default())).collect::<HashMap<_, _>>(),
+        "multiValueQueryStringParameters": query,
+        "stageVariables": {},
+        "requestContext": request_context(stage, "$connect", "CONNECT", connection_id),
+    });
+    let invoked =
+        tokio::time::timeout(INTEGRATION_TIMEOUT, service.invoke_buffered(function, event.to_string().into())).await;
+    let answer = match invoked {
+        Ok(Ok(answer)) => answer,
+        // The authorizer's "Unauthorized" error is API Gateway's 401; any other failure a 500.
+        Ok(Err(InvokeError::Function { message, .. })) if message == "Unauthorized" => {
+            return Err((StatusCode::UNAUTHORIZED, "Unauthorized".into()));
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the authorizer failed");
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "Internal server error".into()));
+        }
+        Err(_) => {
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "Internal server error (authorizer timed out)".into()));
+        }
+    };
+    let answer: Value = serde_json::from_slice(&answer).unwrap_or_default();
+    let allowed = Policy::from_document("authorizer", &answer["policyDocument"])
+        .map(|policy| iam::evaluate(&[policy], "execute-api:Invoke", &method_arn) == Decision::Allowed)
+        .unwrap_or(false);
+    if !allowed {
+        return Err((StatusCode::FORBIDDEN, "Forbidden".into()));
+    }
+    let mut context: HashMap<String, Value> = answer["context"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), Value::String(sam_template::scalar_text(v))))
+        .collect();
+    if let Some(principal) = answer["principalId"].as_str() {
+        context.insert("principalId".into(), Value::String(principal.to_owned()));
+    }
+    Ok(context)
+}
+
+/// Invokes a route's function with its event; API Gateway's answer when that fails.
+pub async fn invoke_route(
+    service: &LambdaService,
+    function: &str,
+    event: &ApiGatewayWebsocketProxyRequest,
+) -> Result<ApiGatewayProxyResponse, InvokeError> {
+    let payload = serde_json::to_vec(event).map_err(|e| InvokeError::Crashed(e.to_string()))?;
+    let route = event.request_context.route_key.clone().unwrap_or_default();
+    let answer = if route == "$default" {
+        // No route response: API Gateway does not wait on a message's integration for the
+        // client (the function runs on up to its own timeout).
+        service.invoke_buffered(function, payload.into()).await?
+    } else {
+        match tokio::time::timeout(INTEGRATION_TIMEOUT, service.invoke_buffered(function, payload.into())).await {
+            Ok(answer) => answer?,
+            Err(_) => return Err(InvokeError::Timeout(INTEGRATION_TIMEOUT.as_secs_f64())),
+        }
+    };
+    serde_json::from_slice(&answer)
+        .map_err(|e| InvokeError::Function { error_type: "Malformed".into(), message: e.to_string() })
+}
+
+/// What API Gateway sends a client whose message's integration failed.
+pub fn integration_error(connection_id: &str, request_id: &str) -> String {
+    json!({ "message": "Internal server error", "connectionId": connection_id, "requestId": request_id }).to_string()
+}
+
+pub fn request_context(stage: &StageInfo, route: &str, event_type: &str, connection_id: &str) -> Value {
+    let now = now_ms();
+    json!({
+        "routeKey": route, "eventType": event_type, "messageDirection": "IN", "stage": stage.stage,
+        "connectedAt": now, "requestTimeEpoch": now, "identity": { "sourceIp": "127.0.0.1" },
+        "requestId": mcp_server::ids::random_id(), "domainName": stage.domain(), "connectionId": connection_id,
+        "apiId": stage.api_id,
+    })
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+fn single_headers(headers: &HeaderMap) -> HashMap<String, String> {
+    headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_owned(), v.to_owned()))).collect()
+}
+
+fn multi_headers(headers: &HeaderMap) -> HashMap<String, Vec<String>> {
+    let mut all: HashMap<String, Vec<String>> = HashMap::new();
+    for (k, v) in headers {
+        if let Ok(v) = v.to_str() {
+            all.entry(k.as_str().to_owned()).or_default().push(v.to_owned());
+        }
+    }
+    all
+}

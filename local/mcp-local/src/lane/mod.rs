@@ -1,0 +1,272 @@
+//! The Lambda lane (`--functions DIR`): the gateway plays API Gateway and the Lambda
+//! service, and the handlers run as the real function binaries, as deployed. The stack is
+//! `infra/template.yaml` (or `--template`) with the gateway's flags as parameter values:
+//! its functions, their environment and permissions, the WebSocket API's routes and
+//! authorizer, the Function URL and the schedules all come from it. Where a deployment has
+//! AWS, the lane has the endpoints it is given (DynamoDB and Secrets Manager at
+//! `--dynamodb-endpoint`, Redis at `--redis-url`, Lambda-backed tools at `--lambda-endpoint`)
+//! and itself (`@connections`).
+//!
+//! Every AWS call a function makes is checked against what the template grants that
+//! function (its role's policies and, in the VPC, the endpoint policies); a call the deployed
+//! stack would deny is refused as AWS refuses it, logged, and written to `denied.jsonl` in
+//! the lane's output directory, which the test command requires to stay empty.
+
+mod api_gateway;
+mod function_url;
+mod permissions;
+mod provision;
+mod redis_front;
+mod stack;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+
+use lambda_emulator::{AwsProxy, FunctionConfig, LambdaService, ProxyConfig, ServiceConfig};
+use sam_template::Function;
+
+use crate::cli::Args;
+use crate::connections::LocalConnections;
+
+pub use api_gateway::StageInfo;
+
+/// What the lane serves: the functions, and which one answers what.
+pub struct Lane {
+    pub service: Arc<LambdaService>,
+    pub connections: Arc<LocalConnections>,
+    pub stage: StageInfo,
+    /// The `$connect`, `$default` and `$disconnect` route functions, and the authorizer.
+    routes: api_gateway::Routes,
+    /// The function behind the Function URL, and whether it streams.
+    url: Option<(String, bool)>,
+    pub out: PathBuf,
+    functions: Vec<Function>,
+}
+
+impl Lane {
+    /// Reads the template, "deploys" it (tables, secrets, Redis users) and readies the
+    /// functions. `base_url` is the gateway's own address; `auth` its development issuer.
+    pub async fn start(
+        args: &Args,
+        dir: &Path,
+        base_url: &str,
+        auth: Option<&mcp_auth::AuthConfig>,
+        connections: Arc<LocalConnections>,
+    ) -> anyhow::Result<Lane> {
+        let Some(aws_endpoint) = args.dynamodb_endpoint.clone() else {
+            bail!("--functions needs --dynamodb-endpoint: the functions' DynamoDB and Secrets Manager");
+        };
+        if args.faults.is_some() || args.stdio {
+            bail!("--functions runs the deployment as deployed: --faults and --stdio are for the in-process gateway");
+        }
+        let text = std::fs::read_to_string(&args.template)
+            .with_context(|| format!("reading the template {}", args.template.display()))?;
+        let out = args
+            .lane_out
+            .clone()
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("mcp-lane-{}", std::process::id())));
+        std::fs::create_dir_all(&out)?;
+        let mut settings = stack::settings(args, auth)?;
+        let provisioned = provision::deploy(&text, &settings, args, &aws_endpoint).await?;
+        settings.refs.extend(provisioned.refs);
+        let stack = sam_template::load(&text, settings)?;
+        let functions = stack.functions()?;
+        let routes = api_gateway::Routes::from_stack(&stack, &functions)?;
+        let stage = StageInfo::from_stack(&stack)?;
+        let url = functions
+            .iter()
+            .find_map(|f| f.url_invoke_mode.as_ref().map(|mode| (f.name.clone(), mode == "RESPONSE_STREAM")));
+        let permissions = permissions::Permissions::new(&stack, &functions, &out)?;
+        let fronts = redis_front::start(args, &stack, &functions, permissions.clone()).await?;
+        let mut configs = Vec::new();
+        for f in &functions {
+            let executable = executable(dir, f)?;
+            let environment = stack::local_environment(f, args, &fronts);
+            configs.push(FunctionConfig {
+                name: f.name.clone(),
+                arn: f.arn.clone(),
+                executable,
+                environment,
+                timeout: f.timeout,
+                memory_mb: f.memory_mb,
+                max_environments: args.max_environments,
+            });
+        }
+        let proxy = AwsProxy::new(ProxyConfig {
+            region: stage.region.clone(),
+            account: stage.account.clone(),
+            api_id: stage.api_id.clone(),
+            default_upstream: Some(aws_endpoint),
+            connections_upstream: Some(base_url.to_owned()),
+            lambda_upstream: args.lambda_endpoint.clone(),
+            permission: permissions.checker(),
+        });
+        let service = LambdaService::new(
+            ServiceConfig {
+                region: stage.region.clone(),
+                aws: Some(Arc::new(proxy)),
+                log_dir: Some(out.join("functions")),
+                records: Some(out.join("invocations.jsonl")),
+            },
+            configs,
+        )?;
+        let lane = Lane { service: Arc::new(service), connections, stage, routes, url, out, functions };
+        lane.spawn_schedules();
+        Ok(lane)
+    }
+
+    /// What it prints at start: where its output goes, and each function.
+    pub fn describe(&self) -> String {
+        let mut s = format!(
+            "  Lambda lane      {} function(s) as processes; records and logs in {}\n",
+            self.functions.len(),
+            self.out.display()
+        );
+        for f in &self.functions {
+            s.push_str(&format!(
+                "    {:<22} {} (timeout {} s{}{})\n",
+                f.logical_id,
+                f.binary.as_deref().unwrap_or("?"),
+                f.timeout.as_secs(),
+                if f.in_vpc { ", in the VPC" } else { "" },
+                if f.url_invoke_mode.is_some() { ", Function URL" } else { "" },
+            ));
+        }
+        s
+    }
+
+    /// The schedules of the template (the sweeper's), as EventBridge would run them.
+    fn spawn_schedules(&self) {
+        for f in &self.functions {
+            for every in &f.schedules {
+                let (service, name, every, region, account) = (
+                    self.service.clone(),
+                    f.name.clone(),
+                    *every,
+                    self.stage.region.clone(),
+                    self.stage.account.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                    loop {
+                        tick.tick().await;
+                        let event = serde_json::json!({
+                            "version": "0", "id": mcp_server::ids::random_id(), "detail-type": "Scheduled Event",
+                            "source": "aws.events", "account": account, "region": region,
+                            "time": chrono_like_now(), "resources": [format!("arn:aws:events:{region}:{account}:rule/{name}")],
+                            "detail": {},
+                        });
+                        if let Err(e) = service.invoke_buffered(&name, event.to_string().into()).await {
+                            tracing::warn!(function = %name, error = %e, "scheduled invocation failed");
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    pub async fn authorize(
+        &self,
+        headers: &axum::http::HeaderMap,
+        query: &std::collections::HashMap<String, Vec<String>>,
+        connection_id: &str,
+    ) -> Result<std::collections::HashMap<String, serde_json::Value>, api_gateway::Refused> {
+        match self.routes.authorizer() {
+            None => Ok(Default::default()),
+            Some(f) => api_gateway::authorize(&self.service, f, &self.stage, headers, query, connection_id).await,
+        }
+    }
+
+    /// A route's event through its function. A failed `$default` integration gets the
+    /// client API Gateway's error message; `$connect` and `$disconnect` fail with a 500.
+    pub async fn websocket(
+        &self,
+        event: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest,
+    ) -> aws_lambda_events::apigw::ApiGatewayProxyResponse {
+        let route = event.request_context.route_key.clone().unwrap_or_default();
+        let Some(function) = self.routes.function(&route) else {
+            return status(403);
+        };
+        match api_gateway::invoke_route(&self.service, function, &event).await {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::warn!(%route, error = %e, "integration failed");
+                if route == "$default"
+                    && let Some(connection) = &event.request_context.connection_id
+                {
+                    let request = event.request_context.request_id.clone().unwrap_or_default();
+                    let message = api_gateway::integration_error(connection, &request);
+                    let _ =
+                        mcp_server::ConnectionSink::post(&*self.connections, connection, message.into_bytes()).await;
+                }
+                status(500)
+            }
+        }
+    }
+
+    /// A request to the Function URL.
+    pub async fn http(
+        &self,
+        request: axum::http::Request<axum::body::Bytes>,
+    ) -> axum::http::Response<axum::body::Body> {
+        match &self.url {
+            Some((function, streaming)) => {
+                function_url::handle(&self.service, function, *streaming, &self.stage, request).await
+            }
+            None => {
+                let mut r = axum::http::Response::new(axum::body::Body::from("no function has a URL in the template"));
+                *r.status_mut() = axum::http::StatusCode::NOT_FOUND;
+                r
+            }
+        }
+    }
+
+    pub async fn shutdown(&self) {
+        self.service.shutdown().await;
+    }
+}
+
+fn status(code: i64) -> aws_lambda_events::apigw::ApiGatewayProxyResponse {
+    let mut r = aws_lambda_events::apigw::ApiGatewayProxyResponse::default();
+    r.status_code = code;
+    r
+}
+
+/// `2026-12-06T21:00:00Z`, as EventBridge writes `time`.
+fn chrono_like_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// A function's binary: `DIR/<LogicalId>/bootstrap` (what `sam build` writes), else
+/// `DIR/<binary>` (what `cargo build` and `cargo lambda build` write).
+fn executable(dir: &Path, f: &Function) -> anyhow::Result<PathBuf> {
+    let built = dir.join(&f.logical_id).join("bootstrap");
+    if built.is_file() {
+        return Ok(built);
+    }
+    let binary =
+        f.binary.as_deref().with_context(|| format!("{}: no Metadata.BuildProperties.Binary", f.logical_id))?;
+    let candidates = [dir.join(binary), dir.join(binary).join("bootstrap")];
+    candidates.into_iter().find(|p| p.is_file()).with_context(|| {
+        format!("{}: no binary {binary} in {} (build the functions first)", f.logical_id, dir.display())
+    })
+}

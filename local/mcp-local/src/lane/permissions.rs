@@ -1,0 +1,105 @@
+//! What the deployed stack would let each function do: its role's policies, and for a
+//! function in the VPC the policy of the gateway endpoint that carries the service. A call
+//! it would deny is answered as AWS answers it and written to `denied.jsonl`, naming the
+//! function, the action and the resource.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use lambda_emulator::aws::Permission;
+use lambda_emulator::{AwsCall, FunctionConfig};
+use sam_template::iam::{self, Decision, Policy};
+use sam_template::{Function, Stack};
+
+#[derive(Clone)]
+pub struct Permissions(Arc<Inner>);
+
+struct Inner {
+    account: String,
+    functions: BTreeMap<String, Function>,
+    /// Gateway endpoints' policies by service (`dynamodb`).
+    endpoints: BTreeMap<String, Vec<Policy>>,
+    report: Mutex<std::fs::File>,
+}
+
+impl Permissions {
+    pub fn new(stack: &Stack, functions: &[Function], out: &Path) -> anyhow::Result<Permissions> {
+        let mut endpoints: BTreeMap<String, Vec<Policy>> = BTreeMap::new();
+        for e in stack.gateway_endpoints()? {
+            endpoints.entry(e.service).or_default().push(e.policy);
+        }
+        let report = std::fs::OpenOptions::new().create(true).append(true).open(out.join("denied.jsonl"))?;
+        Ok(Permissions(Arc::new(Inner {
+            account: stack.settings().account.clone(),
+            functions: functions.iter().map(|f| (f.name.clone(), f.clone())).collect(),
+            endpoints,
+            report: Mutex::new(report),
+        })))
+    }
+
+    /// The check the AWS endpoint runs on every call.
+    pub fn checker(&self) -> Permission {
+        let me = self.clone();
+        Arc::new(move |function: &FunctionConfig, call: &AwsCall| {
+            me.check(&function.name, &call.service, &call.action, &call.resource)
+        })
+    }
+
+    /// Whether `function` may do `action` on `resource`; why not, as AWS words it.
+    pub fn check(&self, function: &str, service: &str, action: &str, resource: &str) -> Result<(), String> {
+        let Some(f) = self.0.functions.get(function) else {
+            return Err(format!("{function} is not a function of the template"));
+        };
+        let who = format!("User: arn:aws:sts::{}:assumed-role/{}Role/{}", self.0.account, f.logical_id, f.name);
+        let refused = |why: String| {
+            let modelled: Vec<&str> = f.policies.iter().map(|p| p.name.as_str()).collect();
+            let message = format!("{who} is not authorized to perform: {action} on resource: {resource} {why}");
+            self.report(f, action, resource, &message, &modelled);
+            Err(message)
+        };
+        match iam::evaluate(&f.policies, action, resource) {
+            Decision::Allowed => {}
+            Decision::ExplicitDeny { policy } => return refused(format!("with an explicit deny in {policy}")),
+            Decision::ImplicitDeny { conditional } => {
+                let note = if conditional.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (conditions not evaluated: {})", conditional.join(", "))
+                };
+                return refused(format!("because no identity-based policy allows the {action} action{note}"));
+            }
+        }
+        if f.in_vpc
+            && let Some(policies) = self.0.endpoints.get(service)
+        {
+            for policy in policies {
+                match iam::evaluate(std::slice::from_ref(policy), action, resource) {
+                    Decision::Allowed => {}
+                    Decision::ExplicitDeny { .. } => {
+                        return refused(format!("with an explicit deny in a VPC endpoint policy ({})", policy.name));
+                    }
+                    Decision::ImplicitDeny { .. } => {
+                        return refused(format!(
+                            "because no VPC endpoint policy allows the {action} action ({})",
+                            policy.name
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn report(&self, f: &Function, action: &str, resource: &str, message: &str, policies: &[&str]) {
+        tracing::error!(function = %f.logical_id, %action, %resource, "the deployed stack would deny this call: {message}");
+        let line = serde_json::json!({
+            "function": f.logical_id, "action": action, "resource": resource, "message": message,
+            "policies": policies, "unmodelled_policies": f.unmodelled_policies,
+        });
+        if let Ok(mut file) = self.0.report.lock() {
+            let _ = writeln!(file, "{line}");
+        }
+    }
+}
