@@ -105,6 +105,31 @@ start_redis() {
   redis_url="redis://127.0.0.1:$redis_port"
 }
 
+# redis-server in cluster mode, one node holding every slot, on loopback: what ElastiCache
+# Serverless speaks (clients follow CLUSTER SLOTS; keys of one command must share a slot).
+# Sets $redis_cluster_pid and $redis_cluster_url (redis-cluster://).
+start_redis_cluster() {
+  local log=$1
+  local dir
+  dir=$(mktemp -d)
+  redis_cluster_port=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$redis_cluster_port" --save '' --appendonly no \
+    --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-announce-ip 127.0.0.1 \
+    --dir "$dir" >"$log" 2>&1 &
+  redis_cluster_pid=$!
+  wait_for_port "$redis_cluster_port" "redis-server (cluster)"
+  redis-cli -p "$redis_cluster_port" cluster addslotsrange 0 16383 >/dev/null
+  for _ in $(seq 1 100); do
+    if redis-cli -p "$redis_cluster_port" cluster info | grep -q 'cluster_state:ok'; then
+      redis_cluster_url="redis-cluster://127.0.0.1:$redis_cluster_port"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "redis-server (cluster) did not reach cluster_state:ok" >&2
+  return 1
+}
+
 # bench_build CARGO_ARGS... : builds for the benchmark scripts in $BENCH_PROFILE (default
 # `bench`: release code with thin LTO; `dev` for the test command's smoke runs) and sets
 # $bench_dir to where the binaries are.

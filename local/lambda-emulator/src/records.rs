@@ -22,7 +22,8 @@ pub struct Record {
     duration: Option<Duration>,
     init: Option<Duration>,
     error: Option<String>,
-    aws_calls: Vec<AwsCall>,
+    /// One entry per AWS request, with the IAM calls it was (a transaction is several).
+    aws_requests: Vec<Vec<AwsCall>>,
     metrics: Vec<Value>,
 }
 
@@ -37,7 +38,7 @@ impl Record {
             duration: None,
             init: None,
             error: None,
-            aws_calls: Vec::new(),
+            aws_requests: Vec::new(),
             metrics: Vec::new(),
         }
     }
@@ -53,8 +54,9 @@ impl Record {
         self.error = Some(why.to_owned());
     }
 
-    pub(crate) fn aws_calls(&mut self, calls: Vec<AwsCall>) {
-        self.aws_calls.extend(calls);
+    /// One AWS request the invocation made.
+    pub(crate) fn aws_request(&mut self, calls: Vec<AwsCall>) {
+        self.aws_requests.push(calls);
     }
 
     /// An EMF line: its metrics and the fields that say what was served.
@@ -86,7 +88,10 @@ impl Record {
             "duration_ms": self.duration.map(|d| d.as_secs_f64() * 1000.0),
             "init_ms": self.init.map(|d| d.as_secs_f64() * 1000.0),
             "error": self.error,
-            "aws_calls": self.aws_calls.iter().map(AwsCall::to_json).collect::<Vec<_>>(),
+            "aws_requests": self.aws_requests.iter().map(|calls| json!({
+                "service": calls.first().map(|c| c.service.clone()),
+                "calls": calls.iter().map(AwsCall::to_json).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
             "metrics": self.metrics,
         })
     }

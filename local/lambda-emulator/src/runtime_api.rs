@@ -229,7 +229,7 @@ async fn aws_call(environment: &Arc<Environment>, request: http::Request<Incomin
     if let Ok(mut record) = environment.record.lock()
         && let Some(record) = record.as_mut()
     {
-        record.aws_calls(calls);
+        record.aws_request(calls);
     }
     let (parts, body) = response.into_parts();
     http::Response::from_parts(parts, Full::new(body))

@@ -103,3 +103,78 @@ impl Permissions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sam_template::StackSettings;
+
+    use super::Permissions;
+
+    const TEMPLATE: &str = include_str!("../../../../infra/template.yaml");
+    /// The endpoint policy's statement for the registry (what the first template lacked).
+    const REGISTRY_THROUGH_ENDPOINT: &str =
+        "          # The registry is read by every serving function (the catalogue, the servers).
+          - Effect: Allow
+            Principal: \"*\"
+            Action: [\"dynamodb:GetItem\", \"dynamodb:Query\"]
+            Resource: !GetAtt RegistryTable.Arn
+";
+
+    fn permissions(template: &str, out: &std::path::Path) -> Permissions {
+        let stack = sam_template::load(template, StackSettings::new("t")).unwrap();
+        let functions = stack.functions().unwrap();
+        Permissions::new(&stack, &functions, out).unwrap()
+    }
+
+    const REGISTRY: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/t-RegistryTable";
+    const TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/t-Table";
+
+    #[test]
+    fn the_template_grants_what_the_functions_call_and_nothing_else() {
+        let out = std::env::temp_dir().join(format!("lane-permissions-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let p = permissions(TEMPLATE, &out);
+        for f in ["t-WsMessageFunction", "t-HttpFunction"] {
+            for (action, resource) in
+                [("dynamodb:Query", REGISTRY), ("dynamodb:GetItem", REGISTRY), ("dynamodb:PutItem", TABLE)]
+            {
+                assert_eq!(p.check(f, "dynamodb", action, resource), Ok(()), "{f} {action} {resource}");
+            }
+        }
+        // Least privilege holds: $connect writes its record and reads the registry, no more.
+        assert!(p.check("t-WsConnectFunction", "dynamodb", "dynamodb:DeleteItem", TABLE).is_err());
+        assert!(p.check("t-WsConnectFunction", "dynamodb", "dynamodb:GetItem", REGISTRY).is_ok());
+        assert!(
+            p.check(
+                "t-WsMessageFunction",
+                "lambda",
+                "lambda:InvokeFunction",
+                "arn:aws:lambda:us-east-1:123456789012:function:other"
+            )
+            .is_err()
+        );
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn a_table_left_out_of_the_endpoint_policy_is_denied_although_the_role_allows_it() {
+        let out = std::env::temp_dir().join(format!("lane-permissions-endpoint-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        assert!(TEMPLATE.contains(REGISTRY_THROUGH_ENDPOINT));
+        let first = TEMPLATE.replace(REGISTRY_THROUGH_ENDPOINT, "");
+        let p = permissions(&first, &out);
+        let denied = p.check("t-WsMessageFunction", "dynamodb", "dynamodb:Query", REGISTRY).unwrap_err();
+        assert!(denied.contains("because no VPC endpoint policy allows the dynamodb:Query action"), "{denied}");
+        // Outside the VPC (RedisTier=none) the endpoint is not in the way.
+        let mut settings = StackSettings::new("t");
+        settings.parameters.insert("RedisTier".into(), "none".into());
+        let stack = sam_template::load(&first, settings).unwrap();
+        let outside = Permissions::new(&stack, &stack.functions().unwrap(), &out).unwrap();
+        assert_eq!(outside.check("t-WsMessageFunction", "dynamodb", "dynamodb:Query", REGISTRY), Ok(()));
+        let report = std::fs::read_to_string(out.join("denied.jsonl")).unwrap();
+        assert!(report.contains("\"function\":\"WsMessageFunction\""), "{report}");
+        let _ = std::fs::remove_dir_all(&out);
+    }
+}
