@@ -1,7 +1,10 @@
 //! `@connections` through `aws-sdk-apigatewaymanagement` (`PostToConnection`). The endpoint
 //! is the API's (`https://{domainName}/{stage}`): configured, or learnt from the first event.
+//! Every post has a deadline, as every DynamoDB call has: an API that stops answering costs
+//! a message a few seconds, not the function's whole timeout.
 
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_apigatewaymanagement::Client;
@@ -10,6 +13,13 @@ use aws_sdk_apigatewaymanagement::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_apigatewaymanagement::primitives::Blob;
 
 use mcp_server::{ConnectionSink, PostError};
+
+/// Opening a connection to the API's endpoint.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One attempt of a post (API Gateway answers in milliseconds).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// A post, retries included.
+const POST_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct ApiGatewaySink {
     sdk: aws_config::SdkConfig,
@@ -28,7 +38,15 @@ impl ApiGatewaySink {
     /// Sets the endpoint unless one is set already (cheap to call per event).
     pub fn use_endpoint(&self, endpoint: &str) {
         self.client.get_or_init(|| {
-            let config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.sdk).endpoint_url(endpoint).build();
+            let deadlines = aws_sdk_apigatewaymanagement::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(POST_TIMEOUT)
+                .build();
+            let config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.sdk)
+                .endpoint_url(endpoint)
+                .timeout_config(deadlines)
+                .build();
             Client::from_conf(config)
         });
     }

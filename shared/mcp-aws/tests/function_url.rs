@@ -37,3 +37,51 @@ async fn a_function_url_event_is_served() {
     assert_eq!(reply["result"]["resultType"], "complete");
     assert!(reply["result"]["tools"].as_array().unwrap().iter().any(|t| t["name"] == "echo"));
 }
+
+/// A Function URL event for `body`, with `headers` added to the fixture's.
+fn event(body: &serde_json::Value, headers: &[(&str, &str)]) -> lambda_http::Request {
+    let json =
+        std::fs::read_to_string(format!("{}/tests/fixtures/function-url-tools-list.json", env!("CARGO_MANIFEST_DIR")))
+            .unwrap();
+    let mut event: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let h = event["headers"].as_object_mut().unwrap();
+    h.remove("mcp-protocol-version");
+    h.remove("mcp-method");
+    h.remove("content-length");
+    for (k, v) in headers {
+        h.insert((*k).to_owned(), serde_json::Value::from(*v));
+    }
+    event["body"] = serde_json::Value::from(body.to_string());
+    lambda_http::request::from_str(&event.to_string()).unwrap()
+}
+
+/// The conformance server's `test_reconnection` (it detaches from its stream, SEP-1699, then
+/// replies): whether its reply reaches the POST stream, on a host of `kind`.
+async fn reply_on_the_post_stream(host: Host) -> bool {
+    let sdk = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let shared = Shared::build(Settings::new(host, ServerChoice::Conformance), sdk).await.unwrap();
+    let app = App::with_api_gateway(&shared).unwrap();
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+    let response = mcp_aws::function_url::handle(&app, event(&init, &[])).await.unwrap();
+    let session = response.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let session_headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
+    let initialized = serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    mcp_aws::function_url::handle(&app, event(&initialized, &session_headers)).await.unwrap();
+    let call = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "test_reconnection", "arguments": {}}});
+    let response = mcp_aws::function_url::handle(&app, event(&call, &session_headers)).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8_lossy(&body).contains("Reconnection test completed")
+}
+
+#[tokio::test]
+async fn on_lambda_a_request_keeps_its_stream_until_its_reply() {
+    // A frozen environment would never send what follows a detach: on Lambda the request
+    // declines to detach and its reply comes on the stream it started.
+    assert!(reply_on_the_post_stream(Host::Lambda).await);
+    // A long-running host detaches (the client resumes with Last-Event-ID for the reply).
+    assert!(!reply_on_the_post_stream(Host::LongRunning).await);
+}

@@ -9,7 +9,7 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 // The test command runs the suites a second time against real backends: MCP_LOCAL_INSTANCES
 // and MCP_LOCAL_EXTRA_ARGS (e.g. "--dynamodb-endpoint http://127.0.0.1:PORT --create-table")
 // then override the defaults. MCP_LOCAL_LAUNCHER runs the gateway through a script that
-// execs it (local/localstack, which first creates the table from the template).
+// execs it (local/gateway, which first creates the table from the template).
 export async function startGateway({ server = 'reference', instances = 2, args: more = [] } = {}) {
   const bin = process.env.MCP_LOCAL_LAUNCHER ?? process.env.MCP_LOCAL_BIN ?? path.join(repoRoot, 'target/debug/mcp-local');
   const count = process.env.MCP_LOCAL_INSTANCES ?? String(instances);

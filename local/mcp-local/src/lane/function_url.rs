@@ -181,7 +181,7 @@ fn event(stage: &StageInfo, request: &Request<Bytes>) -> Value {
             "requestId": mcp_server::ids::random_id(),
             "routeKey": "$default",
             "stage": "$default",
-            "time": super::chrono_like_now(),
+            "time": super::clock::request_time(),
             "timeEpoch": now,
         },
         "body": body,

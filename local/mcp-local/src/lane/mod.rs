@@ -13,6 +13,7 @@
 //! the lane's output directory, which the test command requires to stay empty.
 
 mod api_gateway;
+mod clock;
 mod function_url;
 mod permissions;
 mod provision;
@@ -155,7 +156,7 @@ impl Lane {
                         let event = serde_json::json!({
                             "version": "0", "id": mcp_server::ids::random_id(), "detail-type": "Scheduled Event",
                             "source": "aws.events", "account": account, "region": region,
-                            "time": chrono_like_now(), "resources": [format!("arn:aws:events:{region}:{account}:rule/{name}")],
+                            "time": clock::event_time(), "resources": [format!("arn:aws:events:{region}:{account}:rule/{name}")],
                             "detail": {},
                         });
                         if let Err(e) = service.invoke_buffered(&name, event.to_string().into()).await {
@@ -232,28 +233,6 @@ fn status(code: i64) -> aws_lambda_events::apigw::ApiGatewayProxyResponse {
     let mut r = aws_lambda_events::apigw::ApiGatewayProxyResponse::default();
     r.status_code = code;
     r
-}
-
-/// `2026-12-06T21:00:00Z`, as EventBridge writes `time`.
-fn chrono_like_now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// Days since 1970-01-01 to a calendar date (Howard Hinnant's algorithm).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// A function's binary: `DIR/<LogicalId>/bootstrap` (what `sam build` writes), else
