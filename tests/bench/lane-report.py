@@ -29,7 +29,7 @@ def kind(record):
         "WsDisconnectFunction": "$disconnect",
         "WsSweeperFunction": "scheduled sweep",
         "AuthorizerFunction": "$connect authorizer",
-    }.get(name, "(no metrics line)")
+    }.get(name, "(no message served: a GET stream, a DELETE, a refusal)")
 
 
 def counts(record):

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rustix::process::{Pid, Signal, kill_process};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 use tokio::process::Command;
 use tokio::sync::{Notify, mpsc, oneshot};
 
@@ -62,19 +61,18 @@ pub(crate) struct Environment {
 }
 
 impl Environment {
-    /// Starts a process of the function's binary with its Runtime API (and AWS endpoint) on
-    /// a fresh loopback port.
-    pub async fn start(
+    /// Starts a process of the function's binary whose Runtime API (and AWS endpoint) is
+    /// `address`, where the caller serves it.
+    pub fn start(
         id: u64,
         function: Arc<FunctionConfig>,
         config: Arc<ServiceConfig>,
+        address: &str,
     ) -> Result<Arc<Environment>, InvokeError> {
-        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| InvokeError::Crashed(e.to_string()))?;
-        let address = listener.local_addr().map_err(|e| InvokeError::Crashed(e.to_string()))?.to_string();
         let mut command = Command::new(&function.executable);
         command
             .env_clear()
-            .envs(lambda_variables(&function, &config, &address, id))
+            .envs(lambda_variables(&function, &config, address, id))
             .envs(
                 function
                     .environment
@@ -114,7 +112,6 @@ impl Environment {
             tokio::spawn(forward_output(environment.clone(), BufReader::new(stdout)));
             tokio::spawn(forward_output(environment.clone(), BufReader::new(stderr)));
         }
-        tokio::spawn(crate::runtime_api::serve(listener, Arc::downgrade(&environment)));
         let watched = environment.clone();
         tokio::spawn(async move {
             let status = child.wait().await;

@@ -8,10 +8,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::environment::{Environment, Job};
 use crate::records::{Record, Recorder};
+use crate::runtime_api;
 use crate::{FunctionConfig, InvokeError, Response, ServiceConfig};
 
 /// Lambda's limit on init when it is not retried within the invocation.
@@ -106,7 +108,7 @@ impl Pool {
             return Err(InvokeError::Throttled(max));
         }
         let id = self.started.fetch_add(1, Ordering::Relaxed) + 1;
-        match Environment::start(id, self.function.clone(), self.config.clone()).await {
+        match self.start(id).await {
             Ok(e) => {
                 if let Ok(mut all) = self.all.lock() {
                     all.retain(|e| e.is_alive());
@@ -119,6 +121,16 @@ impl Pool {
                 Err(e)
             }
         }
+    }
+
+    /// A new environment: its Runtime API (and AWS endpoint) on a fresh loopback port, then
+    /// its process.
+    async fn start(&self, id: u64) -> Result<Arc<Environment>, InvokeError> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|e| InvokeError::Crashed(e.to_string()))?;
+        let address = listener.local_addr().map_err(|e| InvokeError::Crashed(e.to_string()))?.to_string();
+        let environment = Environment::start(id, self.function.clone(), self.config.clone(), &address)?;
+        tokio::spawn(runtime_api::serve(listener, Arc::downgrade(&environment)));
+        Ok(environment)
     }
 
     /// Follows an invocation to its end: the environment goes back to the frozen ones, or is

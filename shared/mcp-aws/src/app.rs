@@ -12,11 +12,10 @@ use mcp_edge::websocket::WebSocketEdge;
 use mcp_server::registry::LiveCatalogue;
 use mcp_server::{BoxFuture, ConnectionSink, Router, RouterConfig, Server};
 
+use crate::BoxError;
 use crate::compose::Shared;
 use crate::settings::{Host, ServerChoice, Settings};
 use crate::sink::ApiGatewaySink;
-
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct App {
     pub router: Arc<Router>,

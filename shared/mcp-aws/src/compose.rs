@@ -11,7 +11,7 @@ use mcp_server::{RequestStateCodec, StateHandles};
 use mcp_state_dynamodb::DynamoState;
 use mcp_state_dynamodb::registry::DynamoRegistry;
 
-use crate::app::BoxError;
+use crate::BoxError;
 use crate::lambda_tools::LambdaInvoker;
 use crate::lazy_redis::LazyRedis;
 use crate::settings::{Host, KeySource, MIN_KEY_BYTES, Settings};

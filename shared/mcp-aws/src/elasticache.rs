@@ -18,7 +18,7 @@ use aws_sigv4::sign::v4;
 use fred::types::config::{CredentialProvider, Server};
 use mcp_server::uri_template::percent_encode;
 
-use crate::app::BoxError;
+use crate::BoxError;
 
 /// How long a token is valid (the most ElastiCache accepts).
 const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);

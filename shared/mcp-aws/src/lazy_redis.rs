@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use mcp_server::state::{EventLog, MessageBus, RateCounter, StateError, StateResult, Versions};
 use mcp_state_redis::RedisState;
 
-use crate::app::BoxError;
+use crate::BoxError;
 use crate::elasticache::{self, CacheKind, IamAuth};
 use crate::settings::RedisSettings;
 

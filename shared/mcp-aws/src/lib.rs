@@ -18,6 +18,9 @@ pub mod otel;
 pub mod settings;
 pub mod sink;
 
+/// The error of building the application: a setting, a store, a key.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 pub use app::App;
 pub use compose::Shared;
 pub use settings::{Host, KeySource, RedisSettings, ServerChoice, Settings, SettingsError};

@@ -28,7 +28,7 @@ pub struct Exporter {
 
 impl Exporter {
     /// The exporter the environment asks for, if any.
-    pub fn from_env() -> Result<Option<Exporter>, crate::app::BoxError> {
+    pub fn from_env() -> Result<Option<Exporter>, crate::BoxError> {
         let traces = std::env::var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").ok().filter(|v| !v.is_empty());
         let base = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|v| !v.is_empty());
         let Some(endpoint) = traces.or_else(|| base.map(|b| format!("{}/v1/traces", b.trim_end_matches('/')))) else {
@@ -39,7 +39,7 @@ impl Exporter {
     }
 
     /// Spans to `endpoint` (the full URL, `.../v1/traces`), as service `service`.
-    pub fn new(endpoint: &str, service: &str) -> Result<Exporter, crate::app::BoxError> {
+    pub fn new(endpoint: &str, service: &str) -> Result<Exporter, crate::BoxError> {
         let exporter = SpanExporter::builder().with_http().with_endpoint(endpoint).build()?;
         let provider = SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
