@@ -112,10 +112,14 @@ start_redis_cluster() {
   local log=$1
   local dir
   dir=$(mktemp -d)
+  # The cluster bus needs a port of its own: given explicitly, two free ones (without it Redis
+  # takes the port + 10000 and refuses ports above 55535).
   redis_cluster_port=$(free_port)
+  local bus_port
+  bus_port=$(free_port)
   redis-server --bind 127.0.0.1 --port "$redis_cluster_port" --save '' --appendonly no \
-    --cluster-enabled yes --cluster-config-file "$dir/nodes.conf" --cluster-announce-ip 127.0.0.1 \
-    --dir "$dir" >"$log" 2>&1 &
+    --cluster-enabled yes --cluster-port "$bus_port" --cluster-config-file "$dir/nodes.conf" \
+    --cluster-announce-ip 127.0.0.1 --dir "$dir" >"$log" 2>&1 &
   redis_cluster_pid=$!
   wait_for_port "$redis_cluster_port" "redis-server (cluster)"
   redis-cli -p "$redis_cluster_port" cluster addslotsrange 0 16383 >/dev/null

@@ -80,7 +80,7 @@ def main(argv):
             + " |"
         )
     failed = [r for r in records if r.get("error")]
-    print(f"\n{len(records)} invocations recorded, {len(failed)} failed (timeouts, crashes, throttles, function errors)")
+    print(f"\n{len(records)} invocations recorded, {len(failed)} failed (timeouts, crashes, throttles, function errors; left out of the table)")
     if denied:
         print(f"\n{len(denied)} call(s) the deployed stack would deny:", file=sys.stderr)
         for d in denied:

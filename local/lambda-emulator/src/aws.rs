@@ -194,8 +194,9 @@ fn name_calls(c: &ProxyConfig, request: &http::Request<Bytes>) -> (String, Vec<(
             )]
         }
         "lambda" => {
-            // `/2015-03-31/functions/{name}/invocations`
-            let name = request.uri().path().split('/').nth(3).unwrap_or("*").to_owned();
+            // `/2015-03-31/functions/{name}/invocations` (a name given as an ARN arrives
+            // percent-encoded)
+            let name = percent_decode(request.uri().path().split('/').nth(3).unwrap_or("*"));
             let resource = if name.starts_with("arn:") { name } else { arn("lambda", &format!("function:{name}")) };
             vec![("lambda:InvokeFunction".to_owned(), resource)]
         }
@@ -208,6 +209,30 @@ fn name_calls(c: &ProxyConfig, request: &http::Request<Bytes>) -> (String, Vec<(
         }
     };
     (service, calls)
+}
+
+/// `%3A` -> `:` (bytes that do not decode are kept as they are).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// DynamoDB's IAM actions: one per item of a transaction, the index ARN for index queries.
@@ -316,6 +341,14 @@ mod tests {
         );
         let invoke = request("POST", "/2015-03-31/functions/mcp-tool-x/invocations", "lambda", None, "{}");
         assert_eq!(name_calls(&c, &invoke).1[0].1, "arn:aws:lambda:us-east-1:123456789012:function:mcp-tool-x");
+        let by_arn = request(
+            "POST",
+            "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Ay/invocations",
+            "lambda",
+            None,
+            "{}",
+        );
+        assert_eq!(name_calls(&c, &by_arn).1[0].1, "arn:aws:lambda:us-east-1:1:function:y");
         let secret = request(
             "POST",
             "/",

@@ -6,29 +6,32 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::records::Record;
+use crate::{FunctionConfig, InvokeError, Response, ServiceConfig};
 use bytes::Bytes;
 use rustix::process::{Pid, Signal, kill_process};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 use tokio::sync::{Notify, mpsc, oneshot};
 
-use crate::records::Record;
-use crate::{FunctionConfig, InvokeError, Response, ServiceConfig};
-
 /// An event handed to the environment, and where its outcome goes.
 pub(crate) struct Job {
     pub request_id: String,
     pub event: Bytes,
-    pub deadline: std::time::SystemTime,
+    /// The function's timeout, counted from when the runtime takes the event (after init,
+    /// for a cold start, as Lambda counts it).
+    pub timeout: Duration,
+    /// Told when the runtime takes the event: the invoke phase starts.
+    pub taken: oneshot::Sender<()>,
     /// The response once it starts (or why there is none).
     pub started: oneshot::Sender<Result<Response, InvokeError>>,
-    /// Run when the response is complete (or the function reported an error), the
-    /// environment frozen, before anyone learns of the outcome: it takes the environment
-    /// back among the frozen ones, so the next event finds it.
+    /// Run when the response is complete (or the function reported an error, given), the
+    /// environment frozen, before anyone learns of the outcome: it takes the environment back
+    /// among the frozen ones, so the next event finds it.
     pub release: Release,
 }
 
-pub(crate) type Release = Box<dyn FnOnce() + Send>;
+pub(crate) type Release = Box<dyn FnOnce(Option<String>) + Send>;
 
 /// The job being handled, between `/next` and its response.
 pub(crate) struct InFlight {
@@ -39,20 +42,30 @@ pub(crate) struct InFlight {
     pub stream: Option<mpsc::Sender<Result<Bytes, InvokeError>>>,
 }
 
+/// What the environment holds: nothing, an event handed to it that its runtime has not
+/// taken yet, or the event it is handling.
+pub(crate) enum Slot {
+    Empty,
+    Pending(Job),
+    InFlight(InFlight),
+}
+
 pub(crate) struct Environment {
     pub id: u64,
     pub function: Arc<FunctionConfig>,
     pub config: Arc<ServiceConfig>,
     pid: Pid,
-    pub jobs: tokio::sync::Mutex<mpsc::Receiver<Job>>,
-    queue: mpsc::Sender<Job>,
-    pub in_flight: Mutex<Option<InFlight>>,
+    pub slot: Mutex<Slot>,
+    /// Wakes the runtime's pending `/next` when a job is handed out.
+    handed: Notify,
     alive: AtomicBool,
     exited: Notify,
     /// Set before a kill at the timeout, so that what the kill breaks reports a timeout.
     pub timed_out: AtomicBool,
-    /// Set once the pool has forgotten it (killed, timed out, died).
+    /// Set once it must take no further event (killed, timed out, died, shut down).
     pub retired: AtomicBool,
+    /// Set once the pool has stopped counting it.
+    pub forgotten: AtomicBool,
     /// When init ended (the first poll for an event).
     pub first_poll: Mutex<Option<Instant>>,
     pub started_at: Instant,
@@ -91,19 +104,18 @@ impl Environment {
             command.spawn().map_err(|e| InvokeError::Crashed(format!("{}: {e}", function.executable.display())))?;
         let raw = child.id().ok_or_else(|| InvokeError::Crashed("no process id".into()))?;
         let pid = Pid::from_raw(raw as i32).ok_or_else(|| InvokeError::Crashed("no process id".into()))?;
-        let (queue, jobs) = mpsc::channel(1);
         let environment = Arc::new(Environment {
             id,
             function: function.clone(),
             config,
             pid,
-            jobs: tokio::sync::Mutex::new(jobs),
-            queue,
-            in_flight: Mutex::new(None),
+            slot: Mutex::new(Slot::Empty),
+            handed: Notify::new(),
             alive: AtomicBool::new(true),
             exited: Notify::new(),
             timed_out: AtomicBool::new(false),
             retired: AtomicBool::new(false),
+            forgotten: AtomicBool::new(false),
             first_poll: Mutex::new(None),
             started_at: Instant::now(),
             record: Mutex::new(None),
@@ -117,6 +129,8 @@ impl Environment {
             let status = child.wait().await;
             watched.alive.store(false, Ordering::SeqCst);
             watched.exited.notify_waiters();
+            // A `/next` still waiting learns there will be no event.
+            watched.handed.notify_waiters();
             tracing::debug!(function = %watched.function.name, environment = watched.id, ?status, "environment ended");
         });
         Ok(environment)
@@ -135,9 +149,50 @@ impl Environment {
         notified.await;
     }
 
-    /// Hands the environment its next event (it takes it at its next `/next`).
-    pub async fn hand(&self, job: Job) -> Result<(), InvokeError> {
-        self.queue.send(job).await.map_err(|_| InvokeError::Crashed("the environment is gone".into()))
+    /// Hands the environment its next event (its runtime takes it at its next `/next`).
+    pub fn hand(&self, job: Job) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Slot::Pending(job);
+        }
+        self.handed.notify_one();
+    }
+
+    /// Waits until an event is handed out (`None`: the environment is gone), and makes it
+    /// the one in flight.
+    pub async fn take(&self) -> Option<Job> {
+        loop {
+            let handed = self.handed.notified();
+            if !self.is_alive() || self.retired.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Ok(mut slot) = self.slot.lock()
+                && matches!(*slot, Slot::Pending(_))
+                && let Slot::Pending(job) = std::mem::replace(&mut *slot, Slot::Empty)
+            {
+                return Some(job);
+            }
+            handed.await;
+        }
+    }
+
+    /// Puts the job now being handled in the slot.
+    pub fn hold(&self, flight: InFlight) {
+        if let Ok(mut slot) = self.slot.lock() {
+            *slot = Slot::InFlight(flight);
+        }
+    }
+
+    /// Takes the job in flight, if `id` (when given) is its request id.
+    pub fn in_flight(&self, id: Option<&str>) -> Option<InFlight> {
+        let mut slot = self.slot.lock().ok()?;
+        match &*slot {
+            Slot::InFlight(f) if id.is_none_or(|id| f.request_id == id) => {}
+            _ => return None,
+        }
+        match std::mem::replace(&mut *slot, Slot::Empty) {
+            Slot::InFlight(f) => Some(f),
+            _ => None,
+        }
     }
 
     /// `SIGSTOP`: nothing in the process runs until [`thaw`](Self::thaw).
@@ -154,16 +209,26 @@ impl Environment {
         let _ = kill_process(self.pid, Signal::KILL);
     }
 
-    /// Ends the job in hand with `error`: its response, if not started, or its stream.
-    pub fn fail_in_flight(&self, error: InvokeError) {
-        let taken = self.in_flight.lock().ok().and_then(|mut f| f.take());
-        if let Some(mut flight) = taken {
-            if let Some(started) = flight.started.take() {
-                let _ = started.send(Err(error.clone()));
+    /// Ends the job in hand with `error`, whether its runtime took it or not: its response,
+    /// if not started, or its stream (whose reader then knows it was cut off).
+    pub fn fail(&self, error: InvokeError) {
+        let taken = self.slot.lock().ok().map(|mut s| std::mem::replace(&mut *s, Slot::Empty));
+        match taken {
+            Some(Slot::Pending(job)) => {
+                let _ = job.started.send(Err(error));
             }
-            if let Some(stream) = flight.stream.take() {
-                let _ = stream.try_send(Err(error));
+            Some(Slot::InFlight(mut flight)) => {
+                if let Some(started) = flight.started.take() {
+                    let _ = started.send(Err(error.clone()));
+                }
+                if let Some(stream) = flight.stream.take() {
+                    // The reader may be behind: give it a moment to take the error.
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), stream.send(Err(error))).await;
+                    });
+                }
             }
+            _ => {}
         }
     }
 

@@ -1,23 +1,27 @@
 //! A function's environments: frozen ones waiting for an event, busy ones, and the rule for
 //! a new invocation (thaw a frozen one, else start one, else throttle). Each invocation is
-//! watched until its response is complete, the function's timeout passes (its environment is
-//! killed), or its process dies.
+//! watched until its response is complete, its function's timeout passes (counted from when
+//! its runtime takes the event: after init, for a cold start) and its environment is killed,
+//! or its process dies.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::environment::{Environment, Job};
+use crate::environment::{Environment, Job, Release};
 use crate::records::{Record, Recorder};
 use crate::runtime_api;
 use crate::{FunctionConfig, InvokeError, Response, ServiceConfig};
 
-/// Lambda's limit on init when it is not retried within the invocation.
+/// Lambda's limit on init (an environment must ask for its event within it).
 const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Beyond init and the function's timeout, how long a caller waits for the outcome before it
+/// is told the environment failed: a bound on the service's own mistakes.
+const MARGIN: Duration = Duration::from_secs(5);
 
 pub(crate) struct Pool {
     function: Arc<FunctionConfig>,
@@ -53,11 +57,19 @@ impl Pool {
     }
 
     pub async fn invoke(self: &Arc<Self>, event: Bytes) -> Result<Response, InvokeError> {
-        let (environment, cold) = self.acquire().await?;
-        let request_id =
-            format!("{:08x}-0000-4000-8000-{:012x}", self.requests.fetch_add(1, Ordering::Relaxed), environment.id);
-        let deadline = SystemTime::now() + self.function.timeout;
+        let n = self.requests.fetch_add(1, Ordering::Relaxed);
+        let (environment, cold) = match self.acquire().await {
+            Ok(acquired) => acquired,
+            Err(e) => {
+                let mut record = Record::new(&self.function.name, 0, false, &format!("throttled-{n}"));
+                record.fail(&e.to_string());
+                self.recorder.write(record);
+                return Err(e);
+            }
+        };
+        let request_id = format!("{n:08x}-0000-4000-8000-{:012x}", environment.id);
         let (started_tx, started_rx) = oneshot::channel();
+        let (taken_tx, taken_rx) = oneshot::channel();
         let (done_tx, done_rx) = oneshot::channel();
         let record = Record::new(&self.function.name, environment.id, cold, &request_id);
         let previous = environment.record.lock().ok().and_then(|mut r| r.replace(record));
@@ -65,42 +77,61 @@ impl Pool {
             self.recorder.write(previous);
         }
         environment.timed_out.store(false, Ordering::SeqCst);
-        let release = {
-            let (pool, environment) = (self.clone(), environment.clone());
-            Box::new(move || {
-                if let Ok(mut record) = environment.record.lock()
-                    && let Some(record) = record.as_mut()
-                {
-                    record.complete(environment.init_duration().filter(|_| cold));
-                }
-                let _ = done_tx.send(());
-                if let Ok(mut idle) = pool.idle.lock() {
-                    idle.push(environment);
-                }
-            })
-        };
-        let job = Job { request_id, event, deadline, started: started_tx, release };
-        if let Err(e) = environment.hand(job).await {
-            self.discard(&environment);
-            return Err(e);
-        }
+        let release = self.release(&environment, cold, done_tx);
+        let timeout = self.function.timeout;
+        environment.hand(Job { request_id, event, timeout, taken: taken_tx, started: started_tx, release });
         if !cold {
             environment.thaw();
         }
-        tokio::spawn(self.clone().watch(environment, cold, done_rx));
-        started_rx.await.unwrap_or_else(|_| Err(InvokeError::Crashed("the environment ended the invocation".into())))
+        tokio::spawn(self.clone().watch(environment, taken_rx, done_rx));
+        match tokio::time::timeout(INIT_TIMEOUT + timeout + MARGIN, started_rx).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(InvokeError::Crashed("the environment ended the invocation".into())),
+            Err(_) => Err(InvokeError::Crashed("no outcome within init, the timeout and a margin".into())),
+        }
+    }
+
+    /// What the Runtime API runs once the response is complete and the environment frozen:
+    /// the record completed, the environment back among the frozen ones (unless it was
+    /// retired meanwhile), the watch told.
+    fn release(self: &Arc<Self>, environment: &Arc<Environment>, cold: bool, done: oneshot::Sender<()>) -> Release {
+        let (pool, environment): (Weak<Pool>, Weak<Environment>) = (Arc::downgrade(self), Arc::downgrade(environment));
+        Box::new(move |error: Option<String>| {
+            let (Some(pool), Some(environment)) = (pool.upgrade(), environment.upgrade()) else { return };
+            if let Ok(mut record) = environment.record.lock()
+                && let Some(record) = record.as_mut()
+            {
+                record.complete(environment.init_duration().filter(|_| cold));
+                if let Some(error) = &error {
+                    record.fail(error);
+                }
+            }
+            let _ = done.send(());
+            if !environment.retired.load(Ordering::SeqCst)
+                && let Ok(mut idle) = pool.idle.lock()
+            {
+                idle.push(environment);
+            }
+        })
     }
 
     /// A frozen environment, or a new one (cold), or a throttle.
     async fn acquire(&self) -> Result<(Arc<Environment>, bool), InvokeError> {
-        loop {
-            let next = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-            match next {
-                Some(e) if e.is_alive() => return Ok((e, false)),
-                // Died while frozen (killed from outside): forget it.
-                Some(e) => self.discard(&e),
-                None => break,
+        // Environments that died while frozen (killed from outside) are forgotten first, so
+        // that they count against no limit.
+        let dead: Vec<Arc<Environment>> = match self.idle.lock() {
+            Ok(mut idle) => {
+                let (alive, dead): (Vec<_>, Vec<_>) = idle.drain(..).partition(|e| e.is_alive());
+                *idle = alive;
+                dead
             }
+            Err(_) => Vec::new(),
+        };
+        for e in &dead {
+            self.discard(e);
+        }
+        if let Some(e) = self.idle.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok((e, false));
         }
         let max = self.function.max_environments.max(1);
         if self.live.fetch_add(1, Ordering::SeqCst) >= max {
@@ -133,23 +164,27 @@ impl Pool {
         Ok(environment)
     }
 
-    /// Follows an invocation to its end: the environment goes back to the frozen ones, or is
-    /// killed at the timeout, or is gone.
-    async fn watch(self: Arc<Self>, environment: Arc<Environment>, cold: bool, done: oneshot::Receiver<()>) {
+    /// Follows an invocation to its end: until its runtime takes the event (init, for a cold
+    /// start), then until its response is complete; the environment is killed when either
+    /// takes too long, and forgotten when its process dies.
+    async fn watch(
+        self: Arc<Self>,
+        environment: Arc<Environment>,
+        taken: oneshot::Receiver<()>,
+        done: oneshot::Receiver<()>,
+    ) {
+        tokio::select! {
+            t = taken => if t.is_err() {
+                return self.end(&environment, InvokeError::Crashed("the event was never taken".into()));
+            },
+            () = tokio::time::sleep(INIT_TIMEOUT) => {
+                return self.end(&environment, InvokeError::Init(format!("no poll for an event within {INIT_TIMEOUT:?}")));
+            }
+            () = environment.exited() => {
+                return self.end(&environment, InvokeError::Init("the process exited before taking its event".into()));
+            }
+        }
         let timeout = self.function.timeout;
-        let init = async {
-            if !cold {
-                return std::future::pending::<()>().await;
-            }
-            // A cold environment must ask for its event within Lambda's init limit.
-            let until = tokio::time::Instant::now() + INIT_TIMEOUT;
-            while tokio::time::Instant::now() < until {
-                if environment.init_duration().is_some() {
-                    return std::future::pending::<()>().await;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
         tokio::select! {
             // Released by the Runtime API (it is among the frozen ones already).
             finished = done => if finished.is_err() {
@@ -160,9 +195,6 @@ impl Pool {
                 tracing::warn!(function = %self.function.name, environment = environment.id, "timed out after {:?}: killed", timeout);
                 self.end(&environment, InvokeError::Timeout(timeout.as_secs_f64()));
             }
-            () = init => {
-                self.end(&environment, InvokeError::Init(format!("no poll for an event within {INIT_TIMEOUT:?}")));
-            }
             () = environment.exited() => {
                 self.end(&environment, InvokeError::Crashed("the process exited".into()));
             }
@@ -171,19 +203,26 @@ impl Pool {
 
     /// Kills an environment, ends its invocation with `error`, and forgets it.
     fn end(&self, environment: &Arc<Environment>, error: InvokeError) {
+        environment.retired.store(true, Ordering::SeqCst);
         environment.kill();
         if let Ok(mut record) = environment.record.lock()
             && let Some(record) = record.as_mut()
         {
             record.fail(&error.to_string());
         }
-        environment.fail_in_flight(error);
+        environment.fail(error);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.retain(|e| !Arc::ptr_eq(e, environment));
+        }
         self.discard(environment);
     }
 
+    /// Forgets an environment (once): it no longer counts against the concurrency, and its
+    /// last record is written.
     fn discard(&self, environment: &Arc<Environment>) {
+        environment.retired.store(true, Ordering::SeqCst);
         environment.kill();
-        if environment.retired.swap(true, Ordering::SeqCst) {
+        if environment.forgotten.swap(true, Ordering::SeqCst) {
             return;
         }
         self.live.fetch_sub(1, Ordering::SeqCst);
@@ -196,6 +235,7 @@ impl Pool {
     pub async fn shutdown(&self) {
         let all = self.all.lock().map(|a| a.clone()).unwrap_or_default();
         for environment in all {
+            environment.retired.store(true, Ordering::SeqCst);
             environment.kill();
             let last = environment.record.lock().ok().and_then(|mut r| r.take());
             if let Some(record) = last {

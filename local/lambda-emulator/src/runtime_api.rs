@@ -7,7 +7,7 @@
 
 use std::convert::Infallible;
 use std::sync::{Arc, Weak};
-use std::time::{Instant, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -24,8 +24,25 @@ const PREFIX: &str = "/2018-06-01/runtime/";
 
 type Reply = http::Response<Full<Bytes>>;
 
+/// Serves the environment's port until its process has exited.
 pub(crate) async fn serve(listener: TcpListener, environment: Weak<Environment>) {
-    while let Ok((stream, _)) = listener.accept().await {
+    let exited = {
+        let environment = environment.clone();
+        async move {
+            if let Some(e) = environment.upgrade() {
+                e.exited().await;
+            }
+        }
+    };
+    tokio::pin!(exited);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => return,
+            },
+            () = &mut exited => return,
+        };
         let _ = stream.set_nodelay(true);
         let environment = environment.clone();
         tokio::spawn(async move {
@@ -57,7 +74,7 @@ async fn route(environment: &Arc<Environment>, request: http::Request<Incoming>)
         ("POST", ["init", "error"]) => {
             let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             tracing::warn!(function = %environment.function.name, "init error: {}", String::from_utf8_lossy(&body));
-            environment.fail_in_flight(InvokeError::Init(error_text(&body)));
+            environment.fail(InvokeError::Init(error_text(&body)));
             // Lambda ends an environment whose init failed.
             environment.kill();
             reply(202, "{\"status\":\"OK\"}")
@@ -67,22 +84,21 @@ async fn route(environment: &Arc<Environment>, request: http::Request<Incoming>)
 }
 
 /// `GET /invocation/next`: waits for the environment's next event (no timeout, as the
-/// Runtime API asks of clients).
+/// Runtime API asks of clients). The invoke phase, and its timeout, start here.
 async fn next(environment: &Arc<Environment>) -> Reply {
     if let Ok(mut first) = environment.first_poll.lock() {
         first.get_or_insert_with(Instant::now);
     }
-    let job = environment.jobs.lock().await.recv().await;
-    let Some(job) = job else { return reply(410, "") };
-    if let Ok(mut flight) = environment.in_flight.lock() {
-        *flight = Some(InFlight {
-            request_id: job.request_id.clone(),
-            started: Some(job.started),
-            release: Some(job.release),
-            stream: None,
-        });
-    }
-    let deadline_ms = job.deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let Some(job) = environment.take().await else { return reply(410, "") };
+    let deadline = SystemTime::now() + job.timeout;
+    let _ = job.taken.send(());
+    environment.hold(InFlight {
+        request_id: job.request_id.clone(),
+        started: Some(job.started),
+        release: Some(job.release),
+        stream: None,
+    });
+    let deadline_ms = deadline.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
     let mut r = http::Response::new(Full::new(job.event));
     let headers = r.headers_mut();
     for (name, value) in [
@@ -99,18 +115,12 @@ async fn next(environment: &Arc<Environment>) -> Reply {
     r
 }
 
-/// Takes the job in flight if `id` is its request id.
-fn flight(environment: &Environment, id: &str) -> Option<InFlight> {
-    let mut slot = environment.in_flight.lock().ok()?;
-    if slot.as_ref().is_some_and(|f| f.request_id == id) { slot.take() } else { None }
-}
-
 async fn response(environment: &Arc<Environment>, id: &str, request: http::Request<Incoming>) -> Reply {
     let streaming = request
         .headers()
         .get("lambda-runtime-function-response-mode")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"streaming"));
-    let Some(mut flight) = flight(environment, id) else {
+    let Some(mut flight) = environment.in_flight(Some(id)) else {
         return reply(400, "{\"errorMessage\":\"no invocation in flight with this id\"}");
     };
     let mut body = request.into_body();
@@ -121,7 +131,7 @@ async fn response(environment: &Arc<Environment>, id: &str, request: http::Reque
         };
         environment.freeze();
         if let Some(release) = flight.release.take() {
-            release();
+            release(None);
         }
         if let Some(started) = flight.started.take() {
             let _ = started.send(Ok(Response::Complete(bytes)));
@@ -135,41 +145,46 @@ async fn response(environment: &Arc<Environment>, id: &str, request: http::Reque
     // Kept where a kill at the timeout finds it, to end the stream with the reason.
     let release = flight.release.take();
     flight.stream = Some(tx.clone());
-    if let Ok(mut slot) = environment.in_flight.lock() {
-        *slot = Some(flight);
-    }
+    environment.hold(flight);
+    let mut failed = None;
     loop {
         match body.frame().await {
             None => break,
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data()
-                    && !data.is_empty()
-                {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) if !data.is_empty() => {
                     // The reader may have gone (the client hung up); Lambda streams on
                     // regardless, and so does the function.
                     let _ = tx.send(Ok(data)).await;
                 }
-            }
-            Some(Err(e)) => {
-                let taken = flight_any(environment);
-                if let Some(f) = taken {
-                    return broken(environment, f, &e.to_string());
+                Ok(_) => {}
+                // Trailers: a runtime reports an error met mid-stream there.
+                Err(frame) => {
+                    if let Some(trailers) = frame.trailers_ref()
+                        && let Some(kind) = trailers.get("lambda-runtime-function-error-type")
+                    {
+                        let kind = String::from_utf8_lossy(kind.as_bytes()).into_owned();
+                        let error =
+                            InvokeError::Function { error_type: kind.clone(), message: "error mid-stream".into() };
+                        let _ = tx.send(Err(error)).await;
+                        failed = Some(kind);
+                    }
                 }
-                return reply(500, "");
+            },
+            Some(Err(e)) => {
+                return match environment.in_flight(None) {
+                    Some(f) => broken(environment, f, &e.to_string()),
+                    None => reply(500, ""),
+                };
             }
         }
     }
     environment.freeze();
-    let _ = flight_any(environment);
+    let _ = environment.in_flight(None);
     if let Some(release) = release {
-        release();
+        release(failed);
     }
     drop(tx);
     reply(202, "{\"status\":\"OK\"}")
-}
-
-fn flight_any(environment: &Environment) -> Option<InFlight> {
-    environment.in_flight.lock().ok().and_then(|mut f| f.take())
 }
 
 /// The response broke off (the process died or was killed mid-response).
@@ -183,7 +198,9 @@ fn broken(environment: &Environment, mut flight: InFlight, why: &str) -> Reply {
         let _ = started.send(Err(error.clone()));
     }
     if let Some(stream) = flight.stream.take() {
-        let _ = stream.try_send(Err(error));
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), stream.send(Err(error))).await;
+        });
     }
     reply(500, "")
 }
@@ -191,7 +208,7 @@ fn broken(environment: &Environment, mut flight: InFlight, why: &str) -> Reply {
 /// `POST /invocation/{id}/error`: the function's own error (`{"errorType", "errorMessage"}`).
 async fn invocation_error(environment: &Arc<Environment>, id: &str, request: http::Request<Incoming>) -> Reply {
     let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-    let Some(mut flight) = flight(environment, id) else {
+    let Some(mut flight) = environment.in_flight(Some(id)) else {
         return reply(400, "{\"errorMessage\":\"no invocation in flight with this id\"}");
     };
     environment.freeze();
@@ -201,7 +218,7 @@ async fn invocation_error(environment: &Arc<Environment>, id: &str, request: htt
         message: parsed["errorMessage"].as_str().map_or_else(|| error_text(&body), str::to_owned),
     };
     if let Some(release) = flight.release.take() {
-        release();
+        release(Some(error.to_string()));
     }
     if let Some(started) = flight.started.take() {
         let _ = started.send(Err(error));

@@ -14,11 +14,22 @@ use lambda_emulator::{FunctionConfig, InvokeError, LambdaService, ServiceConfig}
 use serde_json::{Value, json};
 
 fn service(timeout: Duration, max_environments: usize, records: Option<PathBuf>) -> LambdaService {
+    service_with(timeout, max_environments, records, &[])
+}
+
+fn service_with(
+    timeout: Duration,
+    max_environments: usize,
+    records: Option<PathBuf>,
+    vars: &[(&str, &str)],
+) -> LambdaService {
+    let mut environment = BTreeMap::from([("RUST_LOG".to_owned(), "warn".to_owned())]);
+    environment.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let function = FunctionConfig {
         name: "test".into(),
         arn: "arn:aws:lambda:us-east-1:123456789012:function:test".into(),
         executable: env!("CARGO_BIN_EXE_emulated-test-function").into(),
-        environment: BTreeMap::from([("RUST_LOG".into(), "warn".into())]),
+        environment,
         timeout,
         memory_mb: 128,
         max_environments,
@@ -106,5 +117,19 @@ async fn beyond_the_concurrency_an_invocation_is_throttled_and_errors_are_the_fu
     assert_eq!(s.environments("test").0, 1);
     let after = call(&s, json!({})).await;
     assert!(after.is_ok(), "{after:?}");
+    s.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_whose_init_fails_fails_its_invocation_and_holds_nothing() {
+    let s = service_with(Duration::from_secs(10), 1, None, &[("EXIT_AT_INIT", "1")]);
+    for _ in 0..3 {
+        // Not throttled: the failed environment no longer counts.
+        match call(&s, json!({})).await {
+            Err(InvokeError::Init(why)) => assert!(why.contains("exited"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    eventually("nothing is left", || s.environments("test").0 == 0).await;
     s.shutdown().await;
 }

@@ -33,7 +33,7 @@ pub enum Host {
 }
 
 /// Where the HMAC key of MRTR `requestState` comes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum KeySource {
     /// `MCP_REQUEST_STATE_SECRET`: a Secrets Manager secret (its ARN or name), read once at
     /// init. What the template configures: the key is never in a function's configuration.
@@ -168,6 +168,17 @@ impl KeySource {
             ));
         }
         Ok(KeySource::Value(key))
+    }
+}
+
+/// Never the key itself: settings get logged.
+impl std::fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Secret(id) => f.debug_tuple("Secret").field(id).finish(),
+            KeySource::Value(key) => write!(f, "Value(<{} bytes>)", key.len()),
+            KeySource::Ephemeral => f.write_str("Ephemeral"),
+        }
     }
 }
 

@@ -27,5 +27,8 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    if std::env::var_os("EXIT_AT_INIT").is_some() {
+        return Err("asked to fail at init".into());
+    }
     lambda_runtime::run(service_fn(handle)).await
 }

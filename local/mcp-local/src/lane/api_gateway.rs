@@ -42,17 +42,22 @@ impl StageInfo {
         format!("{}.execute-api.{}.amazonaws.com", self.api_id, self.region)
     }
 
-    /// The ARN an authorizer's policy must allow for `route`.
+    /// The ARN an authorizer's policy must allow for `route` (and API Gateway invokes the
+    /// route's function as).
     fn method_arn(&self, route: &str) -> String {
         format!("arn:aws:execute-api:{}:{}:{}/{}/{route}", self.region, self.account, self.api_id, self.stage)
     }
 }
 
-/// The functions behind the routes.
+/// The functions behind the routes, and who may invoke which function.
 #[derive(Debug, Default)]
 pub struct Routes {
     by_key: HashMap<String, String>,
     authorizer: Option<String>,
+    /// The authorizer's id (its `Ref`), for the ARN API Gateway invokes it as.
+    authorizer_id: String,
+    /// `AWS::Lambda::Permission`s: (function name or ARN, principal, action, source ARN).
+    grants: Vec<(String, String, String, Option<String>)>,
 }
 
 impl Routes {
@@ -85,18 +90,53 @@ impl Routes {
                     .with_context(|| format!("{logical}: no authorizer {id}"))?;
                 routes.authorizer =
                     Some(function_of(&uri).with_context(|| format!("{logical}: no function behind {uri}"))?);
+                routes.authorizer_id = id;
             }
             routes.by_key.insert(key, function);
+        }
+        for (_, permission) in stack.resources_of_type("AWS::Lambda::Permission") {
+            let p = stack.resolve(&permission["Properties"])?.unwrap_or_default();
+            let text = |k: &str| sam_template::scalar_text(&p[k]);
+            let source = p.get("SourceArn").map(sam_template::scalar_text);
+            routes.grants.push((text("FunctionName"), text("Principal"), text("Action"), source));
         }
         Ok(routes)
     }
 
-    pub fn function(&self, route_key: &str) -> Option<&str> {
-        self.by_key.get(route_key).or_else(|| self.by_key.get("$default")).map(String::as_str)
+    /// Why API Gateway may not invoke `function` for `route` (`"authorizer"` for the
+    /// `$connect` authorizer): no `AWS::Lambda::Permission` lets `apigateway.amazonaws.com`
+    /// invoke it from that source. `None` when one does.
+    pub fn refuse_invoke(&self, function: &Function, stage: &StageInfo, route: &str) -> Option<String> {
+        let source = match route {
+            "authorizer" => format!(
+                "arn:aws:execute-api:{}:{}:{}/authorizers/{}",
+                stage.region, stage.account, stage.api_id, self.authorizer_id
+            ),
+            route => stage.method_arn(route),
+        };
+        let granted = self.grants.iter().any(|(name, principal, action, arn)| {
+            (name == &function.name || name == &function.arn)
+                && principal == "apigateway.amazonaws.com"
+                && iam::wildcard(&action.to_ascii_lowercase(), "lambda:invokefunction")
+                && arn.as_deref().is_none_or(|pattern| iam::wildcard(pattern, &source))
+        });
+        (!granted).then(|| {
+            format!(
+                "API Gateway may not invoke {} as {source}: no AWS::Lambda::Permission grants apigateway.amazonaws.com lambda:InvokeFunction from that source",
+                function.logical_id
+            )
+        })
     }
 
-    pub fn authorizer(&self) -> Option<&str> {
-        self.authorizer.as_deref()
+    /// The function behind `route_key` (or `$default`'s).
+    pub fn function<'a>(&self, route_key: &str, functions: &'a [Function]) -> Option<&'a Function> {
+        let name = self.by_key.get(route_key).or_else(|| self.by_key.get("$default"))?;
+        functions.iter().find(|f| &f.name == name)
+    }
+
+    pub fn authorizer<'a>(&self, functions: &'a [Function]) -> Option<&'a Function> {
+        let name = self.authorizer.as_ref()?;
+        functions.iter().find(|f| &f.name == name)
     }
 }
 
@@ -159,31 +199,49 @@ pub async fn authorize(
     Ok(context)
 }
 
-/// Invokes a route's function with its event; API Gateway's answer when that fails.
+/// What became of a route's integration.
+pub enum Integration {
+    Answered(ApiGatewayProxyResponse),
+    Failed(InvokeError),
+    /// API Gateway stopped waiting after 29 s; the function runs on to its own timeout.
+    TimedOut,
+}
+
+/// Invokes a route's function with its event, waiting as API Gateway waits: 29 s at most,
+/// when `on_timeout` runs. The function runs on past that in its environment (Lambda does not
+/// stop a function whose caller stopped waiting), to its own timeout.
 pub async fn invoke_route(
     service: &LambdaService,
     function: &str,
     event: &ApiGatewayWebsocketProxyRequest,
-) -> Result<ApiGatewayProxyResponse, InvokeError> {
-    let payload = serde_json::to_vec(event).map_err(|e| InvokeError::Crashed(e.to_string()))?;
-    let route = event.request_context.route_key.clone().unwrap_or_default();
-    let answer = if route == "$default" {
-        // No route response: API Gateway does not wait on a message's integration for the
-        // client (the function runs on up to its own timeout).
-        service.invoke_buffered(function, payload.into()).await?
-    } else {
-        match tokio::time::timeout(INTEGRATION_TIMEOUT, service.invoke_buffered(function, payload.into())).await {
-            Ok(answer) => answer?,
-            Err(_) => return Err(InvokeError::Timeout(INTEGRATION_TIMEOUT.as_secs_f64())),
+    on_timeout: impl std::future::Future<Output = ()>,
+) -> Integration {
+    let payload = match serde_json::to_vec(event) {
+        Ok(p) => p,
+        Err(e) => return Integration::Failed(InvokeError::Crashed(e.to_string())),
+    };
+    let invocation = service.invoke_buffered(function, payload.into());
+    tokio::pin!(invocation);
+    let answer = tokio::select! {
+        answer = &mut invocation => answer,
+        () = tokio::time::sleep(INTEGRATION_TIMEOUT) => {
+            on_timeout.await;
+            return Integration::TimedOut;
         }
     };
-    serde_json::from_slice(&answer)
-        .map_err(|e| InvokeError::Function { error_type: "Malformed".into(), message: e.to_string() })
+    match answer.map(|a| serde_json::from_slice::<ApiGatewayProxyResponse>(&a)) {
+        Ok(Ok(response)) => Integration::Answered(response),
+        Ok(Err(e)) => {
+            Integration::Failed(InvokeError::Function { error_type: "Malformed".into(), message: e.to_string() })
+        }
+        Err(e) => Integration::Failed(e),
+    }
 }
 
-/// What API Gateway sends a client whose message's integration failed.
-pub fn integration_error(connection_id: &str, request_id: &str) -> String {
-    json!({ "message": "Internal server error", "connectionId": connection_id, "requestId": request_id }).to_string()
+/// What API Gateway sends a client whose message's integration failed (`Internal server
+/// error`) or did not answer within 29 s (`Endpoint request timed out`).
+pub fn integration_error(message: &str, connection_id: &str, request_id: &str) -> String {
+    json!({ "message": message, "connectionId": connection_id, "requestId": request_id }).to_string()
 }
 
 pub fn request_context(stage: &StageInfo, route: &str, event_type: &str, connection_id: &str) -> Value {
@@ -212,4 +270,49 @@ fn multi_headers(headers: &HeaderMap) -> HashMap<String, Vec<String>> {
         }
     }
     all
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use sam_template::StackSettings;
+
+    use super::{Routes, StageInfo};
+
+    const TEMPLATE: &str = include_str!("../../../../infra/template.yaml");
+
+    fn routes(template: &str) -> (Routes, StageInfo, Vec<sam_template::Function>) {
+        let mut settings = StackSettings::new("t");
+        settings.parameters.insert("AuthIssuer".into(), "https://issuer.example".into());
+        settings.parameters.insert("AuthAudience".into(), "https://mcp.example/mcp".into());
+        let stack = sam_template::load(template, settings).unwrap();
+        let functions = stack.functions().unwrap();
+        (Routes::from_stack(&stack, &functions).unwrap(), StageInfo::from_stack(&stack).unwrap(), functions)
+    }
+
+    #[test]
+    fn api_gateway_may_invoke_each_route_and_the_authorizer() {
+        let (routes, stage, functions) = routes(TEMPLATE);
+        for route in ["$connect", "$default", "$disconnect"] {
+            let f = routes.function(route, &functions).unwrap();
+            assert_eq!(routes.refuse_invoke(f, &stage, route), None, "{route}");
+        }
+        let authorizer = routes.authorizer(&functions).unwrap();
+        assert_eq!(routes.refuse_invoke(authorizer, &stage, "authorizer"), None);
+        // A permission for one route does not cover another.
+        let message = routes.function("$default", &functions).unwrap();
+        assert!(routes.refuse_invoke(message, &stage, "$connect").is_some());
+    }
+
+    #[test]
+    fn a_route_without_its_invoke_permission_is_refused() {
+        let start = TEMPLATE.find("  MessageInvokePermission:").unwrap();
+        let end = start + TEMPLATE[start..].find("\n\n").unwrap();
+        let without = format!("{}{}", &TEMPLATE[..start], &TEMPLATE[end + 2..]);
+        let (routes, stage, functions) = routes(&without);
+        let message = routes.function("$default", &functions).unwrap();
+        let refusal = routes.refuse_invoke(message, &stage, "$default").unwrap();
+        assert!(refusal.contains("WsMessageFunction"), "{refusal}");
+    }
 }

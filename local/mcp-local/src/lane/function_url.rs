@@ -4,8 +4,6 @@
 //! passed on as it comes; in `BUFFERED` mode it is one JSON document. A client that goes
 //! away does not stop the function (Lambda streams on regardless).
 
-use std::convert::Infallible;
-
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use base64::Engine;
@@ -85,19 +83,22 @@ async fn streamed(mut rx: mpsc::Receiver<Result<Bytes, InvokeError>>) -> Respons
         }
     };
     let prelude: Value = serde_json::from_slice(&prelude).unwrap_or_default();
-    let (tx, body) = mpsc::channel::<Result<Bytes, Infallible>>(16);
+    let (tx, body) = mpsc::channel::<Result<Bytes, std::io::Error>>(16);
     tokio::spawn(async move {
-        if !rest.is_empty() && tx.send(Ok(Bytes::from(rest))).await.is_err() {
-            // The client is gone; the function's stream is read to its end anyway.
+        if !rest.is_empty() {
+            // The client may be gone; the function's stream is read to its end anyway.
+            let _ = tx.send(Ok(Bytes::from(rest))).await;
         }
         while let Some(chunk) = rx.recv().await {
             match chunk {
                 Ok(c) => {
                     let _ = tx.send(Ok(c)).await;
                 }
-                // Cut off (timeout, crash): the client sees the stream end.
+                // Cut off (timeout, crash): the connection is broken off, so the client
+                // cannot take the stream for a complete one.
                 Err(e) => {
                     tracing::warn!(error = %e, "streamed response cut off");
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
                     break;
                 }
             }

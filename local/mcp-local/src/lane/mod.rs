@@ -44,6 +44,7 @@ pub struct Lane {
     url: Option<(String, bool)>,
     pub out: PathBuf,
     functions: Vec<Function>,
+    permissions: permissions::Permissions,
 }
 
 impl Lane {
@@ -81,6 +82,7 @@ impl Lane {
             .find_map(|f| f.url_invoke_mode.as_ref().map(|mode| (f.name.clone(), mode == "RESPONSE_STREAM")));
         let permissions = permissions::Permissions::new(&stack, &functions, &out)?;
         let fronts = redis_front::start(args, &stack, &functions, permissions.clone()).await?;
+        let permissions_for_proxy = permissions.checker();
         let mut configs = Vec::new();
         for f in &functions {
             let executable = executable(dir, f)?;
@@ -102,7 +104,7 @@ impl Lane {
             default_upstream: Some(aws_endpoint),
             connections_upstream: Some(base_url.to_owned()),
             lambda_upstream: args.lambda_endpoint.clone(),
-            permission: permissions.checker(),
+            permission: permissions_for_proxy,
         });
         let service = LambdaService::new(
             ServiceConfig {
@@ -113,7 +115,7 @@ impl Lane {
             },
             configs,
         )?;
-        let lane = Lane { service: Arc::new(service), connections, stage, routes, url, out, functions };
+        let lane = Lane { service: Arc::new(service), connections, stage, routes, url, out, functions, permissions };
         lane.spawn_schedules();
         Ok(lane)
     }
@@ -174,33 +176,51 @@ impl Lane {
         query: &std::collections::HashMap<String, Vec<String>>,
         connection_id: &str,
     ) -> Result<std::collections::HashMap<String, serde_json::Value>, api_gateway::Refused> {
-        match self.routes.authorizer() {
-            None => Ok(Default::default()),
-            Some(f) => api_gateway::authorize(&self.service, f, &self.stage, headers, query, connection_id).await,
+        let Some(f) = self.routes.authorizer(&self.functions) else { return Ok(Default::default()) };
+        if let Some(refusal) = self.routes.refuse_invoke(f, &self.stage, "authorizer") {
+            self.permissions.report_invoke(f, &refusal);
+            return Err((axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal server error".into()));
         }
+        api_gateway::authorize(&self.service, &f.name, &self.stage, headers, query, connection_id).await
     }
 
-    /// A route's event through its function. A failed `$default` integration gets the
-    /// client API Gateway's error message; `$connect` and `$disconnect` fail with a 500.
+    /// A route's event through its function. A `$default` integration that fails gets the
+    /// client API Gateway's `Internal server error` message, and one that takes over 29 s
+    /// its `Endpoint request timed out` (the function runs on); `$connect` and `$disconnect`
+    /// fail with a 500 (a 504 past 29 s).
     pub async fn websocket(
         &self,
         event: aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest,
     ) -> aws_lambda_events::apigw::ApiGatewayProxyResponse {
         let route = event.request_context.route_key.clone().unwrap_or_default();
-        let Some(function) = self.routes.function(&route) else {
+        let Some(function) = self.routes.function(&route, &self.functions) else {
             return status(403);
         };
-        match api_gateway::invoke_route(&self.service, function, &event).await {
-            Ok(response) => response,
-            Err(e) => {
+        let connection = event.request_context.connection_id.clone().unwrap_or_default();
+        let request = event.request_context.request_id.clone().unwrap_or_default();
+        let tell_client = |message: &'static str| {
+            let (connections, connection, request) = (self.connections.clone(), connection.clone(), request.clone());
+            async move {
+                let frame = api_gateway::integration_error(message, &connection, &request);
+                let _ = mcp_server::ConnectionSink::post(&*connections, &connection, frame.into_bytes()).await;
+            }
+        };
+        let on_timeout = async {
+            if route == "$default" {
+                tell_client("Endpoint request timed out").await;
+            }
+        };
+        if let Some(refusal) = self.routes.refuse_invoke(function, &self.stage, &route) {
+            self.permissions.report_invoke(function, &refusal);
+            return status(500);
+        }
+        match api_gateway::invoke_route(&self.service, &function.name, &event, on_timeout).await {
+            api_gateway::Integration::Answered(response) => response,
+            api_gateway::Integration::TimedOut => status(504),
+            api_gateway::Integration::Failed(e) => {
                 tracing::warn!(%route, error = %e, "integration failed");
-                if route == "$default"
-                    && let Some(connection) = &event.request_context.connection_id
-                {
-                    let request = event.request_context.request_id.clone().unwrap_or_default();
-                    let message = api_gateway::integration_error(connection, &request);
-                    let _ =
-                        mcp_server::ConnectionSink::post(&*self.connections, connection, message.into_bytes()).await;
+                if route == "$default" {
+                    tell_client("Internal server error").await;
                 }
                 status(500)
             }

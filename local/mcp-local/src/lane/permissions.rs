@@ -92,6 +92,11 @@ impl Permissions {
         Ok(())
     }
 
+    /// API Gateway could not invoke `f` (a missing or narrower `AWS::Lambda::Permission`).
+    pub fn report_invoke(&self, f: &Function, message: &str) {
+        self.report(f, "lambda:InvokeFunction", &f.arn, message, &["AWS::Lambda::Permission (resource policy)"]);
+    }
+
     fn report(&self, f: &Function, action: &str, resource: &str, message: &str, policies: &[&str]) {
         tracing::error!(function = %f.logical_id, %action, %resource, "the deployed stack would deny this call: {message}");
         let line = serde_json::json!({
