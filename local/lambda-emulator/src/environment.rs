@@ -68,6 +68,8 @@ pub(crate) struct Environment {
     pub forgotten: AtomicBool,
     /// When init ended (the first poll for an event).
     pub first_poll: Mutex<Option<Instant>>,
+    /// What the runtime reported at `/init/error`, if it did.
+    pub init_error: Mutex<Option<String>>,
     pub started_at: Instant,
     /// The record of the invocation this environment handled last.
     pub record: Mutex<Option<Record>>,
@@ -117,6 +119,7 @@ impl Environment {
             retired: AtomicBool::new(false),
             forgotten: AtomicBool::new(false),
             first_poll: Mutex::new(None),
+            init_error: Mutex::new(None),
             started_at: Instant::now(),
             record: Mutex::new(None),
         });

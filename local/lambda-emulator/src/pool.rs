@@ -181,7 +181,9 @@ impl Pool {
                 return self.end(&environment, InvokeError::Init(format!("no poll for an event within {INIT_TIMEOUT:?}")));
             }
             () = environment.exited() => {
-                return self.end(&environment, InvokeError::Init("the process exited before taking its event".into()));
+                let reported = environment.init_error.lock().ok().and_then(|r| r.clone());
+                let why = reported.unwrap_or_else(|| "the process exited before taking its event".into());
+                return self.end(&environment, InvokeError::Init(why));
             }
         }
         let timeout = self.function.timeout;
@@ -201,7 +203,9 @@ impl Pool {
         }
     }
 
-    /// Kills an environment, ends its invocation with `error`, and forgets it.
+    /// Kills an environment, forgets it, and then ends its invocation with `error` (in that
+    /// order: a caller told of the failure may invoke again at once, and must find the dead
+    /// environment's place free).
     fn end(&self, environment: &Arc<Environment>, error: InvokeError) {
         environment.retired.store(true, Ordering::SeqCst);
         environment.kill();
@@ -210,11 +214,11 @@ impl Pool {
         {
             record.fail(&error.to_string());
         }
-        environment.fail(error);
         if let Ok(mut idle) = self.idle.lock() {
             idle.retain(|e| !Arc::ptr_eq(e, environment));
         }
         self.discard(environment);
+        environment.fail(error);
     }
 
     /// Forgets an environment (once): it no longer counts against the concurrency, and its

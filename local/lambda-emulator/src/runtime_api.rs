@@ -74,8 +74,11 @@ async fn route(environment: &Arc<Environment>, request: http::Request<Incoming>)
         ("POST", ["init", "error"]) => {
             let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             tracing::warn!(function = %environment.function.name, "init error: {}", String::from_utf8_lossy(&body));
-            environment.fail(InvokeError::Init(error_text(&body)));
-            // Lambda ends an environment whose init failed.
+            // Lambda ends an environment whose init failed; the pool fails the invocation
+            // with this reason once the process is gone.
+            if let Ok(mut reason) = environment.init_error.lock() {
+                *reason = Some(error_text(&body));
+            }
             environment.kill();
             reply(202, "{\"status\":\"OK\"}")
         }
