@@ -185,11 +185,14 @@ describe('WebSocket handshakes refuse every bad token', () => {
   });
 
   test('a connection whose token expires is closed at its next message', async () => {
-    // Within the validator's 60 s leeway at the handshake; past its exp two seconds later.
-    const client = await WsClient.connect(gw.wsUrl, { protocols: ['mcp', `mcp.auth.${es256(claims({ exp: now() + 1 }))}`] });
+    // Valid for one to two seconds (exp is in whole seconds): time for the handshake and a
+    // first message under load; then past its exp.
+    const exp = now() + 2;
+    const client = await WsClient.connect(gw.wsUrl, { protocols: ['mcp', `mcp.auth.${es256(claims({ exp }))}`] });
     client.send(ping26);
-    assert.ok((await client.next((f) => f.json?.id === 1)).json.result);
-    await sleep(2100);
+    const first = await client.next((f) => f.json?.id === 1);
+    assert.ok(first.json?.result, JSON.stringify(first));
+    await sleep(Math.max(0, exp * 1000 - Date.now()) + 100);
     client.send(ping26.replace('"id":1', '"id":2'));
     const after = await client.next((f) => f.json?.id === 2, 5_000);
     assert.ok(after.closed, `expected the connection closed, got ${JSON.stringify(after.json)}`);
