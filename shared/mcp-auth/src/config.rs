@@ -80,10 +80,15 @@ pub fn scopes(list: &str) -> Vec<String> {
     list.split([' ', ',']).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
-/// `http://` to 127.0.0.1, `[::1]` or localhost.
+/// `http://` to 127.0.0.1, `[::1]` or localhost. The authority ends where a URL parser
+/// ends it (`/`, `?`, `#`, or `\`, which parsers read as `/`), and one with userinfo is
+/// refused: in `http://127.0.0.1:1@evil.example/` the host is `evil.example`.
 fn is_loopback_http(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else { return false };
-    let authority = rest.split('/').next().unwrap_or("");
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or("");
+    if authority.contains('@') {
+        return false;
+    }
     let host = match authority.strip_prefix('[') {
         Some(v6) => v6.split(']').next().unwrap_or(""),
         None => authority.split(':').next().unwrap_or(""),
@@ -135,5 +140,9 @@ mod tests {
         assert!(with("http://[::1]:9/jwks").check().is_ok());
         assert!(with("http://auth.example.com/jwks").check().is_err());
         assert!(with("http://127.0.0.1.evil.example/jwks").check().is_err());
+        assert!(with("http://127.0.0.1:1@evil.example/jwks").check().is_err());
+        assert!(with("http://localhost@evil.example/jwks").check().is_err());
+        assert!(with("http://evil.example?@127.0.0.1/jwks").check().is_err());
+        assert!(with("http://evil.example\\@127.0.0.1/jwks").check().is_err());
     }
 }
