@@ -86,6 +86,7 @@ impl Shared {
             }
         };
         let request_states = request_states(&settings.request_state_key, &sdk).await?;
+        mcp_server::observe::key_principal_hashes(request_states.derived_key("principal-hash"));
         Ok(Shared { settings, sdk, state, registry, request_states })
     }
 

@@ -78,6 +78,14 @@ impl RequestStateCodec {
         RequestStateCodec { key: mac.finalize().into_bytes().to_vec(), ttl_ms: self.ttl_ms }
     }
 
+    /// A key for another purpose (`purpose` names it), derived from this one: the deployment
+    /// keeps one secret, and what is keyed with a derived key cannot forge a state.
+    pub fn derived_key(&self, purpose: &str) -> Vec<u8> {
+        let mut mac = self.mac(b"purpose:");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// The digest that binds a state to the request's arguments.
     pub fn digest(arguments: &Value) -> String {
         URL_SAFE_NO_PAD.encode(Sha256::digest(arguments.to_string().as_bytes()))
