@@ -49,6 +49,12 @@ impl ListKind {
 /// How many deliveries of one notification run at once.
 const FAN_OUT_CONCURRENCY: usize = 32;
 
+/// How long one fan-out may take. A fan-out runs inside the request that caused it (a tool
+/// call that changed a resource), whose reply must still reach the client within API
+/// Gateway's 29 s integration timeout and the function's own; subscribers not reached by
+/// then miss this notification, as they would miss one on a lossy bus.
+pub const FAN_OUT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Removes everything kept for a WebSocket connection: its record, its session-era session
 /// and that session's rows, and its listen rows.
 pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> StateResult<()> {
@@ -85,12 +91,19 @@ pub struct Notifier {
     /// The server's registration, when a registry backs it: subscribers whose principal it
     /// no longer admits are skipped.
     access: Option<Arc<LiveCatalogue>>,
+    budget: std::time::Duration,
 }
 
 impl Notifier {
     /// For the server named `server` (the name topics are kept under).
     pub fn new(state: StateHandles, sink: Option<Arc<dyn ConnectionSink>>, server: impl Into<Arc<str>>) -> Self {
-        Notifier { state, sink, server: server.into(), access: None }
+        Notifier { state, sink, server: server.into(), access: None, budget: FAN_OUT_BUDGET }
+    }
+
+    /// The same deliveries within another time budget than [`FAN_OUT_BUDGET`].
+    pub fn with_budget(mut self, budget: std::time::Duration) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// The same deliveries, for another server of the deployment.
@@ -126,12 +139,14 @@ impl Notifier {
     }
 
     /// Delivers to every subscriber, a bounded number at a time, so that one slow connection
-    /// delays only its own delivery.
+    /// delays only its own delivery, and stops when the budget is spent.
     async fn fan_out(&self, topic: &str, method: &str, params: Map<String, Value>) -> StateResult<usize> {
         let started = std::time::Instant::now();
+        let deadline = tokio::time::sleep(self.budget);
         let mut subscribers = self.state.subscriptions.subscribers(topic).await?;
         let size = subscribers.len();
         subscribers.retain(|s| self.admits(s.principal.as_deref()));
+        let admitted = subscribers.len();
         let deliveries = futures_util::stream::iter(subscribers).map(|s| {
             let mut p = params.clone();
             if let Some(id) = &s.subscription_id {
@@ -140,7 +155,17 @@ impl Notifier {
             let message = jsonrpc::encode_notification(method, Some(&p));
             async move { self.deliver(&s, message).await }
         });
-        let results: Vec<StateResult<bool>> = deliveries.buffer_unordered(FAN_OUT_CONCURRENCY).collect().await;
+        let results: Vec<StateResult<bool>> =
+            deliveries.buffer_unordered(FAN_OUT_CONCURRENCY).take_until(deadline).collect().await;
+        if results.len() < admitted {
+            let left = admitted - results.len();
+            tracing::warn!(
+                topic,
+                left,
+                budget_ms = self.budget.as_millis() as u64,
+                "fan-out budget spent; the rest not reached"
+            );
+        }
         let mut reached = 0;
         for r in results {
             reached += usize::from(r?);
@@ -177,5 +202,54 @@ impl Notifier {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::state::Subscriber;
+
+    /// Posts to `stuck` never finish; every other post does at once.
+    struct StuckConnection;
+
+    #[async_trait]
+    impl ConnectionSink for StuckConnection {
+        async fn post(&self, connection_id: &str, _message: Vec<u8>) -> Result<(), PostError> {
+            if connection_id == "stuck" {
+                std::future::pending::<()>().await;
+            }
+            Ok(())
+        }
+
+        async fn close(&self, _connection_id: &str) -> Result<(), PostError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fan_out_ends_within_its_budget_though_a_delivery_never_does() {
+        let state = StateHandles::in_memory();
+        for id in ["stuck", "quick"] {
+            let row = Subscriber {
+                id: id.into(),
+                target: DeliveryTarget::Connection(id.into()),
+                subscription_id: None,
+                principal: None,
+                expires_at_ms: u64::MAX,
+            };
+            state.subscriptions.subscribe(&resource_topic("s", "note://1"), &row).await.unwrap();
+        }
+        let sink: Arc<dyn ConnectionSink> = Arc::new(StuckConnection);
+        let notifier = Notifier::new(state, Some(sink), "s").with_budget(Duration::from_secs(2));
+        // Without a budget this never returns (the test runs on paused time, so it would hang).
+        let reached = notifier.resource_updated("note://1").await.unwrap();
+        assert_eq!(reached, 1, "the quick connection is reached, the stuck one given up");
     }
 }
