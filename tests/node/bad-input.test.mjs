@@ -780,11 +780,25 @@ describe('WebSocket handshake and the @connections endpoint', () => {
     } finally { raw.destroy(); }
   });
 
+  const signed = (key) => `AWS4-HMAC-SHA256 Credential=${key}/20261207/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=0`;
+
   test('@connections refuses foreign origins', async () => {
-    const r = await httpCall(`${gw.connectionsUrl}/nope`, { headers: { Origin: 'http://evil.example.com', 'content-type': 'application/json' }, body: '{}' });
+    const r = await httpCall(`${gw.connectionsUrl}/nope`, { headers: { Origin: 'http://evil.example.com', authorization: signed(gw.connectionsKey), 'content-type': 'application/json' }, body: '{}' });
     assert.equal(r.status, 403);
-    const gone = await httpCall(`${gw.connectionsUrl}/nope`, { headers: { 'content-type': 'application/json' }, body: '{}' });
-    assert.equal(gone.status, 410, 'an unknown connection is gone');
+  });
+
+  test('@connections refuses a local process without the gateway\'s access key', async () => {
+    // Before, any process on the machine could post to (or close) any connection.
+    for (const authorization of [undefined, signed('AKIDEXAMPLE'), signed(''), 'Bearer x']) {
+      const headers = { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) };
+      const r = await httpCall(`${gw.connectionsUrl}/nope`, { headers, body: '{}' });
+      assert.equal(r.status, 403, `${authorization}: ${r.text}`);
+      assert.equal(r.headers['x-amzn-errortype'], 'ForbiddenException');
+      const closed = await httpCall(`${gw.connectionsUrl}/nope`, { method: 'DELETE', headers });
+      assert.equal(closed.status, 403);
+    }
+    const gone = await httpCall(`${gw.connectionsUrl}/nope`, { headers: { authorization: signed(gw.connectionsKey), 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(gone.status, 410, 'with the key, an unknown connection is gone');
   });
 });
 

@@ -18,7 +18,7 @@ after(async () => { await gw?.stop(); });
 test('the SDK client gets GoneException for an unknown connection', () => {
   const bin = path.join(repoRoot, 'target/debug/examples/post_to_connection');
   const r = spawnSync(bin, [gw.base, 'no-such-connection', '{"jsonrpc":"2.0","method":"x"}'], {
-    encoding: 'utf8', timeout: 30_000, env: { ...process.env, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' },
+    encoding: 'utf8', timeout: 30_000, env: { ...process.env, AWS_ACCESS_KEY_ID: gw.connectionsKey, AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' },
   });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim(), 'gone');

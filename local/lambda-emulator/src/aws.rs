@@ -56,6 +56,10 @@ pub struct ProxyConfig {
     pub default_upstream: Option<String>,
     /// `@connections` (`execute-api`): the gateway's management endpoint, without stage.
     pub connections_upstream: Option<String>,
+    /// The access key the gateway's `@connections` admits: a call this proxy has checked
+    /// against the function's policies is forwarded signed as the gateway's (its signature
+    /// is not re-computed; the gateway checks the key alone).
+    pub connections_access_key: Option<String>,
     /// The Lambda Invoke API (for tools registered as Lambda functions).
     pub lambda_upstream: Option<String>,
     pub permission: Permission,
@@ -97,9 +101,16 @@ impl AwsProxy {
         let uri = format!("{}{path}", upstream.trim_end_matches('/'));
         let (parts, body) = request.into_parts();
         let mut out = http::Request::builder().method(parts.method).uri(&uri);
+        let vouched = if service == "execute-api" { c.connections_access_key.as_deref() } else { None };
         for (name, value) in &parts.headers {
-            if name != http::header::HOST {
-                out = out.header(name, value);
+            if name == http::header::HOST {
+                continue;
+            }
+            match (vouched, value.to_str()) {
+                (Some(key), Ok(text)) if name == http::header::AUTHORIZATION => {
+                    out = out.header(name, with_access_key(text, key));
+                }
+                _ => out = out.header(name, value),
             }
         }
         let Ok(out) = out.body(Full::new(body)) else { return error(500, "InternalFailure", "bad request", false) };
@@ -134,6 +145,17 @@ impl AwsEndpoint for AwsProxy {
             );
         }
         (self.forward(&service, request).await, calls)
+    }
+}
+
+/// A SigV4 `Authorization` header with its credential's access key id replaced.
+fn with_access_key(authorization: &str, key: &str) -> String {
+    match authorization.split_once("Credential=") {
+        Some((head, credential)) => {
+            let rest = credential.split_once('/').map_or("", |(_, rest)| rest);
+            format!("{head}Credential={key}/{rest}")
+        }
+        None => authorization.to_owned(),
     }
 }
 
@@ -288,6 +310,7 @@ mod tests {
             api_id: "abc123defg".into(),
             default_upstream: None,
             connections_upstream: None,
+            connections_access_key: None,
             lambda_upstream: None,
             permission: Arc::new(|_, _| Ok(())),
         }
@@ -360,5 +383,15 @@ mod tests {
             name_calls(&c, &secret).1,
             vec![("secretsmanager:GetSecretValue".into(), "arn:aws:secretsmanager:us-east-1:1:secret:k-AbCdEf".into())]
         );
+    }
+
+    #[test]
+    fn a_vouched_call_carries_the_gateways_key_and_the_rest_of_its_credential() {
+        let header = "AWS4-HMAC-SHA256 Credential=ASIALOCAL/20261207/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=ab";
+        assert_eq!(
+            super::with_access_key(header, "GATEWAY"),
+            "AWS4-HMAC-SHA256 Credential=GATEWAY/20261207/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=ab"
+        );
+        assert_eq!(super::with_access_key("Bearer x", "GATEWAY"), "Bearer x");
     }
 }

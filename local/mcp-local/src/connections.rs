@@ -23,12 +23,32 @@ struct Open {
     kill: Arc<Notify>,
 }
 
-#[derive(Default)]
 pub struct LocalConnections {
     open: Mutex<HashMap<String, Open>>,
+    access_key: String,
+}
+
+impl Default for LocalConnections {
+    fn default() -> Self {
+        let access_key = format!("MCPLOCAL{}", mcp_server::ids::random_id().to_ascii_uppercase());
+        LocalConnections { open: Mutex::new(HashMap::new()), access_key }
+    }
 }
 
 impl LocalConnections {
+    /// The access key id a `@connections` call must be signed with: random to this gateway,
+    /// given to its own instances (and printed for the user), so that another process on the
+    /// machine cannot post to or close the gateway's connections.
+    pub fn access_key(&self) -> &str {
+        &self.access_key
+    }
+
+    /// Whether a request's SigV4 `Authorization` names this gateway's access key.
+    pub fn admits(&self, authorization: Option<&str>) -> bool {
+        let key = authorization.and_then(signing_key);
+        key.is_some_and(|k| constant_time_eq(k.as_bytes(), self.access_key.as_bytes()))
+    }
+
     /// Registers a connection; `kill` is notified when the gateway drops it.
     pub fn register(&self, id: &str, tx: mpsc::Sender<Frame>, kill: Arc<Notify>) {
         if let Ok(mut open) = self.open.lock() {
@@ -72,6 +92,17 @@ impl LocalConnections {
     }
 }
 
+/// The access key id of a SigV4 `Authorization` header
+/// (`AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/SERVICE/aws4_request, ...`).
+pub fn signing_key(authorization: &str) -> Option<&str> {
+    let credential = authorization.strip_prefix("AWS4-HMAC-SHA256 ")?.split("Credential=").nth(1)?;
+    credential.split('/').next().filter(|k| !k.is_empty())
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// How long a post waits for room in a connection's queue. A client that does not read for
 /// this long is dropped, as API Gateway drops connections it cannot deliver to.
 const POST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -99,5 +130,28 @@ impl ConnectionSink for LocalConnections {
         } else {
             Err(PostError::Gone(format!("410 Gone: {connection_id}")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LocalConnections, signing_key};
+
+    fn signed(key: &str) -> String {
+        format!(
+            "AWS4-HMAC-SHA256 Credential={key}/20261207/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=0"
+        )
+    }
+
+    #[test]
+    fn only_calls_signed_with_the_gateways_key_are_admitted() {
+        let connections = LocalConnections::default();
+        assert!(connections.admits(Some(&signed(connections.access_key()))));
+        assert!(!connections.admits(Some(&signed("AKIDEXAMPLE"))));
+        assert!(!connections.admits(Some(&signed(""))));
+        assert!(!connections.admits(Some("Bearer x")));
+        assert!(!connections.admits(None));
+        assert_ne!(connections.access_key(), LocalConnections::default().access_key(), "a key per gateway");
+        assert_eq!(signing_key(&signed("K")), Some("K"));
     }
 }

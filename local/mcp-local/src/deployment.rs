@@ -38,7 +38,7 @@ impl Deployment {
         let authorizer = auth.map(|config| TokenValidator::from_config(config.clone()).map(Arc::new));
         let authorizer = authorizer.transpose().map_err(anyhow::Error::msg)?;
         let sink: Arc<dyn ConnectionSink> = match (args.sdk_connections, base_url) {
-            (true, Some(base)) => sdk_connections(base).await,
+            (true, Some(base)) => sdk_connections(base, connections.access_key()).await,
             _ => connections.clone(),
         };
         let instances = (0..args.instances)
@@ -76,10 +76,10 @@ impl Deployment {
     }
 }
 
-/// `@connections` through `aws-sdk-apigatewaymanagement` at this gateway's own endpoint.
-/// The endpoint checks no signature, so the credentials are placeholders.
-async fn sdk_connections(base_url: &str) -> Arc<dyn ConnectionSink> {
-    let credentials = aws_credential_types::Credentials::new("local", "local", None, None, "mcp-local");
+/// `@connections` through `aws-sdk-apigatewaymanagement` at this gateway's own endpoint,
+/// signed with the gateway's access key (the endpoint checks the key, not the signature).
+async fn sdk_connections(base_url: &str, access_key: &str) -> Arc<dyn ConnectionSink> {
+    let credentials = aws_credential_types::Credentials::new(access_key, "local", None, None, "mcp-local");
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(credentials)

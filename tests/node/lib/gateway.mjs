@@ -21,22 +21,25 @@ export async function startGateway({ server = 'reference', instances = 2, args: 
   });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
+  let out = '';
   const base = await new Promise((resolve, reject) => {
-    let out = '';
     const timer = setTimeout(() => reject(new Error(`gateway did not start:\n${out}\n${stderr}`)), 30_000);
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/Streamable HTTP\s+(http:\/\/[^\s]+)\/mcp/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
+      if (m && /access key id \S+\)/.test(out)) { clearTimeout(timer); resolve(m[1]); }
     });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`gateway exited (${code}):\n${stderr}`)); });
   });
   const port = new URL(base).port;
+  // The key the gateway's @connections endpoint admits (its own instances sign with it).
+  const connectionsKey = out.match(/access key id (\S+)\)/)[1];
   return {
     base,
     httpUrl: `${base}/mcp`,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
     connectionsUrl: `${base}/@connections`,
+    connectionsKey,
     alive: () => child.exitCode === null,
     stderr: () => stderr,
     async stop() {

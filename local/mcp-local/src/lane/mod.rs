@@ -103,6 +103,7 @@ impl Lane {
             api_id: stage.api_id.clone(),
             default_upstream: Some(aws_endpoint),
             connections_upstream: Some(base_url.to_owned()),
+            connections_access_key: Some(connections.access_key().to_owned()),
             lambda_upstream: args.lambda_endpoint.clone(),
             permission: permissions_for_proxy,
         });
