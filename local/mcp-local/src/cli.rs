@@ -66,6 +66,11 @@ pub struct Args {
     /// --functions the template's default applies unless given). Needs --auth (a principal).
     #[arg(long, env = "MCP_RATE_LIMIT")]
     pub rate_limit: Option<u64>,
+    /// Requests and messages without a principal that each source address may send per
+    /// minute; 0 for no limit (the default in process; with --functions the template's
+    /// default applies unless given).
+    #[arg(long, env = "MCP_ANONYMOUS_RATE_LIMIT", overrides_with = "anonymous_rate_limit")]
+    pub anonymous_rate_limit: Option<u64>,
     /// Requests one WebSocket connection may have in flight at once (counted across
     /// instances); 0 for no limit (the default in process; with --functions the template's
     /// default applies unless given).
@@ -164,6 +169,7 @@ impl Args {
             allowed_origins: self.allowed_origins.clone(),
             auth: auth.cloned(),
             rate_limit_per_minute: self.rate_limit.unwrap_or(0),
+            anonymous_rate_limit_per_minute: self.anonymous_rate_limit.unwrap_or(0),
             max_in_flight: self.max_in_flight.unwrap_or(0),
             registry_table: self.registry_table.clone(),
             lambda_endpoint: self.lambda_endpoint.clone(),

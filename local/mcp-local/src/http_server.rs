@@ -2,18 +2,20 @@
 //! `/ws/{server}` (WebSocket upgrade) and
 //! `/@connections/{id}` (the management API the Lambda functions post replies through).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::{Next, from_fn};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::serve::ListenerExt;
 
 use mcp_edge::limits::MAX_MESSAGE_BYTES;
 use mcp_edge::origin::OriginPolicy;
+use mcp_edge::rate::SourceAddress;
 use mcp_server::ConnectionSink;
 
 use mcp_auth::METADATA_PATH;
@@ -48,7 +50,10 @@ pub async fn serve(
         .route("/ws/{server}", get(websocket::upgrade_to))
         .route(
             "/@connections/{id}",
-            post(post_to_connection).delete(delete_connection).get(get_connection).layer(from_fn(loopback_only)),
+            post(post_to_connection)
+                .delete(delete_connection)
+                .get(get_connection)
+                .layer(from_fn_with_state(gateway.clone(), connections_caller_only)),
         )
         .with_state(gateway.clone());
     if let Some(auth) = &auth {
@@ -74,7 +79,10 @@ pub async fn serve(
     if args.registry_table.is_some() {
         println!("  Registered servers at {base}/mcp/{{server}} and /ws/{{server}} (or /ws?server=)");
     }
-    println!("  @connections     {base}/@connections/{{connectionId}}");
+    println!(
+        "  @connections     {base}/@connections/{{connectionId}}  (SigV4, access key id {})",
+        gateway.connections.access_key()
+    );
     if auth.is_some() {
         println!("  OAuth issuer     {base}  (development; a token: mcp-local mint-token --gateway {base})");
     }
@@ -87,7 +95,10 @@ pub async fn serve(
     });
     // In the lane the template's schedule runs the sweeper function.
     let sweeper = gateway.deployment().map(|d| d.spawn_sweeper(SWEEP_EVERY));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    // Each request knows its peer: anonymous callers are limited per source address.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
     if let Some(s) = sweeper {
         s.abort();
     }
@@ -116,8 +127,14 @@ async fn shutdown() {
     }
 }
 
-async fn mcp(State(gateway): State<Arc<Gateway>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+async fn mcp(
+    State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    // What a Function URL event says in `requestContext.http.sourceIp`.
+    parts.extensions.insert(SourceAddress(peer.ip().to_string()));
     // One byte over the limit is enough to know it is too large; the edge answers 413.
     let bytes = match axum::body::to_bytes(body, MAX_MESSAGE_BYTES + 1).await {
         Ok(b) => b,
@@ -126,13 +143,25 @@ async fn mcp(State(gateway): State<Arc<Gateway>>, request: Request) -> Response 
     gateway.http(axum::http::Request::from_parts(parts, bytes)).await
 }
 
-/// `@connections` is for the functions, not for browsers: loopback Host and, if any, a
-/// loopback Origin (the `--allowed-origins` of `/mcp` do not apply here).
-async fn loopback_only(request: Request, next: Next) -> Response {
-    match OriginPolicy::loopback().check(request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(why) => (StatusCode::FORBIDDEN, why).into_response(),
+/// `@connections` is for the gateway's own instances, as on AWS it is for callers whose IAM
+/// policy allows `execute-api:ManageConnections`: a request signed with the gateway's access
+/// key (any other local process is refused, `403` as API Gateway refuses an unsigned call),
+/// with a loopback Host and, if any, a loopback Origin (the `--allowed-origins` of `/mcp`
+/// do not apply here).
+async fn connections_caller_only(State(gateway): State<Arc<Gateway>>, request: Request, next: Next) -> Response {
+    if let Err(why) = OriginPolicy::loopback().check(request.headers()) {
+        return (StatusCode::FORBIDDEN, why).into_response();
     }
+    let authorization = request.headers().get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if !gateway.connections.admits(authorization) {
+        return (
+            StatusCode::FORBIDDEN,
+            [("x-amzn-errortype", "ForbiddenException"), ("content-type", "application/json")],
+            r#"{"message":"Forbidden: sign @connections calls with the gateway's access key"}"#,
+        )
+            .into_response();
+    }
+    next.run(request).await
 }
 
 async fn post_to_connection(State(gateway): State<Arc<Gateway>>, Path(id): Path<String>, body: Bytes) -> Response {

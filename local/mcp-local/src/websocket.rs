@@ -3,11 +3,12 @@
 //! Replies come back through `@connections` ([`LocalConnections`]).
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayWebsocketProxyRequest, ApiGatewayWebsocketProxyRequestContext};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -33,27 +34,38 @@ const MESSAGES_IN_HAND: usize = 64;
 /// `/ws`: the server is the `server` query parameter's, or the default one.
 pub async fn upgrade(
     State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    connect(gateway, headers, &uri, None, ws).await
+    connect(gateway, peer, headers, &uri, None, ws).await
 }
 
 /// `/ws/{server}`: the server named in the path (API Gateway has no paths under a stage,
 /// so this becomes the `server` query parameter of `$connect`).
 pub async fn upgrade_to(
     State(gateway): State<Arc<Gateway>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(server): Path<String>,
     headers: HeaderMap,
     uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    connect(gateway, headers, &uri, Some(server), ws).await
+    connect(gateway, peer, headers, &uri, Some(server), ws).await
+}
+
+/// What every event of one connection carries: its id, the client's address, and the
+/// `$connect` authorizer's answer.
+struct Caller {
+    connection_id: String,
+    source_ip: String,
+    authorizer: HashMap<String, serde_json::Value>,
 }
 
 async fn connect(
     gateway: Arc<Gateway>,
+    peer: SocketAddr,
     headers: HeaderMap,
     uri: &Uri,
     server: Option<String>,
@@ -75,7 +87,8 @@ async fn connect(
             return response;
         }
     };
-    let mut connect = event(gateway.stage(), "$connect", &connection_id, Some(&headers), None, false, &authorizer);
+    let caller = Caller { connection_id, source_ip: peer.ip().to_string(), authorizer };
+    let mut connect = event(gateway.stage(), "$connect", &caller, Some(&headers), None, false);
     connect.query_string_parameters = QueryMap::from(parameters);
     // Boxed: a whole `$connect` (routing included) is a large future.
     let response = Box::pin(gateway.websocket(connect)).await;
@@ -91,17 +104,11 @@ async fn connect(
         .and_then(|v| v.to_str().ok())
         .map(|p| vec![p.trim().to_owned()])
         .unwrap_or_default();
-    ws.protocols(chosen)
-        .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| run(gateway, socket, connection_id, authorizer))
+    ws.protocols(chosen).max_message_size(MAX_FRAME_BYTES).on_upgrade(move |socket| run(gateway, socket, caller))
 }
 
-async fn run(
-    gateway: Arc<Gateway>,
-    socket: WebSocket,
-    connection_id: String,
-    authorizer: HashMap<String, serde_json::Value>,
-) {
+async fn run(gateway: Arc<Gateway>, socket: WebSocket, caller: Caller) {
+    let connection_id = caller.connection_id.clone();
     let (mut sender, mut receiver) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Frame>(256);
     let kill = Arc::new(Notify::new());
@@ -163,7 +170,7 @@ async fn run(
             },
         };
         let gateway = gateway.clone();
-        let default = event(gateway.stage(), "$default", &connection_id, None, Some(body), binary, &authorizer);
+        let default = event(gateway.stage(), "$default", &caller, None, Some(body), binary);
         tokio::spawn(async move {
             gateway.websocket(default).await;
             drop(permit);
@@ -176,7 +183,7 @@ async fn run(
     if tokio::time::timeout(std::time::Duration::from_secs(1), writer).await.is_err() {
         tracing::debug!(connection = %connection_id, "writer did not finish the close handshake");
     }
-    let disconnect = event(gateway.stage(), "$disconnect", &connection_id, None, None, false, &authorizer);
+    let disconnect = event(gateway.stage(), "$disconnect", &caller, None, None, false);
     gateway.websocket(disconnect).await;
 }
 
@@ -209,11 +216,10 @@ async fn refuse_busy(gateway: &Gateway, connection_id: &str, id: &RequestId) {
 fn event(
     stage: &StageInfo,
     route: &str,
-    connection_id: &str,
+    caller: &Caller,
     headers: Option<&HeaderMap>,
     body: Option<String>,
     binary: bool,
-    authorizer: &HashMap<String, serde_json::Value>,
 ) -> ApiGatewayWebsocketProxyRequest {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
     let mut context = ApiGatewayWebsocketProxyRequestContext::default();
@@ -226,7 +232,8 @@ fn event(
         }
         .to_owned(),
     );
-    context.connection_id = Some(connection_id.to_owned());
+    context.connection_id = Some(caller.connection_id.clone());
+    context.identity.source_ip = Some(caller.source_ip.clone());
     context.connected_at = now;
     context.request_time_epoch = now;
     context.stage = Some(stage.stage.clone());
@@ -234,7 +241,7 @@ fn event(
     context.apiid = Some(stage.api_id.clone());
     context.request_id = Some(mcp_server::ids::random_id());
     context.message_direction = Some("IN".to_owned());
-    context.authorizer.fields = authorizer.clone();
+    context.authorizer.fields = caller.authorizer.clone();
     let mut e = ApiGatewayWebsocketProxyRequest::default();
     if let Some(h) = headers {
         e.headers = h.clone();

@@ -45,9 +45,29 @@ mod tests {
 
     const TEMPLATE: &str = include_str!("../../../infra/template.yaml");
 
+    /// Settings that pass the template's rules: an anonymous deployment, asked for.
+    fn anonymous(name: &str) -> StackSettings {
+        let mut settings = StackSettings::new(name);
+        settings.parameters.insert("AllowAnonymous".into(), "true".into());
+        settings
+    }
+
+    #[test]
+    fn the_deployment_template_refuses_to_deploy_open_unless_asked() {
+        // Before, an empty AuthIssuer (the default) deployed a server anyone could call.
+        let refused = load(TEMPLATE, StackSettings::new("lane")).unwrap_err().to_string();
+        assert!(refused.contains("rule AuthorizedUnlessAnonymousAllowed"), "{refused}");
+        assert!(refused.contains("AllowAnonymous=true"), "{refused}");
+        let mut no_audience = StackSettings::new("lane");
+        no_audience.parameters.insert("AuthIssuer".into(), "https://issuer.example".into());
+        let refused = load(TEMPLATE, no_audience).unwrap_err().to_string();
+        assert!(refused.contains("rule AudienceWithIssuer"), "{refused}");
+        assert!(load(TEMPLATE, anonymous("lane")).is_ok());
+    }
+
     #[test]
     fn the_deployment_template_resolves() {
-        let stack = load(TEMPLATE, StackSettings::new("lane")).unwrap();
+        let stack = load(TEMPLATE, anonymous("lane")).unwrap();
         let functions = stack.functions().unwrap();
         let names: Vec<&str> = functions.iter().filter_map(|f| f.binary.as_deref()).collect();
         assert!(names.contains(&"ws-message") && names.contains(&"http-function"), "{names:?}");

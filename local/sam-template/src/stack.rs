@@ -63,7 +63,32 @@ impl Stack {
             let value = stack.condition_value(&name, 0)?;
             stack.conditions.insert(name, value);
         }
+        stack.check_rules()?;
         Ok(stack)
+    }
+
+    /// The `Rules` section, as CloudFormation checks it before creating anything: each rule
+    /// whose `RuleCondition` holds (or that has none) must see every `Assert` hold, or the
+    /// stack is refused with the assertion's description.
+    fn check_rules(&self) -> Result<(), TemplateError> {
+        for (name, rule) in self.section("Rules") {
+            let applies = match rule.get("RuleCondition") {
+                Some(condition) => self.truth(condition, 0)?,
+                None => true,
+            };
+            if !applies {
+                continue;
+            }
+            let assertions = rule.get("Assertions").and_then(Value::as_array).into_iter().flatten();
+            for assertion in assertions {
+                if !self.truth(&assertion["Assert"], 0)? {
+                    let why =
+                        assertion.get("AssertDescription").and_then(Value::as_str).unwrap_or("an assertion failed");
+                    return Err(TemplateError::Invalid(format!("rule {name}: {why}")));
+                }
+            }
+        }
+        Ok(())
     }
 
     pub fn settings(&self) -> &StackSettings {

@@ -7,7 +7,7 @@ use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxy
 
 use mcp_edge::http::{HttpConfig, HttpEdge};
 use mcp_edge::origin::OriginPolicy;
-use mcp_edge::rate::RateLimit;
+use mcp_edge::rate::{RateLimit, RateLimits};
 use mcp_edge::websocket::WebSocketEdge;
 use mcp_server::registry::LiveCatalogue;
 use mcp_server::{BoxFuture, ConnectionSink, Router, RouterConfig, Server};
@@ -86,11 +86,14 @@ impl App {
             Some(config) => Some(Arc::new(mcp_auth::TokenValidator::from_config(config.clone())?)),
             None => None,
         };
-        let rate_limit = RateLimit::per_minute(settings.rate_limit_per_minute);
+        let rate_limits = RateLimits {
+            principal: RateLimit::per_minute(settings.rate_limit_per_minute),
+            anonymous: RateLimit::per_minute(settings.anonymous_rate_limit_per_minute),
+        };
         let http_config = HttpConfig {
             origin: origin.clone(),
             auth,
-            rate_limit,
+            rate_limits,
             // A frozen environment runs nothing after its response: a request keeps its
             // stream until it is done instead of detaching from it.
             detach: settings.host == Host::LongRunning,
@@ -98,7 +101,7 @@ impl App {
         };
         let http = HttpEdge::new(servers.clone(), http_config);
         let websocket = WebSocketEdge::new(servers, sink.clone(), origin)
-            .with_rate_limit(rate_limit)
+            .with_rate_limits(rate_limits)
             .with_max_in_flight(Some(settings.max_in_flight));
         Ok(App { router, websocket, http, sink, api_gateway: None })
     }

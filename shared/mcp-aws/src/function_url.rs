@@ -8,7 +8,10 @@ use futures_util::StreamExt;
 use http_body::Frame;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::UnsyncBoxBody};
 
+use lambda_http::RequestExt;
+use lambda_http::request::RequestContext;
 use mcp_edge::http::HttpBody;
+use mcp_edge::rate::SourceAddress;
 
 use crate::App;
 
@@ -16,7 +19,15 @@ pub type ResponseBody = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Handles one Function URL request.
 pub async fn handle(app: &App, request: lambda_http::Request) -> Result<http::Response<ResponseBody>, Infallible> {
-    let (parts, body) = request.into_parts();
+    // The caller's address, for the anonymous rate limit.
+    let source = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+        _ => None,
+    };
+    let (mut parts, body) = request.into_parts();
+    if let Some(address) = source {
+        parts.extensions.insert(SourceAddress(address));
+    }
     let bytes = match body {
         lambda_http::Body::Empty => Bytes::new(),
         lambda_http::Body::Text(t) => Bytes::from(t),

@@ -78,6 +78,9 @@ pub struct Settings {
     /// `MCP_RATE_LIMIT`: requests (HTTP) and messages (WebSocket) each principal may send per
     /// minute, counted in Redis across instances; unset or 0 for no limit.
     pub rate_limit_per_minute: u64,
+    /// `MCP_ANONYMOUS_RATE_LIMIT`: requests and messages without a principal that each source
+    /// address may send per minute; unset or 0 for no limit.
+    pub anonymous_rate_limit_per_minute: u64,
     /// `MCP_MAX_IN_FLIGHT`: requests one WebSocket connection may have in flight at once;
     /// unset or 0 for no limit.
     pub max_in_flight: u64,
@@ -108,6 +111,7 @@ impl Settings {
             allowed_hosts: Vec::new(),
             auth: None,
             rate_limit_per_minute: 0,
+            anonymous_rate_limit_per_minute: 0,
             max_in_flight: 0,
             registry_table: None,
             lambda_endpoint: None,
@@ -137,6 +141,7 @@ impl Settings {
             allowed_hosts: list("MCP_ALLOWED_HOSTS"),
             auth: mcp_auth::AuthConfig::from_env()?,
             rate_limit_per_minute: count("MCP_RATE_LIMIT")?,
+            anonymous_rate_limit_per_minute: count("MCP_ANONYMOUS_RATE_LIMIT")?,
             max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
             registry_table: var("MCP_REGISTRY_TABLE"),
             lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),

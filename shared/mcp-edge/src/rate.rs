@@ -1,12 +1,26 @@
-//! Per-principal rate limits: a fixed window of requests per principal, counted in the shared
-//! store (Redis in a deployment) so that every instance sees the same count. Requests without
-//! a principal (authorization off) are not counted. When the counter cannot be reached the
-//! request is let through and the failure logged: the limit protects capacity, and a counter
-//! outage must not become a service outage.
+//! Rate limits: a fixed window of requests per caller, counted in the shared store (Redis in
+//! a deployment) so that every instance sees the same count. A caller is its principal when
+//! authorization named one, else its source address (API Gateway and Function URL events
+//! carry it): anonymous traffic is limited per address, with its own limit, so that one
+//! anonymous client cannot take what everyone else is served. When the counter cannot be
+//! reached the request is let through and the failure logged: the limit protects capacity,
+//! and a counter outage must not become a service outage.
 
 use std::time::Duration;
 
 use mcp_server::StateHandles;
+
+/// The address a request came from, as the front door saw it: a request extension on the
+/// Streamable HTTP edge (set from the Function URL event, or from the local gateway's peer).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceAddress(pub String);
+
+/// The limits of one edge: per principal, and per source address for requests without one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimits {
+    pub principal: Option<RateLimit>,
+    pub anonymous: Option<RateLimit>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
@@ -34,22 +48,38 @@ pub enum Verdict {
     },
 }
 
-/// Counts this request for `principal` and says whether it may go on.
-pub async fn check(state: &StateHandles, limit: Option<RateLimit>, principal: Option<&str>) -> Verdict {
-    let (Some(limit), Some(principal)) = (limit, principal) else { return Verdict::Allowed };
-    let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
+/// Counts this request for its caller and says whether it may go on, and under which limit
+/// it was counted.
+pub async fn check(
+    state: &StateHandles,
+    limits: RateLimits,
+    principal: Option<&str>,
+    source: Option<&str>,
+) -> (Verdict, Option<RateLimit>) {
     // Keyed apart from the servers' own counters (`server:<name>:<principal>`).
-    match state.rates.hit(&format!("principal:{principal}"), window_ms).await {
+    let (limit, key) = match (principal, source) {
+        (Some(p), _) => (limits.principal, format!("principal:{p}")),
+        (None, Some(address)) => (limits.anonymous, format!("anonymous:{address}")),
+        // Nothing names the caller (stdio: the process is the one caller).
+        (None, None) => return (Verdict::Allowed, None),
+    };
+    let Some(limit) = limit else { return (Verdict::Allowed, None) };
+    let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
+    let verdict = match state.rates.hit(&key, window_ms).await {
         Ok((count, _)) if count <= limit.requests => Verdict::Allowed,
         Ok((_, left_ms)) => {
-            tracing::info!(principal_hash = %principal_hash(principal), "rate limit exceeded");
+            match principal {
+                Some(p) => tracing::info!(principal_hash = %principal_hash(p), "rate limit exceeded"),
+                None => tracing::info!("anonymous rate limit exceeded for a source address"),
+            }
             Verdict::Limited { retry_after_ms: left_ms.max(1) }
         }
         Err(e) => {
             tracing::warn!(error = %e, "rate counter unavailable: request let through");
             Verdict::Allowed
         }
-    }
+    };
+    (verdict, Some(limit))
 }
 
 pub use mcp_server::observe::principal_hash;

@@ -23,7 +23,7 @@ use mcp_server::{
 use crate::auth::token_expiry_ms;
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::origin::OriginPolicy;
-use crate::rate::{self, RateLimit, Verdict};
+use crate::rate::{self, RateLimits, Verdict};
 
 /// The subprotocol clients must offer, echoed in the `$connect` response.
 pub const SUBPROTOCOL: &str = "mcp";
@@ -42,7 +42,7 @@ pub struct WebSocketEdge {
     server_of: moka::future::Cache<String, Arc<str>>,
     sink: Arc<dyn ConnectionSink>,
     origin: OriginPolicy,
-    rate_limit: Option<RateLimit>,
+    rate_limits: RateLimits,
     max_in_flight: Option<u64>,
 }
 
@@ -54,7 +54,14 @@ impl WebSocketEdge {
             .max_capacity(KNOWN_CONNECTIONS)
             .time_to_live(std::time::Duration::from_millis(CONNECTION_LIFETIME_MS))
             .build();
-        WebSocketEdge { servers: servers.into(), server_of, sink, origin, rate_limit: None, max_in_flight: None }
+        WebSocketEdge {
+            servers: servers.into(),
+            server_of,
+            sink,
+            origin,
+            rate_limits: RateLimits::default(),
+            max_in_flight: None,
+        }
     }
 
     /// What every server of the deployment shares.
@@ -62,10 +69,11 @@ impl WebSocketEdge {
         self.servers.default_router().state()
     }
 
-    /// Each principal may send at most `limit` messages per window; more are answered with a
-    /// `LIMIT_EXCEEDED` error that says when to retry.
-    pub fn with_rate_limit(mut self, limit: Option<RateLimit>) -> Self {
-        self.rate_limit = limit;
+    /// Each principal (and each source address, for connections without one) may send at
+    /// most so many messages per window; more are answered with a `LIMIT_EXCEEDED` error that
+    /// says when to retry.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.rate_limits = limits;
         self
     }
 
@@ -167,8 +175,9 @@ impl WebSocketEdge {
             http: None,
             credential_expires_at_ms: token_expiry_ms(&event.request_context.authorizer.fields),
         };
-        let verdict = rate::check(self.state(), self.rate_limit, inbound.principal.as_deref()).await;
-        if let (Verdict::Limited { retry_after_ms }, Some(limit)) = (verdict, self.rate_limit) {
+        let source = event.request_context.identity.source_ip.as_deref();
+        let verdict = rate::check(self.state(), self.rate_limits, inbound.principal.as_deref(), source).await;
+        if let (Verdict::Limited { retry_after_ms }, Some(limit)) = verdict {
             // Requests get an error they can match by id; anything else is dropped.
             if let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) {
                 let e = ErrorObject::new(ErrorCode::LIMIT_EXCEEDED, limit.describe())

@@ -42,7 +42,7 @@ export function parseBody(contentType, text) {
  * be overridden). `body` is a string or Buffer; `chunks` (array of Buffers) sends a chunked body.
  * Resolves { status, headers, text, json, raw, sse } once the response has ended.
  */
-export function httpCall(url, { method = 'POST', headers = {}, body, chunks, timeoutMs = 15_000 } = {}) {
+export function httpCall(url, { method = 'POST', headers = {}, body, chunks, timeoutMs = 15_000, localAddress } = {}) {
   const u = new URL(url);
   return withTimeout(new Promise((resolve, reject) => {
     const h = { ...headers };
@@ -54,7 +54,7 @@ export function httpCall(url, { method = 'POST', headers = {}, body, chunks, tim
     if (chunks !== undefined) h['transfer-encoding'] = 'chunked';
     let responded = false;
     const req = http.request({
-      host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: h, agent: false,
+      host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers: h, agent: false, localAddress,
     }, (res) => {
       responded = true;
       const parts = [];

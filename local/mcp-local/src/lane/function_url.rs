@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use lambda_emulator::{InvokeError, LambdaService};
+use mcp_edge::rate::SourceAddress;
 
 use super::StageInfo;
 
@@ -176,7 +177,7 @@ fn event(stage: &StageInfo, request: &Request<Bytes>) -> Value {
                 "method": request.method().as_str(),
                 "path": request.uri().path(),
                 "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
+                "sourceIp": request.extensions().get::<SourceAddress>().map_or("127.0.0.1", |a| a.0.as_str()),
                 "userAgent": headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
             },
             "requestId": mcp_server::ids::random_id(),

@@ -127,8 +127,15 @@ mod tests {
             Resource: !GetAtt RegistryTable.Arn
 ";
 
+    /// The stack `t`, deployed open (the template's rules ask for that explicitly).
+    fn anonymous() -> StackSettings {
+        let mut settings = StackSettings::new("t");
+        settings.parameters.insert("AllowAnonymous".into(), "true".into());
+        settings
+    }
+
     fn permissions(template: &str, out: &std::path::Path) -> Permissions {
-        let stack = sam_template::load(template, StackSettings::new("t")).unwrap();
+        let stack = sam_template::load(template, anonymous()).unwrap();
         let functions = stack.functions().unwrap();
         Permissions::new(&stack, &functions, out).unwrap()
     }
@@ -164,6 +171,26 @@ mod tests {
     }
 
     #[test]
+    fn only_the_functions_that_own_connections_may_close_them() {
+        let out = std::env::temp_dir().join(format!("lane-permissions-close-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let stack = sam_template::load(TEMPLATE, anonymous()).unwrap();
+        let p = Permissions::new(&stack, &stack.functions().unwrap(), &out).unwrap();
+        let api = stack.resolve_string(&serde_json::json!({ "Ref": "WebSocketApi" })).unwrap().unwrap();
+        let connection =
+            |method: &str| format!("arn:aws:execute-api:us-east-1:123456789012:{api}/prod/{method}/@connections/c1");
+        let manage = "execute-api:ManageConnections";
+        // The http function posts notifications to WebSocket subscribers but never closes a
+        // connection; before, one policy gave it both.
+        assert_eq!(p.check("t-HttpFunction", "execute-api", manage, &connection("POST")), Ok(()));
+        assert!(p.check("t-HttpFunction", "execute-api", manage, &connection("DELETE")).is_err());
+        for owner in ["t-WsMessageFunction", "t-WsSweeperFunction"] {
+            assert_eq!(p.check(owner, "execute-api", manage, &connection("DELETE")), Ok(()), "{owner}");
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
     fn a_table_left_out_of_the_endpoint_policy_is_denied_although_the_role_allows_it() {
         let out = std::env::temp_dir().join(format!("lane-permissions-endpoint-{}", std::process::id()));
         std::fs::create_dir_all(&out).unwrap();
@@ -173,7 +200,7 @@ mod tests {
         let denied = p.check("t-WsMessageFunction", "dynamodb", "dynamodb:Query", REGISTRY).unwrap_err();
         assert!(denied.contains("because no VPC endpoint policy allows the dynamodb:Query action"), "{denied}");
         // Outside the VPC (RedisTier=none) the endpoint is not in the way.
-        let mut settings = StackSettings::new("t");
+        let mut settings = anonymous();
         settings.parameters.insert("RedisTier".into(), "none".into());
         let stack = sam_template::load(&first, settings).unwrap();
         let outside = Permissions::new(&stack, &stack.functions().unwrap(), &out).unwrap();

@@ -29,6 +29,14 @@ pub fn settings(args: &Args, auth: Option<&mcp_auth::AuthConfig>) -> anyhow::Res
     if let Some(n) = args.rate_limit {
         p.insert("RateLimitPerMinute".into(), n.to_string());
     }
+    if let Some(n) = args.anonymous_rate_limit {
+        p.insert("AnonymousRateLimitPerMinute".into(), n.to_string());
+    }
+    if auth.is_none() {
+        // A gateway started without --auth serves anyone: the template asks for that in so
+        // many words.
+        p.insert("AllowAnonymous".into(), "true".into());
+    }
     if let Some(n) = args.max_in_flight {
         p.insert("MaxInFlight".into(), n.to_string());
     }

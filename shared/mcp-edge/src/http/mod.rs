@@ -24,7 +24,7 @@ use stream::{AbortOnDrop, ChannelOutbound, Out, Tail};
 
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::origin::OriginPolicy;
-use crate::rate::{self, RateLimit, Verdict};
+use crate::rate::{self, RateLimit, RateLimits, SourceAddress, Verdict};
 
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
@@ -37,8 +37,9 @@ pub struct HttpConfig {
     /// Bearer tokens required on every request (and the protected-resource metadata
     /// served), or no authentication.
     pub auth: Option<Arc<TokenValidator>>,
-    /// Requests per principal and window (`429` beyond it); `None`: no limit.
-    pub rate_limit: Option<RateLimit>,
+    /// Requests per principal, and per source address for anonymous requests, and window
+    /// (`429` beyond it).
+    pub rate_limits: RateLimits,
     /// Whether a session-era request may detach from its stream (SEP-1699 polling: the
     /// stream closes, the request runs on, the client resumes with `Last-Event-ID`). Only
     /// where work outlives a response: a Lambda environment is frozen once the response
@@ -54,7 +55,7 @@ impl Default for HttpConfig {
             sse_retry: Duration::from_millis(500),
             keepalive: Duration::from_secs(15),
             auth: None,
-            rate_limit: None,
+            rate_limits: RateLimits::default(),
             detach: true,
         }
     }
@@ -96,8 +97,9 @@ impl HttpEdge {
             }
         };
         let state = self.servers.default_router().state();
-        let verdict = rate::check(state, self.config.rate_limit, principal.as_deref()).await;
-        if let (Verdict::Limited { retry_after_ms }, Some(limit)) = (verdict, self.config.rate_limit) {
+        let source = req.extensions().get::<SourceAddress>().map(|a| a.0.as_str());
+        let verdict = rate::check(state, self.config.rate_limits, principal.as_deref(), source).await;
+        if let (Verdict::Limited { retry_after_ms }, Some(limit)) = verdict {
             return rate_limited(&limit, retry_after_ms);
         }
         let router = match self.servers.route(server_in_path(req.uri().path()), principal.as_deref()).await {
