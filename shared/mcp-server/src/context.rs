@@ -26,6 +26,7 @@ use crate::notifier::Notifier;
 use crate::outbound::Outbound;
 use crate::signals::Signals;
 use crate::state::KvStore;
+use crate::store::Store;
 
 /// A handler's view of its request. Cheap to clone.
 #[derive(Clone)]
@@ -156,9 +157,16 @@ impl RequestContext {
         &self.inner.notifier
     }
 
-    /// The application-data store of the deployment (shared by every instance).
-    pub fn store(&self) -> &Arc<dyn KvStore> {
-        &self.inner.kv
+    /// The caller's own application data (every instance sees it; no other principal
+    /// does). Callers without a principal share one anonymous scope.
+    pub fn store(&self) -> Store {
+        Store::of_principal(self.inner.kv.clone(), self.inner.principal.as_deref())
+    }
+
+    /// Application data every caller of the deployment shares: for what is meant to be
+    /// public, asked for by name so that nothing is shared by default.
+    pub fn shared_store(&self) -> Store {
+        Store::shared(self.inner.kv.clone())
     }
 
     /// Asks the user for input through the client (form or URL elicitation).

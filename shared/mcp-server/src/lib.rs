@@ -27,6 +27,7 @@ pub mod server;
 pub mod servers;
 pub mod signals;
 pub mod state;
+pub mod store;
 pub mod tool;
 pub mod trace;
 pub mod uri_template;
@@ -43,4 +44,5 @@ pub use router::{HttpHeaders, Inbound, Reply, ReplyStatus, Router, RouterConfig,
 pub use server::{Server, ServerBuilder};
 pub use servers::{Refusal, Servers};
 pub use state::StateHandles;
+pub use store::{Store, StoreError};
 pub use tool::{ToolBuilder, ToolDef};

@@ -82,6 +82,23 @@ pub fn resource_topic(server: &str, uri: &str) -> String {
     format!("{server}/resource:{uri}")
 }
 
+/// Whom a notification is for, among a topic's subscribers.
+#[derive(Clone, Copy)]
+enum Audience<'a> {
+    Everyone,
+    /// Subscribers who are this principal (`None`: the anonymous ones).
+    Principal(Option<&'a str>),
+}
+
+impl Audience<'_> {
+    fn includes(self, principal: Option<&str>) -> bool {
+        match self {
+            Audience::Everyone => true,
+            Audience::Principal(p) => p == principal,
+        }
+    }
+}
+
 /// Notifications of one server's resources and lists.
 #[derive(Clone)]
 pub struct Notifier {
@@ -128,24 +145,41 @@ impl Notifier {
     /// Sends `notifications/resources/updated` to the resource's subscribers; returns how
     /// many were reached.
     pub async fn resource_updated(&self, uri: &str) -> StateResult<usize> {
+        self.updated(uri, Audience::Everyone).await
+    }
+
+    /// Sends `notifications/resources/updated` to the subscribers who are `principal`: for
+    /// a resource whose content is the principal's own (a note in its store scope), which
+    /// other principals' subscriptions to the same URI do not see.
+    pub async fn resource_updated_for(&self, uri: &str, principal: Option<&str>) -> StateResult<usize> {
+        self.updated(uri, Audience::Principal(principal)).await
+    }
+
+    async fn updated(&self, uri: &str, audience: Audience<'_>) -> StateResult<usize> {
         let mut params = Map::new();
         params.insert("uri".into(), Value::String(uri.to_owned()));
-        self.fan_out(&resource_topic(&self.server, uri), RESOURCES_UPDATED, params).await
+        self.fan_out(&resource_topic(&self.server, uri), RESOURCES_UPDATED, params, audience).await
     }
 
     /// Sends the `list_changed` notification of a list to everyone following it.
     pub async fn list_changed(&self, kind: ListKind) -> StateResult<usize> {
-        self.fan_out(&kind.topic(&self.server), kind.method(), Map::new()).await
+        self.fan_out(&kind.topic(&self.server), kind.method(), Map::new(), Audience::Everyone).await
     }
 
     /// Delivers to every subscriber, a bounded number at a time, so that one slow connection
     /// delays only its own delivery, and stops when the budget is spent.
-    async fn fan_out(&self, topic: &str, method: &str, params: Map<String, Value>) -> StateResult<usize> {
+    async fn fan_out(
+        &self,
+        topic: &str,
+        method: &str,
+        params: Map<String, Value>,
+        audience: Audience<'_>,
+    ) -> StateResult<usize> {
         let started = std::time::Instant::now();
         let deadline = tokio::time::sleep(self.budget);
         let mut subscribers = self.state.subscriptions.subscribers(topic).await?;
         let size = subscribers.len();
-        subscribers.retain(|s| self.admits(s.principal.as_deref()));
+        subscribers.retain(|s| self.admits(s.principal.as_deref()) && audience.includes(s.principal.as_deref()));
         let admitted = subscribers.len();
         let deliveries = futures_util::stream::iter(subscribers).map(|s| {
             let mut p = params.clone();

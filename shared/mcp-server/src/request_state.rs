@@ -35,6 +35,17 @@ pub struct RequestState {
     pub n: String,
     /// Answers gathered in earlier rounds.
     pub r: BTreeMap<String, Value>,
+    /// The keys of the input requests this state was issued with: the only `inputResponses`
+    /// the next round takes.
+    #[serde(default)]
+    pub q: Vec<String>,
+}
+
+/// What one round of a request gathered: the answers so far, and the keys it asks next.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Round {
+    pub answers: BTreeMap<String, Value>,
+    pub asked: Vec<String>,
 }
 
 /// Why a `requestState` was refused.
@@ -97,7 +108,7 @@ impl RequestStateCodec {
         target: &str,
         digest: String,
         principal: Option<&str>,
-        answers: BTreeMap<String, Value>,
+        round: Round,
         now_ms: u64,
     ) -> (String, RequestState) {
         let state = RequestState {
@@ -107,7 +118,8 @@ impl RequestStateCodec {
             p: principal.unwrap_or_default().to_owned(),
             x: now_ms + self.ttl_ms,
             n: random_id(),
-            r: answers,
+            r: round.answers,
+            q: round.asked,
         };
         let body = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&state).unwrap_or_default());
         let tag = URL_SAFE_NO_PAD.encode(self.mac(body.as_bytes()).finalize().into_bytes());
@@ -156,7 +168,9 @@ mod tests {
         let d = RequestStateCodec::digest(&serde_json::json!({"a": 1}));
         let mut answers = BTreeMap::new();
         answers.insert("input-1".to_owned(), serde_json::json!({"action": "accept"}));
-        let (token, issued) = c.issue("tools/call", "t", d.clone(), Some("alice"), answers, 5);
+        let round = Round { answers, asked: vec!["input-2".to_owned()] };
+        let (token, issued) = c.issue("tools/call", "t", d.clone(), Some("alice"), round, 5);
+        assert_eq!(issued.q, ["input-2"]);
         assert_eq!(c.verify(&token, "tools/call", "t", &d, Some("alice"), 6).unwrap(), issued);
         assert_eq!(c.verify(&token, "tools/call", "t", &d, Some("alice"), 2000), Err(StateRejection::Expired));
         assert_eq!(c.verify(&token, "tools/call", "u", &d, Some("alice"), 6), Err(StateRejection::WrongRequest));
@@ -168,7 +182,7 @@ mod tests {
         let other = RequestStateCodec::new(b"j".repeat(32), 1000);
         assert_eq!(other.verify(&token, "tools/call", "t", &d, Some("alice"), 6), Err(StateRejection::BadSignature));
         let (elsewhere, _) =
-            c.for_server("reports").issue("tools/call", "t", d.clone(), Some("alice"), BTreeMap::new(), 5);
+            c.for_server("reports").issue("tools/call", "t", d.clone(), Some("alice"), Round::default(), 5);
         assert_eq!(c.verify(&elsewhere, "tools/call", "t", &d, Some("alice"), 6), Err(StateRejection::BadSignature));
         assert!(c.for_server("reports").verify(&elsewhere, "tools/call", "t", &d, Some("alice"), 6).is_ok());
     }

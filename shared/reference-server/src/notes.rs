@@ -1,5 +1,7 @@
-//! Notes: short texts kept in the deployment's store, readable as `note://{name}`,
-//! subscribable (writers notify subscribers on any instance), completable by name.
+//! Notes: short texts kept in the caller's own scope of the deployment's store (one
+//! principal never sees, overwrites or deletes another's), readable as `note://{name}`,
+//! subscribable (a write notifies the writer's subscriptions on any instance), completable
+//! by name.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +32,12 @@ pub async fn read(ctx: &RequestContext, name: &str) -> Result<Option<String>, Ha
 pub async fn names(ctx: &RequestContext) -> Result<Vec<String>, HandlerError> {
     let keys = ctx.store().keys(PREFIX, MAX_NOTES_LISTED).await?;
     Ok(keys.into_iter().filter_map(|k| k.strip_prefix(PREFIX).map(str::to_owned)).collect())
+}
+
+/// Tells the caller's own subscriptions that one of its notes (or its index) changed: the
+/// same URI of another principal is another note.
+async fn changed(ctx: &RequestContext, uri: &str) -> Result<usize, HandlerError> {
+    Ok(ctx.notifier().resource_updated_for(uri, ctx.principal()).await?)
 }
 
 #[derive(Deserialize)]
@@ -68,8 +76,8 @@ pub fn tools() -> Result<Vec<ToolDef>, DefinitionError> {
             }))
             .handler(|ctx: RequestContext, a: WriteArgs| async move {
                 ctx.store().put(&key(&a.name), a.text.as_bytes()).await?;
-                let reached = ctx.notifier().resource_updated(&uri(&a.name)).await?;
-                ctx.notifier().resource_updated(INDEX_URI).await?;
+                let reached = changed(&ctx, &uri(&a.name)).await?;
+                changed(&ctx, INDEX_URI).await?;
                 Ok(CallToolResult::text(format!("Saved {} ({} subscribers notified)", uri(&a.name), reached)))
             })?,
         ToolDef::builder("note_delete")
@@ -98,8 +106,8 @@ pub fn tools() -> Result<Vec<ToolDef>, DefinitionError> {
                     return Ok(CallToolResult::text(format!("Kept {}", uri(&a.name))));
                 }
                 ctx.store().delete(&key(&a.name)).await?;
-                ctx.notifier().resource_updated(&uri(&a.name)).await?;
-                ctx.notifier().resource_updated(INDEX_URI).await?;
+                changed(&ctx, &uri(&a.name)).await?;
+                changed(&ctx, INDEX_URI).await?;
                 Ok(CallToolResult::text(format!("Deleted {}", uri(&a.name))))
             })?,
         ToolDef::builder("note_summarize")

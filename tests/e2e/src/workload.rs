@@ -60,7 +60,9 @@ impl Acknowledged {
             }
         }
         for (name, text) in &self.notes {
-            let kept = stored.kv.get(&format!("notes/{name}")).await.unwrap_or_else(|e| panic!("read: {e}"));
+            // The workload's clients are anonymous: their notes are in the anonymous scope.
+            let scope = mcp_server::Store::of_principal(stored.kv.clone(), None);
+            let kept = scope.get(&format!("notes/{name}")).await.unwrap_or_else(|e| panic!("read: {e}"));
             assert_eq!(kept.as_deref(), Some(text.as_bytes()), "note {name} kept");
         }
     }

@@ -188,7 +188,8 @@ async fn every_event_delivered_twice_on_two_instances_changes_the_state_once() {
         assert_eq!(rows(&state, topic, &connection).await, 1, "the session follows {topic} once");
     }
     assert_eq!(state.subscriptions.count_for(&connection).await.unwrap(), lists.len() + 2);
-    assert_eq!(state.kv.get(&format!("notes/{connection}")).await.unwrap().as_deref(), Some(&b"once"[..]));
+    let anonymous = mcp_server::Store::of_principal(state.kv.clone(), None);
+    assert_eq!(anonymous.get(&format!("notes/{connection}")).await.unwrap().as_deref(), Some(&b"once"[..]));
     // Each request was answered (a duplicate gets its own answer: the client matches by id).
     let replies = sink.0.lock().unwrap().iter().filter(|(c, v)| c == &connection && v["id"] == 20).count();
     assert_eq!(replies, 2);

@@ -29,7 +29,7 @@ use crate::context::{Inner, InputMode, MrtrRound, RequestContext};
 use crate::error::{HandlerError, InputError};
 use crate::outbound::Outbound;
 use crate::pagination::page;
-use crate::request_state::RequestStateCodec;
+use crate::request_state::{RequestStateCodec, Round};
 use crate::server::Listing;
 use crate::state::now_ms;
 
@@ -198,12 +198,13 @@ impl Router {
         };
         if let Some((asked, answers)) = ctx.take_round() {
             let digest = RequestStateCodec::digest(&invocation.arguments);
+            let round = Round { answers, asked: asked.keys().cloned().collect() };
             let (token, _) = self.request_states.issue(
                 invocation.method,
                 &invocation.target,
                 digest,
                 cx.inbound.principal.as_deref(),
-                answers,
+                round,
                 now_ms(),
             );
             let result = InputRequiredResult { input_requests: Some(asked), request_state: Some(token) };
@@ -272,6 +273,7 @@ impl Router {
             });
         }
         let mut answers: BTreeMap<String, Value> = BTreeMap::new();
+        let mut asked: Vec<String> = Vec::new();
         if let Some(token) = &inv.request_state {
             let digest = RequestStateCodec::digest(&inv.arguments);
             let state = self
@@ -287,10 +289,25 @@ impl Router {
                 return Err(HandlerError::InvalidParams("requestState has already been used".into()));
             }
             answers = state.r;
+            asked = state.q;
         }
-        // Answers from earlier rounds are signed; the client cannot rewrite them.
+        // This round's answers are taken for the requests the state says were asked, and
+        // nothing else: "If additional, unexpected parameters are provided in the
+        // `InputResponses` object, the server SHOULD ignore any information it does not
+        // recognize or need" (2026-07-28, basic/patterns/mrtr, Error Handling). Every
+        // InputRequiredResult of this server carries a requestState, so inputResponses
+        // without one answer nothing it asked; a handler never takes an answer it did not
+        // ask for. Answers from earlier rounds are signed; the client cannot rewrite them.
         for (key, answer) in inv.input_responses.clone().unwrap_or_default() {
-            answers.entry(key).or_insert(answer);
+            if asked.contains(&key) {
+                answers.entry(key).or_insert(answer);
+            } else {
+                tracing::debug!(
+                    key,
+                    method = inv.method,
+                    "inputResponses entry that no input request asked for: ignored"
+                );
+            }
         }
         Ok(InputMode::Mrtr(Mutex::new(MrtrRound { answers, ..Default::default() })))
     }

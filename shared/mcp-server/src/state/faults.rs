@@ -294,17 +294,17 @@ impl EventLog for Faulty<dyn EventLog> {
 
 #[async_trait]
 impl KvStore for Faulty<dyn KvStore> {
-    async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>> {
-        self.faults.run(self.inner.get(key)).await
+    async fn get(&self, scope: &str, key: &str) -> StateResult<Option<Vec<u8>>> {
+        self.faults.run(self.inner.get(scope, key)).await
     }
-    async fn put(&self, key: &str, value: &[u8]) -> StateResult<()> {
-        self.faults.run(self.inner.put(key, value)).await
+    async fn put(&self, scope: &str, key: &str, value: &[u8], expires_at_ms: Option<u64>) -> StateResult<()> {
+        self.faults.run(self.inner.put(scope, key, value, expires_at_ms)).await
     }
-    async fn delete(&self, key: &str) -> StateResult<bool> {
-        self.faults.run(self.inner.delete(key)).await
+    async fn delete(&self, scope: &str, key: &str) -> StateResult<bool> {
+        self.faults.run(self.inner.delete(scope, key)).await
     }
-    async fn keys(&self, prefix: &str, limit: usize) -> StateResult<Vec<String>> {
-        self.faults.run(self.inner.keys(prefix, limit)).await
+    async fn keys(&self, scope: &str, prefix: &str, limit: usize) -> StateResult<Vec<String>> {
+        self.faults.run(self.inner.keys(scope, prefix, limit)).await
     }
 }
 
@@ -360,10 +360,10 @@ mod tests {
         let (mut failed, mut written_anyway) = (0, 0);
         for i in 0..2000 {
             let key = format!("k{i}");
-            if state.kv.put(&key, b"v").await.is_err() {
+            if state.kv.put("test", &key, b"v", None).await.is_err() {
                 failed += 1;
                 faults.set(FaultPlan::default());
-                written_anyway += usize::from(state.kv.get(&key).await.unwrap().is_some());
+                written_anyway += usize::from(state.kv.get("test", &key).await.unwrap().is_some());
                 faults.set(FaultPlan { error_rate: 0.3, kinds: vec![FaultKind::Reset], ..FaultPlan::default() });
             }
         }

@@ -40,6 +40,10 @@ type Channels = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
 
 /// A shared copy of a record: (version it was read at, record, expiry ms).
 type SharedCopy = (u64, Vec<u8>, u64);
+/// An application-data item's place: (scope, key).
+type ScopedKey = (String, String);
+/// An application-data item: its value and expiry.
+type KvItem = (Vec<u8>, Option<u64>);
 
 #[derive(Default)]
 pub struct MemoryState {
@@ -52,7 +56,7 @@ pub struct MemoryState {
     events: Mutex<HashMap<String, StreamLog>>,
     event_seq: AtomicU64,
     writes: AtomicUsize,
-    kv: Mutex<BTreeMap<String, Vec<u8>>>,
+    kv: Mutex<BTreeMap<ScopedKey, KvItem>>,
     versions: Mutex<HashMap<String, u64>>,
     copies: Mutex<HashMap<String, SharedCopy>>,
     /// key -> (window end, hits)
@@ -294,25 +298,38 @@ impl EventLog for MemoryState {
 
 #[async_trait]
 impl KvStore for MemoryState {
-    async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>> {
-        Ok(lock(&self.kv)?.get(key).cloned())
+    async fn get(&self, scope: &str, key: &str) -> StateResult<Option<Vec<u8>>> {
+        let now = now_ms();
+        let map = lock(&self.kv)?;
+        let item = map.get(&(scope.to_owned(), key.to_owned()));
+        Ok(item.filter(|(_, exp)| exp.is_none_or(|e| e > now)).map(|(v, _)| v.clone()))
     }
 
-    async fn put(&self, key: &str, value: &[u8]) -> StateResult<()> {
-        lock(&self.kv)?.insert(key.to_owned(), value.to_vec());
+    async fn put(&self, scope: &str, key: &str, value: &[u8], expires_at_ms: Option<u64>) -> StateResult<()> {
+        let sweep = self.sweep_due();
+        let mut map = lock(&self.kv)?;
+        if sweep {
+            let now = now_ms();
+            map.retain(|_, (_, exp)| exp.is_none_or(|e| e > now));
+        }
+        map.insert((scope.to_owned(), key.to_owned()), (value.to_vec(), expires_at_ms));
         Ok(())
     }
 
-    async fn delete(&self, key: &str) -> StateResult<bool> {
-        Ok(lock(&self.kv)?.remove(key).is_some())
+    async fn delete(&self, scope: &str, key: &str) -> StateResult<bool> {
+        let now = now_ms();
+        let removed = lock(&self.kv)?.remove(&(scope.to_owned(), key.to_owned()));
+        Ok(removed.is_some_and(|(_, exp)| exp.is_none_or(|e| e > now)))
     }
 
-    async fn keys(&self, prefix: &str, limit: usize) -> StateResult<Vec<String>> {
+    async fn keys(&self, scope: &str, prefix: &str, limit: usize) -> StateResult<Vec<String>> {
+        let now = now_ms();
         Ok(lock(&self.kv)?
-            .range(prefix.to_owned()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
+            .range((scope.to_owned(), prefix.to_owned())..)
+            .take_while(|((s, k), _)| s == scope && k.starts_with(prefix))
+            .filter(|(_, (_, exp))| exp.is_none_or(|e| e > now))
             .take(limit)
-            .map(|(k, _)| k.clone())
+            .map(|((_, k), _)| k.clone())
             .collect())
     }
 }

@@ -114,15 +114,18 @@ pub trait EventLog: Send + Sync {
 }
 
 /// Application data of the servers themselves (a reference server's notes): small
-/// documents by key. Not a cache: the store is the source of truth.
+/// documents by key, within a scope (a principal's, or the shared one; see
+/// [`Store`](crate::store::Store), which handlers use). Not a cache: the store is the source
+/// of truth. An item past its expiry is gone for every read.
 #[async_trait]
 pub trait KvStore: Send + Sync {
-    async fn get(&self, key: &str) -> StateResult<Option<Vec<u8>>>;
-    async fn put(&self, key: &str, value: &[u8]) -> StateResult<()>;
+    async fn get(&self, scope: &str, key: &str) -> StateResult<Option<Vec<u8>>>;
+    /// Creates or replaces an item; `expires_at_ms` (milliseconds since the epoch) or never.
+    async fn put(&self, scope: &str, key: &str, value: &[u8], expires_at_ms: Option<u64>) -> StateResult<()>;
     /// `false` if there was nothing to delete.
-    async fn delete(&self, key: &str) -> StateResult<bool>;
-    /// Keys with `prefix`, in order, at most `limit`.
-    async fn keys(&self, prefix: &str, limit: usize) -> StateResult<Vec<String>>;
+    async fn delete(&self, scope: &str, key: &str) -> StateResult<bool>;
+    /// Live keys with `prefix`, in order, at most `limit`.
+    async fn keys(&self, scope: &str, prefix: &str, limit: usize) -> StateResult<Vec<String>>;
 }
 
 /// Version numbers in the shared cache, bumped by every write of a cached record, so that each

@@ -241,19 +241,33 @@ pub async fn event_log_replays_after_id(state: &StateHandles) {
 }
 
 pub async fn kv_roundtrip_and_prefix_listing(state: &StateHandles) {
-    let p = format!("suite/{}/", random_id());
-    assert_eq!(state.kv.get(&format!("{p}a")).await.unwrap(), None);
-    state.kv.put(&format!("{p}b"), b"2").await.unwrap();
-    state.kv.put(&format!("{p}a"), b"1").await.unwrap();
-    state.kv.put(&format!("{p}a"), b"one").await.unwrap();
-    state.kv.put(&format!("{p}c"), b"3").await.unwrap();
-    assert_eq!(state.kv.get(&format!("{p}a")).await.unwrap().as_deref(), Some(b"one".as_slice()));
-    let keys = state.kv.keys(&p, 2).await.unwrap();
+    let scope = format!("suite-{}", random_id());
+    let kv = &state.kv;
+    let p = "notes/";
+    assert_eq!(kv.get(&scope, &format!("{p}a")).await.unwrap(), None);
+    kv.put(&scope, &format!("{p}b"), b"2", None).await.unwrap();
+    kv.put(&scope, &format!("{p}a"), b"1", None).await.unwrap();
+    kv.put(&scope, &format!("{p}a"), b"one", None).await.unwrap();
+    kv.put(&scope, &format!("{p}c"), b"3", None).await.unwrap();
+    assert_eq!(kv.get(&scope, &format!("{p}a")).await.unwrap().as_deref(), Some(b"one".as_slice()));
+    let keys = kv.keys(&scope, p, 2).await.unwrap();
     assert_eq!(keys, vec![format!("{p}a"), format!("{p}b")]);
-    assert!(state.kv.delete(&format!("{p}a")).await.unwrap());
-    assert!(!state.kv.delete(&format!("{p}a")).await.unwrap());
-    assert_eq!(state.kv.keys(&p, 10).await.unwrap().len(), 2);
-    assert!(state.kv.keys(&format!("{p}zzz"), 10).await.unwrap().is_empty());
+    assert!(kv.delete(&scope, &format!("{p}a")).await.unwrap());
+    assert!(!kv.delete(&scope, &format!("{p}a")).await.unwrap());
+    assert_eq!(kv.keys(&scope, p, 10).await.unwrap().len(), 2);
+    assert!(kv.keys(&scope, &format!("{p}zzz"), 10).await.unwrap().is_empty());
+    // Scopes are apart: the same key in another scope is another item.
+    let other = format!("{scope}-other");
+    assert_eq!(kv.get(&other, &format!("{p}b")).await.unwrap(), None);
+    assert!(kv.keys(&other, p, 10).await.unwrap().is_empty());
+    assert!(!kv.delete(&other, &format!("{p}b")).await.unwrap());
+    // An expired item is gone for every read, before any sweep removes it.
+    kv.put(&scope, "gone", b"x", Some(now_ms() - 1)).await.unwrap();
+    kv.put(&scope, "kept", b"y", Some(now_ms() + 60_000)).await.unwrap();
+    assert_eq!(kv.get(&scope, "gone").await.unwrap(), None);
+    assert_eq!(kv.get(&scope, "kept").await.unwrap().as_deref(), Some(b"y".as_slice()));
+    let all = kv.keys(&scope, "", 10).await.unwrap();
+    assert!(all.contains(&"kept".to_owned()) && !all.contains(&"gone".to_owned()), "{all:?}");
 }
 
 pub async fn versions_change_on_every_bump(state: &StateHandles) {
