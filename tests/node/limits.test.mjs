@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -112,5 +113,113 @@ describe("one principal's application data is its own", () => {
     assert.equal(text(await read('alice', name)), 'keep me');
     const asked = await as('alice', 'tools/call', { name: 'note_delete', arguments: { name }, requestState: wrongKey.response.result.requestState, inputResponses: confirm });
     assert.match(asked.response?.result?.content?.[0]?.text ?? '', /Deleted/, asked.raw);
+  });
+});
+
+/** A listen (2026-07-28) opened from `localAddress` and read until it ends: `opened()` resolves
+ * with the status once the response starts, `ended()` with everything it carried. */
+function listen(url, { localAddress, token, id = freshId('listen') } = {}) {
+  const body = JSON.stringify({ jsonrpc: '2.0', id, method: 'subscriptions/listen', params: withMeta({ notifications: { toolsListChanged: true } }) });
+  const headers = {
+    'content-type': 'application/json', accept: 'application/json, text/event-stream',
+    'mcp-protocol-version': '2026-07-28', 'mcp-method': 'subscriptions/listen', 'content-length': Buffer.byteLength(body),
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
+  const u = new URL(url);
+  let opened;
+  let ended;
+  const openedP = new Promise((resolve) => { opened = resolve; });
+  const endedP = new Promise((resolve) => { ended = resolve; });
+  const req = http.request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers, agent: false, localAddress }, (res) => {
+    let text = '';
+    res.on('data', (d) => { text += d; opened(res.statusCode); });
+    res.on('end', () => { opened(res.statusCode); ended({ status: res.statusCode, text }); });
+    res.on('error', () => ended({ status: res.statusCode, text }));
+  });
+  req.on('error', (e) => { opened(0); ended({ status: 0, text: String(e) }); });
+  req.end(body);
+  return { id, opened: () => openedP, ended: () => endedP, close: () => req.destroy() };
+}
+
+/** The JSON-RPC messages of an SSE (or JSON) body. */
+const messagesOf = (text) => text.split('\n').filter((l) => l.startsWith('data: ') && l.length > 6).map((l) => JSON.parse(l.slice(6)));
+
+const bounded = (p, ms, what) => Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what} did not end within ${ms} ms`)), ms))]);
+
+describe('long-lived HTTP streams end by themselves', () => {
+  let gw;
+  before(async () => { gw = await startGateway({ args: ['--http-stream-seconds', '2'] }); });
+  after(async () => { await gw?.stop(); });
+
+  test('a listen ends within its bound with its result, and its rows go with it', async () => {
+    // Before, a listen held its invocation until the client left (up to the function's 900 s).
+    const l = listen(gw.httpUrl);
+    const { status, text } = await bounded(l.ended(), 30_000, 'the listen');
+    assert.equal(status, 200);
+    const messages = messagesOf(text);
+    assert.equal(messages[0]?.method, 'notifications/subscriptions/acknowledged', text);
+    const result = messages.find((m) => m.id === l.id);
+    assert.ok(result?.result, `the listen ends with its result: ${text}`);
+    assert.equal(result.result._meta['io.modelcontextprotocol/subscriptionId'], l.id);
+  });
+
+  test('a session GET stream ends with an SSE retry, and the client can open another', async () => {
+    const init = await httpCall(gw.httpUrl, {
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'limits', version: '0' } } }),
+    });
+    const session = init.headers['mcp-session-id'];
+    assert.ok(session, init.text);
+    const get = () => httpCall(gw.httpUrl, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' }, timeoutMs: 30_000 });
+    const first = await get();
+    assert.equal(first.status, 200);
+    assert.match(first.text, /^retry: \d+$/m, `the stream tells the client when to reconnect: ${first.text}`);
+    assert.equal((await get()).status, 200, 'a new stream opens after the bound');
+  });
+});
+
+describe('open HTTP streams are capped per caller and per deployment', () => {
+  let gw;
+  before(async () => { gw = await startGateway({ args: ['--http-stream-seconds', '120', '--http-streams-per-caller', '2', '--http-streams', '3'] }); });
+  after(async () => { await gw?.stop(); });
+
+  test('a third stream of one caller, and a fourth of the deployment, get 429 / -32010', async () => {
+    // Before, nothing capped them: a thousand idle listens took the account's concurrency.
+    const open = [];
+    try {
+      const opens = async (l, what) => {
+        open.push(l);
+        if ((await l.opened()) !== 200) assert.fail(`${what}: ${JSON.stringify(await l.ended())}`);
+      };
+      for (let i = 0; i < 2; i++) await opens(listen(gw.httpUrl, { localAddress: '127.0.0.2' }), `listen ${i + 1} of 127.0.0.2`);
+      const third = await listen(gw.httpUrl, { localAddress: '127.0.0.2' }).ended();
+      assert.equal(third.status, 429, third.text);
+      assert.equal(JSON.parse(third.text).error.code, -32010);
+      assert.match(JSON.parse(third.text).error.message, /WebSocket/);
+      await opens(listen(gw.httpUrl, { localAddress: '127.0.0.3' }), 'another caller has its own places');
+      const fourth = await listen(gw.httpUrl, { localAddress: '127.0.0.4' }).ended();
+      assert.equal(fourth.status, 429, `the deployment's cap: ${fourth.text}`);
+    } finally {
+      for (const l of open) l.close();
+    }
+  });
+});
+
+describe('HTTP streams end when their token does', () => {
+  let gw;
+  let keyPath;
+  before(async () => {
+    keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'limits-exp-')), 'issuer.pem');
+    gw = await startGateway({ args: ['--auth', '--auth-key', keyPath, '--http-stream-seconds', '600'] });
+  });
+  after(async () => { await gw?.stop(); });
+
+  test('a listen opened with a token about to expire ends at its expiry', async () => {
+    // Before, a stream was authorized once and stayed open past the credential.
+    const token = (await promisify(execFile)(bin, ['mint-token', '--gateway', gw.base, '--auth-key', keyPath, '--subject', 'erin', '--ttl', '3'])).stdout.trim();
+    const l = listen(gw.httpUrl, { token });
+    const { status, text } = await bounded(l.ended(), 60_000, 'the listen past its token');
+    assert.equal(status, 200, text);
+    assert.ok(messagesOf(text).find((m) => m.id === l.id)?.result, text);
   });
 });

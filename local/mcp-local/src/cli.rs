@@ -71,6 +71,19 @@ pub struct Args {
     /// default applies unless given).
     #[arg(long, env = "MCP_ANONYMOUS_RATE_LIMIT", overrides_with = "anonymous_rate_limit")]
     pub anonymous_rate_limit: Option<u64>,
+    /// A GET or listen stream ends by itself after this many seconds (the client reconnects);
+    /// 0: when its client leaves (the default in process; with --functions the template's
+    /// default applies unless given).
+    #[arg(long, env = "MCP_HTTP_STREAM_SECONDS")]
+    pub http_stream_seconds: Option<u64>,
+    /// GET and listen streams one caller (principal, or source address) may hold open at
+    /// once; 0 for no limit (the default in process; the template's with --functions).
+    #[arg(long, env = "MCP_HTTP_STREAMS_PER_CALLER")]
+    pub http_streams_per_caller: Option<u64>,
+    /// GET and listen streams the whole gateway may hold open at once; 0 for no limit (the
+    /// default in process; the template's with --functions).
+    #[arg(long, env = "MCP_HTTP_STREAMS")]
+    pub http_streams: Option<u64>,
     /// Requests one WebSocket connection may have in flight at once (counted across
     /// instances); 0 for no limit (the default in process; with --functions the template's
     /// default applies unless given).
@@ -170,6 +183,9 @@ impl Args {
             auth: auth.cloned(),
             rate_limit_per_minute: self.rate_limit.unwrap_or(0),
             anonymous_rate_limit_per_minute: self.anonymous_rate_limit.unwrap_or(0),
+            http_stream_seconds: self.http_stream_seconds.unwrap_or(0),
+            http_streams_per_caller: self.http_streams_per_caller.unwrap_or(0),
+            http_streams: self.http_streams.unwrap_or(0),
             max_in_flight: self.max_in_flight.unwrap_or(0),
             registry_table: self.registry_table.clone(),
             lambda_endpoint: self.lambda_endpoint.clone(),

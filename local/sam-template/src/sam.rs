@@ -28,6 +28,8 @@ pub struct Function {
     pub binary: Option<String>,
     pub timeout: Duration,
     pub memory_mb: u32,
+    /// `ReservedConcurrentExecutions`: at most this many invocations at once, if set.
+    pub reserved_concurrency: Option<u32>,
     pub architecture: String,
     pub environment: BTreeMap<String, String>,
     /// Whether it runs in the VPC (`VpcConfig` with subnets): its AWS calls then go through
@@ -102,6 +104,7 @@ impl Stack {
             binary: resource["Metadata"]["BuildProperties"]["Binary"].as_str().map(str::to_owned),
             timeout: number("Timeout")?.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
             memory_mb: number("MemorySize")?.map_or(DEFAULT_MEMORY_MB, |m| m as u32),
+            reserved_concurrency: number("ReservedConcurrentExecutions")?.map(|n| n as u32),
             architecture: p["Architectures"][0].as_str().unwrap_or("x86_64").to_owned(),
             environment,
             in_vpc,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 
-use mcp_edge::http::{HttpConfig, HttpEdge};
+use mcp_edge::http::{HttpConfig, HttpEdge, StreamLimits};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::rate::{RateLimit, RateLimits};
 use mcp_edge::websocket::WebSocketEdge;
@@ -94,6 +94,12 @@ impl App {
             origin: origin.clone(),
             auth,
             rate_limits,
+            streams: StreamLimits {
+                lifetime: (settings.http_stream_seconds > 0)
+                    .then(|| std::time::Duration::from_secs(settings.http_stream_seconds)),
+                per_caller: (settings.http_streams_per_caller > 0).then_some(settings.http_streams_per_caller),
+                total: (settings.http_streams > 0).then_some(settings.http_streams),
+            },
             // A frozen environment runs nothing after its response: a request keeps its
             // stream until it is done instead of detaching from it.
             detach: settings.host == Host::LongRunning,

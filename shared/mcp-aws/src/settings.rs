@@ -81,6 +81,15 @@ pub struct Settings {
     /// `MCP_ANONYMOUS_RATE_LIMIT`: requests and messages without a principal that each source
     /// address may send per minute; unset or 0 for no limit.
     pub anonymous_rate_limit_per_minute: u64,
+    /// `MCP_HTTP_STREAM_SECONDS`: a GET or listen stream ends by itself after this long (the
+    /// client reconnects); unset or 0: when its client leaves.
+    pub http_stream_seconds: u64,
+    /// `MCP_HTTP_STREAMS_PER_CALLER`: GET and listen streams one caller may hold open at once;
+    /// unset or 0 for no limit.
+    pub http_streams_per_caller: u64,
+    /// `MCP_HTTP_STREAMS`: GET and listen streams the deployment may hold open at once; unset
+    /// or 0 for no limit.
+    pub http_streams: u64,
     /// `MCP_MAX_IN_FLIGHT`: requests one WebSocket connection may have in flight at once;
     /// unset or 0 for no limit.
     pub max_in_flight: u64,
@@ -112,6 +121,9 @@ impl Settings {
             auth: None,
             rate_limit_per_minute: 0,
             anonymous_rate_limit_per_minute: 0,
+            http_stream_seconds: 0,
+            http_streams_per_caller: 0,
+            http_streams: 0,
             max_in_flight: 0,
             registry_table: None,
             lambda_endpoint: None,
@@ -142,6 +154,9 @@ impl Settings {
             auth: mcp_auth::AuthConfig::from_env()?,
             rate_limit_per_minute: count("MCP_RATE_LIMIT")?,
             anonymous_rate_limit_per_minute: count("MCP_ANONYMOUS_RATE_LIMIT")?,
+            http_stream_seconds: count("MCP_HTTP_STREAM_SECONDS")?,
+            http_streams_per_caller: count("MCP_HTTP_STREAMS_PER_CALLER")?,
+            http_streams: count("MCP_HTTP_STREAMS")?,
             max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
             registry_table: var("MCP_REGISTRY_TABLE"),
             lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),

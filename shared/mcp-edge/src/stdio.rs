@@ -114,6 +114,7 @@ where
                 principal: None,
                 http: None,
                 credential_expires_at_ms: None,
+                stream_until_ms: None,
             };
             let out = Arc::new(LineOutbound(tx.clone()));
             let reply = router.handle(&message, &inbound, out).await;

@@ -174,6 +174,7 @@ impl WebSocketEdge {
             principal: principal(event),
             http: None,
             credential_expires_at_ms: token_expiry_ms(&event.request_context.authorizer.fields),
+            stream_until_ms: None,
         };
         let source = event.request_context.identity.source_ip.as_deref();
         let verdict = rate::check(self.state(), self.rate_limits, inbound.principal.as_deref(), source).await;

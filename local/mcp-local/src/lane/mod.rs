@@ -94,7 +94,10 @@ impl Lane {
                 environment,
                 timeout: f.timeout,
                 memory_mb: f.memory_mb,
-                max_environments: args.max_environments,
+                // Reserved concurrency caps a function's environments as Lambda caps them.
+                max_environments: f
+                    .reserved_concurrency
+                    .map_or(args.max_environments, |r| args.max_environments.min(r as usize)),
             });
         }
         let proxy = AwsProxy::new(ProxyConfig {

@@ -37,6 +37,15 @@ pub fn settings(args: &Args, auth: Option<&mcp_auth::AuthConfig>) -> anyhow::Res
         // many words.
         p.insert("AllowAnonymous".into(), "true".into());
     }
+    for (parameter, value) in [
+        ("HttpStreamSeconds", args.http_stream_seconds),
+        ("HttpStreamsPerCaller", args.http_streams_per_caller),
+        ("HttpStreams", args.http_streams),
+    ] {
+        if let Some(n) = value {
+            p.insert(parameter.into(), n.to_string());
+        }
+    }
     if let Some(n) = args.max_in_flight {
         p.insert("MaxInFlight".into(), n.to_string());
     }

@@ -5,6 +5,7 @@
 mod body;
 mod headers;
 mod stream;
+mod streams;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,13 +15,14 @@ use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use tokio::sync::mpsc;
 
 use mcp_auth::{Challenge, METADATA_PATH, TokenSource, TokenValidator, protected_resource_metadata};
-use mcp_protocol::jsonrpc;
 use mcp_protocol::model::{Era, ProtocolVersion};
 use mcp_protocol::{ErrorCode, ErrorObject};
+use mcp_protocol::{jsonrpc, methods};
 use mcp_server::{Inbound, Refusal, Reply, ReplyStatus, Router, Servers, Transport};
 
 pub use body::HttpBody;
 use stream::{AbortOnDrop, ChannelOutbound, Out, Tail};
+pub use streams::StreamLimits;
 
 use crate::limits::MAX_MESSAGE_BYTES;
 use crate::origin::OriginPolicy;
@@ -40,6 +42,8 @@ pub struct HttpConfig {
     /// Requests per principal, and per source address for anonymous requests, and window
     /// (`429` beyond it).
     pub rate_limits: RateLimits,
+    /// How long a GET or listen stream lasts, and how many may be open.
+    pub streams: StreamLimits,
     /// Whether a session-era request may detach from its stream (SEP-1699 polling: the
     /// stream closes, the request runs on, the client resumes with `Last-Event-ID`). Only
     /// where work outlives a response: a Lambda environment is frozen once the response
@@ -56,6 +60,7 @@ impl Default for HttpConfig {
             keepalive: Duration::from_secs(15),
             auth: None,
             rate_limits: RateLimits::default(),
+            streams: StreamLimits::default(),
             detach: true,
         }
     }
@@ -87,18 +92,18 @@ impl HttpEdge {
             tracing::warn!(%why, "request refused");
             return error_response(StatusCode::FORBIDDEN, ErrorCode::INVALID_REQUEST, &format!("Forbidden: {why}"));
         }
-        let principal = match &self.config.auth {
-            None => None,
+        let (principal, expires_at_ms) = match &self.config.auth {
+            None => (None, None),
             Some(auth) => {
                 match crate::auth::authenticate(auth, req.headers(), req.uri().query(), TokenSource::Http).await {
-                    Ok(principal) => Some(principal.subject),
+                    Ok(principal) => (Some(principal.subject), Some(principal.expires_at_s.saturating_mul(1000))),
                     Err(challenge) => return challenge_response(&challenge),
                 }
             }
         };
         let state = self.servers.default_router().state();
-        let source = req.extensions().get::<SourceAddress>().map(|a| a.0.as_str());
-        let verdict = rate::check(state, self.config.rate_limits, principal.as_deref(), source).await;
+        let source = req.extensions().get::<SourceAddress>().map(|a| a.0.clone());
+        let verdict = rate::check(state, self.config.rate_limits, principal.as_deref(), source.as_deref()).await;
         if let (Verdict::Limited { retry_after_ms }, Some(limit)) = verdict {
             return rate_limited(&limit, retry_after_ms);
         }
@@ -106,10 +111,11 @@ impl HttpEdge {
             Ok(router) => router,
             Err(refusal) => return refused(&refusal),
         };
+        let caller = Caller { principal, expires_at_ms, source };
         match *req.method() {
-            Method::POST => self.post(router, req, principal).await,
-            Method::GET => self.get(&router, req, principal).await,
-            Method::DELETE => self.delete(&router, req, principal).await,
+            Method::POST => self.post(router, req, caller).await,
+            Method::GET => self.get(&router, req, caller).await,
+            Method::DELETE => self.delete(&router, req, caller.principal).await,
             _ => {
                 let mut r =
                     error_response(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::INVALID_REQUEST, "Method not allowed");
@@ -119,7 +125,7 @@ impl HttpEdge {
         }
     }
 
-    async fn post(&self, router: Arc<Router>, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
+    async fn post(&self, router: Arc<Router>, req: Request<Bytes>, caller: Caller) -> Response<HttpBody> {
         let (parts, body) = req.into_parts();
         if body.len() > self.config.max_body_bytes {
             let m = format!("message exceeds the {} byte limit", self.config.max_body_bytes);
@@ -137,12 +143,25 @@ impl HttpEdge {
         let session_id = headers::text(&parts.headers, headers::SESSION_ID);
         let http_headers = headers::mcp_headers(&parts.headers);
         let resumable = session_id.is_some() && !is_stateless(http_headers.protocol_version.as_deref());
+        // A 2026-07-28 listen is a long-lived stream: it takes a place among the open streams,
+        // ends by itself within the bound, and at its token's expiry.
+        let listen = !resumable
+            && is_stateless(http_headers.protocol_version.as_deref())
+            && http_headers.method.as_deref() == Some(methods::SUBSCRIPTIONS_LISTEN);
+        let ticket = match listen {
+            true => match self.admit_stream(router.state(), &caller).await {
+                Ok(ticket) => Some(ticket),
+                Err(refused) => return refused,
+            },
+            false => None,
+        };
         let inbound = Inbound {
             transport: Transport::Http,
             session_id,
-            principal,
+            principal: caller.principal,
             http: Some(http_headers),
-            credential_expires_at_ms: None,
+            credential_expires_at_ms: if listen { caller.expires_at_ms } else { None },
+            stream_until_ms: if listen { self.config.streams.ends_at_ms(None) } else { None },
         };
 
         let (tx, mut rx) = mpsc::channel::<Out>(64);
@@ -150,7 +169,14 @@ impl HttpEdge {
         let state = router.state().clone();
         let session = inbound.session_id.clone();
         let mut task = AbortOnDrop {
-            handle: tokio::spawn(async move { router.handle(&body, &inbound, out).await }),
+            handle: tokio::spawn(async move {
+                let reply = router.handle(&body, &inbound, out).await;
+                // The place goes back before the reply does (a frozen Lambda runs nothing after).
+                if let Some(ticket) = ticket {
+                    ticket.release().await;
+                }
+                reply
+            }),
             abort: !resumable,
         };
         // The first thing the request produces decides the reply's form: its response
@@ -180,7 +206,7 @@ impl HttpEdge {
         sse_response(stream::pump(first, rx, tail, log, self.config.sse_retry, self.config.keepalive))
     }
 
-    async fn get(&self, router: &Router, req: Request<Bytes>, principal: Option<String>) -> Response<HttpBody> {
+    async fn get(&self, router: &Router, req: Request<Bytes>, caller: Caller) -> Response<HttpBody> {
         let headers = req.headers();
         let version = headers::text(headers, headers::PROTOCOL_VERSION);
         let Some(session_id) =
@@ -196,12 +222,24 @@ impl HttpEdge {
             return r;
         };
         let state = router.state().clone();
-        if let Err(refused) = own_session(router, &session_id, &principal).await {
+        if let Err(refused) = own_session(router, &session_id, &caller.principal).await {
             return refused;
         }
+        let ticket = match self.admit_stream(&state, &caller).await {
+            Ok(ticket) => ticket,
+            Err(refused) => return refused,
+        };
+        // The stream ends by itself (an SSE `retry`, then the end) at its bound or its token's
+        // expiry; the client reconnects, resuming with `Last-Event-ID` where it has one.
+        let bounds = stream::Bounds {
+            ends_at_ms: self.config.streams.ends_at_ms(caller.expires_at_ms),
+            retry: self.config.sse_retry,
+            keepalive: self.config.keepalive,
+            ticket,
+        };
         let frames = match headers::text(headers, headers::LAST_EVENT_ID) {
-            Some(last) => stream::resume(state, &session_id, last, self.config.keepalive).await,
-            None => stream::session_stream(state, session_id, self.config.keepalive).await.map(Some),
+            Some(last) => stream::resume(state, &session_id, last, bounds).await,
+            None => stream::session_stream(state, session_id, bounds).await.map(Some),
         };
         match frames {
             Ok(Some(frames)) => sse_response(frames),
@@ -236,6 +274,33 @@ impl HttpEdge {
             Ok(false) => error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found"),
             Err(e) => error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string()),
         }
+    }
+}
+
+/// Who sent a request: its principal and its token's expiry (authorization on), and the
+/// address it came from.
+struct Caller {
+    principal: Option<String>,
+    expires_at_ms: Option<u64>,
+    source: Option<String>,
+}
+
+impl HttpEdge {
+    /// A place for one more long-lived stream of `caller`, or the `429` that says why not.
+    async fn admit_stream(
+        &self,
+        state: &mcp_server::StateHandles,
+        caller: &Caller,
+    ) -> Result<streams::Ticket, Response<HttpBody>> {
+        let who = streams::caller(caller.principal.as_deref(), caller.source.as_deref());
+        self.config.streams.admit(state, &who).await.map_err(|refused| {
+            tracing::info!(reason = %refused.message(), "stream refused");
+            let e = ErrorObject::new(ErrorCode::LIMIT_EXCEEDED, refused.message());
+            let mut r = json(StatusCode::TOO_MANY_REQUESTS, Bytes::from(jsonrpc::encode_error(None, &e)));
+            let retry_s = self.config.streams.lifetime.map_or(60, |l| l.as_secs().clamp(1, 60));
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_s));
+            r
+        })
     }
 }
 

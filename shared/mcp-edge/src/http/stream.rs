@@ -13,10 +13,11 @@ use tokio::task::JoinHandle;
 
 use mcp_protocol::jsonrpc::{self, Message};
 use mcp_server::router::session_channel;
-use mcp_server::state::{StateHandles, StateResult};
+use mcp_server::state::{StateHandles, StateResult, now_ms};
 use mcp_server::{Outbound, OutboundClosed, Reply, ReplyStatus};
 
 use super::body::{HttpBody, SSE_KEEPALIVE, sse_event, sse_priming, sse_retry};
+use super::streams::Ticket;
 use crate::http::body;
 
 /// What a request sends besides its response.
@@ -219,13 +220,39 @@ async fn write(body: &mut Option<mpsc::Sender<Bytes>>, frame: Bytes) {
     }
 }
 
+/// How a GET stream ends by itself, and the place it holds among the open streams.
+pub(super) struct Bounds {
+    /// When to end (after an SSE `retry`); `None`: when the client leaves.
+    pub ends_at_ms: Option<u64>,
+    pub retry: Duration,
+    pub keepalive: Duration,
+    pub ticket: Ticket,
+}
+
+impl Bounds {
+    /// Resolves when the stream must end.
+    async fn reached(ends_at_ms: Option<u64>) {
+        match ends_at_ms {
+            Some(at) => tokio::time::sleep(Duration::from_millis(at.saturating_sub(now_ms()))).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Tells the client when to come back, then gives the stream's place back: the stream
+    /// ends right after.
+    async fn end(self, tx: &mpsc::Sender<Bytes>) {
+        let _ = tx.send(sse_retry(self.retry.as_millis() as u64)).await;
+        self.ticket.release().await;
+    }
+}
+
 /// `GET` with `Last-Event-ID`: replays what followed that event on its stream, then follows
 /// the stream live until it ends. `None` if the event is unknown or not `session`'s.
 pub(super) async fn resume(
     state: StateHandles,
     session: &str,
     last_event_id: String,
-    keepalive: Duration,
+    bounds: Bounds,
 ) -> StateResult<Option<HttpBody>> {
     let Some((stream, _)) = state.events.after(&last_event_id).await? else { return Ok(None) };
     if !owned_by(&stream, session) {
@@ -236,49 +263,73 @@ pub(super) async fn resume(
     let (_, replay) = state.events.after(&last_event_id).await?.unwrap_or_default();
     let (tx, rx) = mpsc::channel::<Bytes>(32);
     tokio::spawn(async move {
-        let mut seen = HashSet::new();
-        for (id, message) in replay {
-            if message == END {
-                return;
-            }
-            if message.is_empty() {
-                continue; // the priming event
-            }
-            seen.insert(id.clone());
-            if tx.send(sse_event(Some(&id), &message)).await.is_err() || is_response(&message) {
-                return;
-            }
-        }
-        let mut live = live;
-        let mut ticker = tokio::time::interval(keepalive);
-        ticker.tick().await;
-        loop {
-            tokio::select! {
-                m = live.next() => {
-                    let Some(m) = m else { return };
-                    let Some(split) = m.iter().position(|&b| b == b'\n') else { continue };
-                    let (id, message) = (String::from_utf8_lossy(&m[..split]).into_owned(), &m[split + 1..]);
-                    if message == END {
-                        return;
-                    }
-                    if !seen.insert(id.clone()) {
-                        continue;
-                    }
-                    if tx.send(sse_event(Some(&id), message)).await.is_err() || is_response(message) {
-                        return;
-                    }
-                }
-                _ = ticker.tick() => {
-                    if tx.send(Bytes::from_static(SSE_KEEPALIVE)).await.is_err() {
-                        return;
-                    }
-                }
-            }
+        if replay_then_follow(&tx, replay, live, &bounds).await == Ended::Bounded {
+            bounds.end(&tx).await;
+        } else {
+            bounds.ticket.release().await;
         }
     });
     Ok(Some(body::HttpBody::Stream(
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) }).boxed(),
     )))
+}
+
+/// How a stream stopped.
+#[derive(PartialEq)]
+enum Ended {
+    /// It was done, or its client left.
+    Done,
+    /// It reached its bound: the client should come back.
+    Bounded,
+}
+
+async fn replay_then_follow(
+    tx: &mpsc::Sender<Bytes>,
+    replay: Vec<(String, Vec<u8>)>,
+    mut live: BoxStream<'static, Vec<u8>>,
+    bounds: &Bounds,
+) -> Ended {
+    let mut seen = HashSet::new();
+    for (id, message) in replay {
+        if message == END {
+            return Ended::Done;
+        }
+        if message.is_empty() {
+            continue; // the priming event
+        }
+        seen.insert(id.clone());
+        if tx.send(sse_event(Some(&id), &message)).await.is_err() || is_response(&message) {
+            return Ended::Done;
+        }
+    }
+    let mut ticker = tokio::time::interval(bounds.keepalive);
+    ticker.tick().await;
+    let ends = Bounds::reached(bounds.ends_at_ms);
+    tokio::pin!(ends);
+    loop {
+        tokio::select! {
+            m = live.next() => {
+                let Some(m) = m else { return Ended::Done };
+                let Some(split) = m.iter().position(|&b| b == b'\n') else { continue };
+                let (id, message) = (String::from_utf8_lossy(&m[..split]).into_owned(), &m[split + 1..]);
+                if message == END {
+                    return Ended::Done;
+                }
+                if !seen.insert(id.clone()) {
+                    continue;
+                }
+                if tx.send(sse_event(Some(&id), message)).await.is_err() || is_response(message) {
+                    return Ended::Done;
+                }
+            }
+            () = &mut ends => return Ended::Bounded,
+            _ = ticker.tick() => {
+                if tx.send(Bytes::from_static(SSE_KEEPALIVE)).await.is_err() {
+                    return Ended::Done;
+                }
+            }
+        }
+    }
 }
 
 /// Control messages on a session's channel (never JSON, so never confused with messages).
@@ -294,11 +345,7 @@ pub(super) async fn close_session_streams(state: &StateHandles, session_id: &str
 /// (resource updates, list changes), fed through the bus from any instance. A session has one
 /// such stream: opening another ends the previous one (a message goes on one stream only),
 /// and deleting the session ends it.
-pub(super) async fn session_stream(
-    state: StateHandles,
-    session_id: String,
-    keepalive: Duration,
-) -> StateResult<HttpBody> {
+pub(super) async fn session_stream(state: StateHandles, session_id: String, bounds: Bounds) -> StateResult<HttpBody> {
     let channel = session_channel(&session_id);
     let mut messages: BoxStream<'static, Vec<u8>> = state.bus.subscribe(&channel).await?;
     let token = mcp_server::ids::random_id();
@@ -307,32 +354,51 @@ pub(super) async fn session_stream(
     state.bus.publish(&channel, takeover.clone()).await?;
     let (tx, rx) = mpsc::channel::<Bytes>(32);
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(keepalive);
-        ticker.tick().await;
-        // A takeover published before our own comes from an older stream: it does not end us.
-        let mut announced = false;
-        loop {
-            let frame = tokio::select! {
-                m = messages.next() => match m {
-                    None => return,
-                    Some(m) if m == takeover => {
-                        announced = true;
-                        continue;
-                    }
-                    Some(m) if m.starts_with(TAKEOVER) && !announced => continue,
-                    Some(m) if m == CLOSE_SESSION_STREAMS || m.starts_with(TAKEOVER) => return,
-                    Some(m) => sse_event(None, &m),
-                },
-                _ = ticker.tick() => Bytes::from_static(SSE_KEEPALIVE),
-            };
-            if tx.send(frame).await.is_err() {
-                return;
-            }
+        let ended = follow_session(&tx, &mut messages, &takeover, &bounds).await;
+        if ended == Ended::Bounded {
+            bounds.end(&tx).await;
+        } else {
+            bounds.ticket.release().await;
         }
     });
     Ok(HttpBody::Stream(
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) }).boxed(),
     ))
+}
+
+/// Forwards a session's unsolicited messages until the stream is taken over, closed, left
+/// or bounded.
+async fn follow_session(
+    tx: &mpsc::Sender<Bytes>,
+    messages: &mut BoxStream<'static, Vec<u8>>,
+    takeover: &[u8],
+    bounds: &Bounds,
+) -> Ended {
+    let mut ticker = tokio::time::interval(bounds.keepalive);
+    ticker.tick().await;
+    let ends = Bounds::reached(bounds.ends_at_ms);
+    tokio::pin!(ends);
+    // A takeover published before our own comes from an older stream: it does not end us.
+    let mut announced = false;
+    loop {
+        let frame = tokio::select! {
+            m = messages.next() => match m {
+                None => return Ended::Done,
+                Some(m) if m == takeover => {
+                    announced = true;
+                    continue;
+                }
+                Some(m) if m.starts_with(TAKEOVER) && !announced => continue,
+                Some(m) if m == CLOSE_SESSION_STREAMS || m.starts_with(TAKEOVER) => return Ended::Done,
+                Some(m) => sse_event(None, &m),
+            },
+            () = &mut ends => return Ended::Bounded,
+            _ = ticker.tick() => Bytes::from_static(SSE_KEEPALIVE),
+        };
+        if tx.send(frame).await.is_err() {
+            return Ended::Done;
+        }
+    }
 }
 
 fn is_response(message: &[u8]) -> bool {

@@ -37,11 +37,31 @@ pub struct Inbound {
     /// channel (a session, a subscription row) outlives it, so a closed-late connection is
     /// not delivered to past its token.
     pub credential_expires_at_ms: Option<u64>,
+    /// When a long-lived stream this message opens (a `subscriptions/listen` over HTTP) ends
+    /// by itself: a Function URL stream holds a Lambda invocation for as long as it is open,
+    /// so the edge bounds it, and the client opens another.
+    pub stream_until_ms: Option<u64>,
 }
 
 impl Inbound {
     pub fn new(transport: Transport) -> Self {
-        Inbound { transport, session_id: None, principal: None, http: None, credential_expires_at_ms: None }
+        Inbound {
+            transport,
+            session_id: None,
+            principal: None,
+            http: None,
+            credential_expires_at_ms: None,
+            stream_until_ms: None,
+        }
+    }
+
+    /// When a stream this message opens must end: the stream's bound or the credential's
+    /// expiry, whichever comes first.
+    pub fn stream_ends_at_ms(&self) -> Option<u64> {
+        match (self.stream_until_ms, self.credential_expires_at_ms) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
     /// `expires_at_ms`, cut to the credential's expiry.
     pub fn within_credential(&self, expires_at_ms: u64) -> u64 {

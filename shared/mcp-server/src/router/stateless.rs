@@ -302,8 +302,18 @@ impl Router {
         // Rows expire; a live stream renews them well before they do.
         let mut renew = tokio::time::interval(self.config.subscription_ttl / 2);
         renew.tick().await;
+        // The stream ends by itself at its bound or its credential's expiry (the client
+        // listens again, with a fresh token if it must).
+        let ends = match cx.inbound.stream_ends_at_ms() {
+            Some(at) => futures_util::future::Either::Left(tokio::time::sleep(std::time::Duration::from_millis(
+                at.saturating_sub(now_ms()),
+            ))),
+            None => futures_util::future::Either::Right(std::future::pending()),
+        };
+        tokio::pin!(ends);
         loop {
             tokio::select! {
+                () = &mut ends => break,
                 message = stream.next() => {
                     let Some(m) = message else { break };
                     if out.send(m).await.is_err() {
@@ -337,7 +347,11 @@ impl Router {
         row: &mut Subscriber,
         inbound: &Inbound,
     ) -> crate::state::StateResult<()> {
-        row.expires_at_ms = inbound.within_credential(now_ms() + self.config.subscription_ttl.as_millis() as u64);
+        // A bounded stream's rows outlive it by a minute at most, however it ends (a process
+        // killed at its timeout removes nothing).
+        let ttl_end = now_ms() + self.config.subscription_ttl.as_millis() as u64;
+        let bound = inbound.stream_until_ms.map_or(ttl_end, |until| ttl_end.min(until + ROWS_OUTLIVE_STREAM_MS));
+        row.expires_at_ms = inbound.within_credential(bound);
         for t in topics {
             self.state.subscriptions.subscribe(t, row).await?;
         }
@@ -357,6 +371,9 @@ impl Router {
         }
     }
 }
+
+/// How long a bounded listen stream's rows may outlive it.
+const ROWS_OUTLIVE_STREAM_MS: u64 = 60_000;
 
 /// The subscriber id of a WebSocket connection's listen (distinct from its session's rows).
 pub fn listen_subscriber(connection_id: &str) -> String {
