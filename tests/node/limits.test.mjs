@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { startGateway } from './lib/gateway.mjs';
+import { laneArgs, startGateway } from './lib/gateway.mjs';
 import { httpCall, WsClient } from './lib/hostile.mjs';
 import { freshId, httpPost, withMeta } from './lib/stateless.mjs';
 
@@ -221,5 +221,47 @@ describe('HTTP streams end when their token does', () => {
     const { status, text } = await bounded(l.ended(), 60_000, 'the listen past its token');
     assert.equal(status, 200, text);
     assert.ok(messagesOf(text).find((m) => m.id === l.id)?.result, text);
+  });
+});
+
+// In the Lambda lane only: the deployment without its Redis tier (RedisTier=none), where each
+// function instance handles one event at a time and no signal crosses instances.
+const lane = laneArgs().includes('--functions');
+describe('RedisTier=none refuses what cannot work, and says so', { skip: !lane && 'the Lambda lane only (in process every instance shares one bus)' }, () => {
+  let gw;
+  before(async () => {
+    const args = laneArgs();
+    const i = args.indexOf('--redis-url');
+    if (i >= 0) args.splice(i, 2);
+    gw = await startGateway({ extraArgs: args });
+  });
+  after(async () => { await gw?.stop(); });
+
+  test('a session GET stream is 405 and an HTTP listen 400, both naming the tier', async () => {
+    // Before, both opened and waited for notifications that could never reach them.
+    const init = await httpCall(gw.httpUrl, {
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: { elicitation: {} }, clientInfo: { name: 'limits', version: '0' } } }),
+    });
+    const session = init.headers['mcp-session-id'];
+    const get = await httpCall(gw.httpUrl, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } });
+    assert.equal(get.status, 405, get.text);
+    assert.match(get.text, /RedisTier=none/);
+    const l = await listen(gw.httpUrl).ended();
+    assert.equal(l.status, 400, l.text);
+    assert.match(l.text, /RedisTier=none/);
+  });
+
+  test('a session-era elicitation is refused at once instead of waiting for an answer that cannot arrive', async () => {
+    const sessionHeaders = (session) => ({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' });
+    const init = await httpCall(gw.httpUrl, {
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: { elicitation: {} }, clientInfo: { name: 'limits', version: '0' } } }),
+    });
+    const session = init.headers['mcp-session-id'];
+    const call = (id, name, args) => httpCall(gw.httpUrl, { headers: sessionHeaders(session), body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }), timeoutMs: 30_000 });
+    await call(2, 'note_write', { name: 'kept', text: 'x' });
+    const refused = await call(3, 'note_delete', { name: 'kept' });
+    assert.match(refused.text, /RedisTier=none/, refused.text);
   });
 });

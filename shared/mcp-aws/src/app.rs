@@ -58,11 +58,12 @@ impl App {
         };
         let server = Arc::new(server);
         let state = shared.instance_state();
+        let shared_signals = shared.signals_shared();
         let mut router = Router::new(
             server.clone(),
             state.clone(),
             shared.request_states.clone(),
-            RouterConfig::default(),
+            RouterConfig { shared_signals, ..RouterConfig::default() },
             Some(sink.clone()),
         );
         if let Some(registry) = &shared.registry {
@@ -100,6 +101,7 @@ impl App {
                 per_caller: (settings.http_streams_per_caller > 0).then_some(settings.http_streams_per_caller),
                 total: (settings.http_streams > 0).then_some(settings.http_streams),
             },
+            shared_signals,
             // A frozen environment runs nothing after its response: a request keeps its
             // stream until it is done instead of detaching from it.
             detach: settings.host == Host::LongRunning,

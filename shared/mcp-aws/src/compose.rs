@@ -87,7 +87,20 @@ impl Shared {
         };
         let request_states = request_states(&settings.request_state_key, &sdk).await?;
         mcp_server::observe::key_principal_hashes(request_states.derived_key("principal-hash"));
+        if settings.redis.is_none() && settings.host == Host::Lambda {
+            tracing::warn!(
+                "no Redis (RedisTier=none): rate limits, in-flight and stream caps count per instance; \
+                 session-era elicitation, sampling, roots and cancellation, and HTTP streams are refused, \
+                 since an instance handles one event at a time and signals cannot reach the one that waits"
+            );
+        }
         Ok(Shared { settings, sdk, state, registry, request_states })
+    }
+
+    /// Whether a signal sent on one instance reaches another: Redis carries it, or every
+    /// instance is in this process. A Lambda without Redis has neither.
+    pub fn signals_shared(&self) -> bool {
+        self.settings.redis.is_some() || self.settings.host == Host::LongRunning
     }
 
     /// The stores every instance shares, without an instance's L1 (for the sweeper).

@@ -85,3 +85,50 @@ async fn on_lambda_a_request_keeps_its_stream_until_its_reply() {
     // A long-running host detaches (the client resumes with Last-Event-ID for the reply).
     assert!(!reply_on_the_post_stream(Host::LongRunning).await);
 }
+
+/// An app of the reference server on `host`, without Redis.
+async fn reference_without_redis(host: Host) -> App {
+    let sdk = aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let shared = Shared::build(Settings::new(host, ServerChoice::Reference), sdk).await.unwrap();
+    App::with_api_gateway(&shared).unwrap()
+}
+
+async fn text_of(response: http::Response<mcp_aws::function_url::ResponseBody>) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn on_lambda_without_redis_what_needs_a_shared_bus_is_refused_and_says_so() {
+    // Before, a session-era elicitation waited its whole timeout (120 s) for an answer that
+    // reached another instance, and a GET stream waited for notifications that never came.
+    let app = reference_without_redis(Host::Lambda).await;
+    let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {"elicitation": {}}, "clientInfo": {"name": "t", "version": "1"}}});
+    let response = mcp_aws::function_url::handle(&app, event(&init, &[])).await.unwrap();
+    let session = response.headers()["mcp-session-id"].to_str().unwrap().to_owned();
+    let session_headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
+    let write = serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "note_write", "arguments": {"name": "n", "text": "t"}}});
+    mcp_aws::function_url::handle(&app, event(&write, &session_headers)).await.unwrap();
+    let delete = serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "note_delete", "arguments": {"name": "n"}}});
+    let (_, body) = text_of(mcp_aws::function_url::handle(&app, event(&delete, &session_headers)).await.unwrap()).await;
+    assert!(body.contains("RedisTier=none"), "the elicitation is refused at once, naming the tier: {body}");
+
+    let mut get = event(&serde_json::Value::Null, &session_headers);
+    *get.method_mut() = http::Method::GET;
+    let (status, body) = text_of(mcp_aws::function_url::handle(&app, get).await.unwrap()).await;
+    assert_eq!(status, 405, "{body}");
+    assert!(body.contains("RedisTier=none"), "{body}");
+
+    let listen = serde_json::json!({"jsonrpc": "2.0", "id": 4, "method": "subscriptions/listen", "params": {
+        "notifications": {"toolsListChanged": true},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let headers = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "subscriptions/listen")];
+    let (status, body) = text_of(mcp_aws::function_url::handle(&app, event(&listen, &headers)).await.unwrap()).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("RedisTier=none"), "{body}");
+}

@@ -59,8 +59,9 @@ pub(crate) enum InputMode {
     /// 2026-07-28 (MRTR): answers given in this round; unanswered requests are collected
     /// and returned as an `InputRequiredResult`.
     Mrtr(Mutex<MrtrRound>),
-    /// No way to ask (a transport without a return path).
-    Unavailable,
+    /// No way to ask: a transport without a return path, or a deployment whose answers
+    /// could not reach this instance. Says why.
+    Unavailable(&'static str),
 }
 
 #[derive(Default)]
@@ -201,9 +202,7 @@ impl RequestContext {
             self.check_capability(r)?;
         }
         match &self.inner.input {
-            InputMode::Unavailable => {
-                Err(InputError::Unreachable("this transport cannot carry requests to the client".into()))
-            }
+            InputMode::Unavailable(why) => Err(InputError::Unreachable((*why).into())),
             InputMode::Mrtr(round) => {
                 let mut round = round.lock().map_err(|_| InputError::Unreachable("poisoned".into()))?;
                 let mut values = Vec::with_capacity(requests.len());

@@ -10,10 +10,10 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 // and MCP_LOCAL_EXTRA_ARGS (e.g. "--dynamodb-endpoint http://127.0.0.1:PORT --create-table")
 // then override the defaults. MCP_LOCAL_LAUNCHER runs the gateway through a script that
 // execs it (local/gateway, which first creates the table from the template).
-export async function startGateway({ server = 'reference', instances = 2, args: more = [] } = {}) {
+export async function startGateway({ server = 'reference', instances = 2, args: more = [], extraArgs } = {}) {
   const bin = process.env.MCP_LOCAL_LAUNCHER ?? process.env.MCP_LOCAL_BIN ?? path.join(repoRoot, 'target/debug/mcp-local');
   const count = process.env.MCP_LOCAL_INSTANCES ?? String(instances);
-  const extra = (process.env.MCP_LOCAL_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const extra = extraArgs ?? laneArgs();
   const args = ['--host', '127.0.0.1', '--port', '0', '--server', server, '--instances', count, ...extra, ...more];
   const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -48,4 +48,9 @@ export async function startGateway({ server = 'reference', instances = 2, args: 
       return new Promise((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));
     },
   };
+}
+
+/** The extra arguments the test command gives every gateway (MCP_LOCAL_EXTRA_ARGS). */
+export function laneArgs() {
+  return (process.env.MCP_LOCAL_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean);
 }

@@ -18,6 +18,7 @@ use mcp_auth::{Challenge, METADATA_PATH, TokenSource, TokenValidator, protected_
 use mcp_protocol::model::{Era, ProtocolVersion};
 use mcp_protocol::{ErrorCode, ErrorObject};
 use mcp_protocol::{jsonrpc, methods};
+use mcp_server::router::NO_SHARED_SIGNALS;
 use mcp_server::{Inbound, Refusal, Reply, ReplyStatus, Router, Servers, Transport};
 
 pub use body::HttpBody;
@@ -44,6 +45,9 @@ pub struct HttpConfig {
     pub rate_limits: RateLimits,
     /// How long a GET or listen stream lasts, and how many may be open.
     pub streams: StreamLimits,
+    /// Whether notifications published on another instance reach a stream held here (see
+    /// `RouterConfig::shared_signals`); without it GET streams and listens are refused.
+    pub shared_signals: bool,
     /// Whether a session-era request may detach from its stream (SEP-1699 polling: the
     /// stream closes, the request runs on, the client resumes with `Last-Event-ID`). Only
     /// where work outlives a response: a Lambda environment is frozen once the response
@@ -61,6 +65,7 @@ impl Default for HttpConfig {
             auth: None,
             rate_limits: RateLimits::default(),
             streams: StreamLimits::default(),
+            shared_signals: true,
             detach: true,
         }
     }
@@ -148,6 +153,13 @@ impl HttpEdge {
         let listen = !resumable
             && is_stateless(http_headers.protocol_version.as_deref())
             && http_headers.method.as_deref() == Some(methods::SUBSCRIPTIONS_LISTEN);
+        if listen && !self.config.shared_signals {
+            let e = ErrorObject::new(
+                ErrorCode::INVALID_REQUEST,
+                format!("subscriptions/listen over HTTP: {NO_SHARED_SIGNALS}"),
+            );
+            return json(StatusCode::BAD_REQUEST, Bytes::from(jsonrpc::encode_error(None, &e)));
+        }
         let ticket = match listen {
             true => match self.admit_stream(router.state(), &caller).await {
                 Ok(ticket) => Some(ticket),
@@ -221,6 +233,14 @@ impl HttpEdge {
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
             return r;
         };
+        if !self.config.shared_signals {
+            // "...or else return HTTP 405 Method Not Allowed, indicating that the server does
+            // not offer an SSE stream at this endpoint" (Streamable HTTP, listening for messages).
+            let why = format!("Method not allowed: no session stream, since {NO_SHARED_SIGNALS}");
+            let mut r = error_response(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::INVALID_REQUEST, &why);
+            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST, DELETE"));
+            return r;
+        }
         let state = router.state().clone();
         if let Err(refused) = own_session(router, &session_id, &caller.principal).await {
             return refused;

@@ -33,6 +33,9 @@ use crate::request_state::{RequestStateCodec, Round};
 use crate::server::Listing;
 use crate::state::now_ms;
 
+/// Why a request without a way back to its client cannot ask it anything.
+const NO_RETURN_PATH: &str = "this transport cannot carry requests to the client";
+
 /// A list page as it goes on the wire: items pre-encoded when the server was built.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -147,7 +150,7 @@ impl Router {
         };
         let values = match completer {
             Some(c) => {
-                let ctx = self.context(&req.id, cx, out, InputMode::Unavailable);
+                let ctx = self.context(&req.id, cx, out, InputMode::Unavailable(NO_RETURN_PATH));
                 let request = CompletionRequest {
                     argument: p.argument.name,
                     value: p.argument.value,
@@ -263,13 +266,17 @@ impl Router {
     /// verified, not-yet-used `requestState` plus this round's `inputResponses`.
     async fn input_mode(&self, inv: &Invocation, cx: &Cx<'_>) -> Result<InputMode, HandlerError> {
         if !cx.stateless {
+            // Stdio is one process: its answers always reach the request that waits.
+            if !self.config.shared_signals && cx.inbound.transport != Transport::Stdio {
+                return Ok(InputMode::Unavailable(super::NO_SHARED_SIGNALS));
+            }
             return Ok(match &cx.inbound.session_id {
                 Some(scope) => InputMode::Push {
                     signals: self.signals.clone(),
                     scope: scope.clone(),
                     timeout: self.config.input_timeout,
                 },
-                None => InputMode::Unavailable,
+                None => InputMode::Unavailable(NO_RETURN_PATH),
             });
         }
         let mut answers: BTreeMap<String, Value> = BTreeMap::new();

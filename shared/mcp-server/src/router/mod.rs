@@ -55,7 +55,18 @@ pub struct RouterConfig {
     /// Most subscriptions one session, or one listen stream, may hold (checked before each
     /// write, so concurrent writers may overshoot it slightly).
     pub max_subscriptions: usize,
+    /// Whether a signal sent on one instance (a reply to a server-to-client request, a
+    /// cancellation, a notification for a stream) reaches the instance waiting for it: true
+    /// in one process and with Redis; false for Lambda functions without Redis, where each
+    /// instance handles one event at a time and the one waiting is never the one the other
+    /// end's event reaches. Without it those features are refused with an error that says so.
+    pub shared_signals: bool,
 }
+
+/// What a feature that needs [`RouterConfig::shared_signals`] is refused with.
+pub const NO_SHARED_SIGNALS: &str = "this deployment has no shared message bus (RedisTier=none): \
+     an answer or cancellation sent from the client would reach another Lambda instance than the one waiting for it. \
+     Use the 2026-07-28 protocol (MRTR) or WebSocket subscriptions, or deploy with RedisTier=serverless";
 
 impl Default for RouterConfig {
     fn default() -> Self {
@@ -65,6 +76,7 @@ impl Default for RouterConfig {
             input_timeout: Duration::from_secs(120),
             subscription_ttl: Duration::from_secs(2 * 3600),
             max_subscriptions: 256,
+            shared_signals: true,
         }
     }
 }
@@ -335,7 +347,10 @@ impl Router {
                 }
             }
             CANCELLED => {
-                if let Ok(CancelledParams { request_id: Some(id), .. }) = n.params_as::<CancelledParams>()
+                if !self.config.shared_signals && inbound.transport != Transport::Stdio {
+                    // A notification gets no answer: the log says why nothing happens.
+                    tracing::warn!(transport = ?inbound.transport, "cancellation not delivered: {NO_SHARED_SIGNALS}");
+                } else if let Ok(CancelledParams { request_id: Some(id), .. }) = n.params_as::<CancelledParams>()
                     && let Some(scope) = self.signal_scope(inbound).await
                 {
                     let _ = self.signals.send(&cancel_key(&scope, &id), Vec::new()).await;
