@@ -224,6 +224,62 @@ describe('HTTP streams end when their token does', () => {
   });
 });
 
+describe('caps that hold under concurrency', () => {
+  let gw;
+  let keyPath;
+  before(async () => {
+    keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'limits-caps-')), 'issuer.pem');
+    gw = await startGateway({ args: ['--auth', '--auth-key', keyPath, '--sessions-per-principal', '3'] });
+  });
+  after(async () => { await gw?.stop(); });
+  const token = async (subject) => (await promisify(execFile)(bin, ['mint-token', '--gateway', gw.base, '--auth-key', keyPath, '--subject', subject])).stdout.trim();
+  const initialize = (t) => httpCall(gw.httpUrl, {
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${t}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'limits', version: '0' } } }),
+  });
+
+  test('256 subscriptions per session hold against parallel subscribes', async () => {
+    // Before, the cap was checked against a count of rows read before anyone wrote: a burst
+    // of parallel subscribes all saw room and all passed it.
+    const client = await WsClient.connect(gw.wsUrl, { protocols: ['mcp', `mcp.auth.${await token('sub-racer')}`] });
+    client.send(JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'limits', version: '0' } } }));
+    await client.next((f) => f.json?.id === 'init');
+    client.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
+    const subscribe = async (ids) => {
+      for (const i of ids) client.send(JSON.stringify({ jsonrpc: '2.0', id: i, method: 'resources/subscribe', params: { uri: `note://race-${i}` } }));
+      const replies = [];
+      for (const i of ids) replies.push((await client.next((f) => f.json?.id === i, 20_000)).json);
+      return replies;
+    };
+    const all = [];
+    // Twenty at a time: each message is its own invocation, and the Lambda lane runs at most
+    // 32 environments of a function (more would be throttled, as Lambda throttles).
+    for (let start = 0; start < 300; start += 20) {
+      all.push(...await subscribe(Array.from({ length: 20 }, (_, k) => start + k)));
+    }
+    const accepted = all.filter((r) => r.result).length;
+    const refused = all.filter((r) => r.error?.code === -32010).length;
+    assert.equal(accepted, 256, `accepted ${accepted}, refused ${refused}`);
+    assert.equal(refused, 44);
+    client.ws.close();
+  });
+
+  test('a principal holds at most its cap of live sessions, even when it opens them at once', async () => {
+    // Before, every initialize wrote a session that lives a day, without bound.
+    const alice = await token('alice-sessions');
+    const opened = await Promise.all(Array.from({ length: 6 }, () => initialize(alice)));
+    const sessions = opened.map((r) => r.headers['mcp-session-id']).filter(Boolean);
+    assert.equal(sessions.length, 3, opened.map((r) => r.text).join('\n'));
+    const refused = opened.find((r) => !r.headers['mcp-session-id']);
+    assert.equal(refused.json.error.code, -32010);
+    assert.match(refused.json.error.message, /at most 3 live sessions/);
+    assert.ok((await initialize(await token('bob-sessions'))).headers['mcp-session-id'], 'another principal has its own count');
+    const ended = await httpCall(gw.httpUrl, { method: 'DELETE', headers: { authorization: `Bearer ${alice}`, 'mcp-session-id': sessions[0], 'mcp-protocol-version': '2025-11-25' } });
+    assert.equal(ended.status, 200);
+    assert.ok((await initialize(alice)).headers['mcp-session-id'], 'an ended session gives its place back');
+  });
+});
+
 // In the Lambda lane only: the deployment without its Redis tier (RedisTier=none), where each
 // function instance handles one event at a time and no signal crosses instances.
 const lane = laneArgs().includes('--functions');

@@ -84,6 +84,10 @@ pub struct Args {
     /// default in process; the template's with --functions).
     #[arg(long, env = "MCP_HTTP_STREAMS")]
     pub http_streams: Option<u64>,
+    /// Live session-era sessions one principal may hold (with --auth); 0 for no limit. The
+    /// default is 100 (the template's with --functions).
+    #[arg(long, env = "MCP_SESSIONS_PER_PRINCIPAL")]
+    pub sessions_per_principal: Option<u64>,
     /// Requests one WebSocket connection may have in flight at once (counted across
     /// instances); 0 for no limit (the default in process; with --functions the template's
     /// default applies unless given).
@@ -186,6 +190,7 @@ impl Args {
             http_stream_seconds: self.http_stream_seconds.unwrap_or(0),
             http_streams_per_caller: self.http_streams_per_caller.unwrap_or(0),
             http_streams: self.http_streams.unwrap_or(0),
+            sessions_per_principal: self.sessions_per_principal,
             max_in_flight: self.max_in_flight.unwrap_or(0),
             registry_table: self.registry_table.clone(),
             lambda_endpoint: self.lambda_endpoint.clone(),

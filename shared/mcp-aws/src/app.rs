@@ -63,7 +63,7 @@ impl App {
             server.clone(),
             state.clone(),
             shared.request_states.clone(),
-            RouterConfig { shared_signals, ..RouterConfig::default() },
+            router_config(settings, shared_signals),
             Some(sink.clone()),
         );
         if let Some(registry) = &shared.registry {
@@ -129,4 +129,15 @@ impl App {
     pub async fn sweep(&self) -> Result<mcp_edge::sweeper::Sweep, String> {
         mcp_edge::sweeper::close_lapsed(self.router.state(), &self.sink).await
     }
+}
+
+/// The router's limits from the settings (the router's own defaults where they say nothing).
+fn router_config(settings: &Settings, shared_signals: bool) -> RouterConfig {
+    let defaults = RouterConfig::default();
+    let max_sessions_per_principal = match settings.sessions_per_principal {
+        None => defaults.max_sessions_per_principal,
+        Some(0) => None,
+        Some(n) => Some(n),
+    };
+    RouterConfig { shared_signals, max_sessions_per_principal, ..defaults }
 }

@@ -90,6 +90,9 @@ pub struct Settings {
     /// `MCP_HTTP_STREAMS`: GET and listen streams the deployment may hold open at once; unset
     /// or 0 for no limit.
     pub http_streams: u64,
+    /// `MCP_SESSIONS_PER_PRINCIPAL`: live session-era sessions one principal may hold; unset:
+    /// the router's default (100), 0: no limit.
+    pub sessions_per_principal: Option<u64>,
     /// `MCP_MAX_IN_FLIGHT`: requests one WebSocket connection may have in flight at once;
     /// unset or 0 for no limit.
     pub max_in_flight: u64,
@@ -124,6 +127,7 @@ impl Settings {
             http_stream_seconds: 0,
             http_streams_per_caller: 0,
             http_streams: 0,
+            sessions_per_principal: None,
             max_in_flight: 0,
             registry_table: None,
             lambda_endpoint: None,
@@ -157,6 +161,9 @@ impl Settings {
             http_stream_seconds: count("MCP_HTTP_STREAM_SECONDS")?,
             http_streams_per_caller: count("MCP_HTTP_STREAMS_PER_CALLER")?,
             http_streams: count("MCP_HTTP_STREAMS")?,
+            sessions_per_principal: var("MCP_SESSIONS_PER_PRINCIPAL")
+                .map(|_| count("MCP_SESSIONS_PER_PRINCIPAL"))
+                .transpose()?,
             max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
             registry_table: var("MCP_REGISTRY_TABLE"),
             lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),

@@ -62,7 +62,12 @@ pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> Sta
     // writing its row, so a row written too late for the removal below finds no session and
     // removes itself. Then what hangs off the connection, all at once; its record last, and
     // only if all of that went: the record is what a later sweep finds to finish the job.
+    // The principal's place among its live sessions goes with the session.
+    let principal = state.sessions.get(connection_id).await?.and_then(|s| s.principal);
     state.sessions.delete(connection_id).await?;
+    if let Some(principal) = principal {
+        let _ = state.rates.release(&crate::router::sessions_key(&principal), connection_id).await;
+    }
     let listener = crate::router::listen_subscriber(connection_id);
     let (rows, listen_rows) = futures_util::future::join(
         state.subscriptions.remove_subscriber(connection_id),

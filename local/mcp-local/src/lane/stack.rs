@@ -41,6 +41,7 @@ pub fn settings(args: &Args, auth: Option<&mcp_auth::AuthConfig>) -> anyhow::Res
         ("HttpStreamSeconds", args.http_stream_seconds),
         ("HttpStreamsPerCaller", args.http_streams_per_caller),
         ("HttpStreams", args.http_streams),
+        ("SessionsPerPrincipal", args.sessions_per_principal),
     ] {
         if let Some(n) = value {
             p.insert(parameter.into(), n.to_string());

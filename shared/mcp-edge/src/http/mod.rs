@@ -288,6 +288,9 @@ impl HttpEdge {
         match state.sessions.delete(&session_id).await {
             Ok(true) => {
                 let _ = state.subscriptions.remove_subscriber(&session_id).await;
+                if let Some(principal) = &principal {
+                    let _ = state.rates.release(&mcp_server::router::sessions_key(principal), &session_id).await;
+                }
                 stream::close_session_streams(state, &session_id).await;
                 empty(StatusCode::OK)
             }

@@ -52,15 +52,24 @@ pub struct RouterConfig {
     /// Lifetime of a listen stream's subscription rows; a live stream renews them at half of
     /// it. (Session-era subscriptions live as long as their session.)
     pub subscription_ttl: Duration,
-    /// Most subscriptions one session, or one listen stream, may hold (checked before each
-    /// write, so concurrent writers may overshoot it slightly).
+    /// Most subscriptions one session, or one listen stream, may hold. A session's are
+    /// counted as slots in the shared store, so concurrent subscribes cannot pass it together.
     pub max_subscriptions: usize,
+    /// Most live session-era sessions one principal may hold (each `initialize` writes rows
+    /// that live a day), counted as slots in the shared store; `None`: no limit. Callers
+    /// without a principal are bounded by the anonymous rate limit instead.
+    pub max_sessions_per_principal: Option<u64>,
     /// Whether a signal sent on one instance (a reply to a server-to-client request, a
     /// cancellation, a notification for a stream) reaches the instance waiting for it: true
     /// in one process and with Redis; false for Lambda functions without Redis, where each
     /// instance handles one event at a time and the one waiting is never the one the other
     /// end's event reaches. Without it those features are refused with an error that says so.
     pub shared_signals: bool,
+}
+
+/// The slots of a principal's live sessions.
+pub fn sessions_key(principal: &str) -> String {
+    format!("sessions:{principal}")
 }
 
 /// What a feature that needs [`RouterConfig::shared_signals`] is refused with.
@@ -76,6 +85,7 @@ impl Default for RouterConfig {
             input_timeout: Duration::from_secs(120),
             subscription_ttl: Duration::from_secs(2 * 3600),
             max_subscriptions: 256,
+            max_sessions_per_principal: Some(100),
             shared_signals: true,
         }
     }

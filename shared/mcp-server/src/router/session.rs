@@ -49,6 +49,24 @@ impl Router {
             created_at_ms: now,
             expires_at_ms: inbound.within_credential(now + self.config.session_ttl.as_millis() as u64),
         };
+        // A principal's live sessions are bounded (a re-initialize on a connection keeps its
+        // place: the session id is the same).
+        if let (Some(principal), Some(cap)) = (&inbound.principal, self.config.max_sessions_per_principal) {
+            let ttl = record.expires_at_ms.saturating_sub(now);
+            match self.state.rates.acquire(&super::sessions_key(principal), &id, cap, ttl).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let e = ErrorObject::new(
+                        ErrorCode::LIMIT_EXCEEDED,
+                        format!(
+                            "at most {cap} live sessions per principal: end one (HTTP DELETE, or close its connection) or let one expire"
+                        ),
+                    );
+                    return Reply::error(Some(&req.id), &e, ReplyStatus::Ok);
+                }
+                Err(e) => tracing::warn!(error = %e, "session counter unavailable: session let through"),
+            }
+        }
         // A re-initialize on a WebSocket or stdio replaces the previous session.
         if inbound.transport != Transport::Http {
             let _ = self.state.sessions.delete(&id).await;
@@ -125,10 +143,22 @@ impl Router {
         let p: UriParams = req.params_as().map_err(|e| HandlerError::InvalidParams(e.message))?;
         let topic = resource_topic(&self.name, &p.uri);
         if on {
-            // The session's rows include the list topics it follows since `initialize`.
-            let followed_lists = LIST_KINDS.len();
-            if self.state.subscriptions.count_for(&session.id).await? >= self.config.max_subscriptions + followed_lists
-            {
+            // One slot per topic in the shared store: a check and a take in one step, so that
+            // concurrent subscribes cannot pass the cap together (a count of the rows, read from
+            // an eventually consistent index, let them). Subscribing again keeps the slot.
+            let cap = self.config.max_subscriptions as u64;
+            let ttl = session.expires_at_ms.saturating_sub(now_ms());
+            let taken = match self.state.rates.acquire(&subscriptions_key(session), &topic, cap, ttl).await {
+                Ok(taken) => taken,
+                Err(e) => {
+                    // The counter is down: fall back to counting the rows (the session's rows
+                    // include the list topics it follows since `initialize`).
+                    tracing::warn!(error = %e, "subscription counter unavailable: counting rows");
+                    self.state.subscriptions.count_for(&session.id).await?
+                        < self.config.max_subscriptions + LIST_KINDS.len()
+                }
+            };
+            if !taken {
                 return Err(HandlerError::rpc(ErrorObject::new(
                     ErrorCode::LIMIT_EXCEEDED,
                     format!("at most {} subscriptions per session", self.config.max_subscriptions),
@@ -146,6 +176,7 @@ impl Router {
             // rows before this one existed: take it back rather than leave it behind.
             if self.state.sessions.get(&session.id).await?.is_none() {
                 self.state.subscriptions.unsubscribe(&topic, &session.id).await?;
+                let _ = self.state.rates.release(&subscriptions_key(session), &topic).await;
                 return Err(HandlerError::rpc(ErrorObject::new(
                     ErrorCode::SESSION_NOT_FOUND,
                     "Session not found: the session ended",
@@ -153,9 +184,16 @@ impl Router {
             }
         } else {
             self.state.subscriptions.unsubscribe(&topic, &session.id).await?;
+            self.state.rates.release(&subscriptions_key(session), &topic).await?;
         }
         Ok(jsonrpc::encode_result(&req.id, &json!({})))
     }
+}
+
+/// The slots of one session's subscriptions: per incarnation (a connection's re-initialize
+/// makes a new session under the same id, with none).
+fn subscriptions_key(session: &SessionRecord) -> String {
+    format!("subscriptions:{}:{}", session.id, session.created_at_ms)
 }
 
 /// The lists every session-era session follows (their `list_changed` notifications).

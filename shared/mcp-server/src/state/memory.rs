@@ -390,7 +390,7 @@ impl RateCounter for MemoryState {
         }
         let held = slots.entry(key.to_owned()).or_default();
         held.retain(|_, lapses| *lapses > now);
-        if held.len() as u64 >= limit {
+        if held.len() as u64 >= limit && !held.contains_key(slot) {
             return Ok(false);
         }
         held.insert(slot.to_owned(), now + ttl_ms);

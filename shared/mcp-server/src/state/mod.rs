@@ -151,9 +151,10 @@ pub trait RateCounter: Send + Sync {
     /// first hit). Returns the hits so far in the window, this one included, and the
     /// milliseconds until the window ends.
     async fn hit(&self, key: &str, window_ms: u64) -> StateResult<(u64, u64)>;
-    /// Takes one of `limit` slots under `key` for the holder `slot` (a fresh random id); false
-    /// when all are taken. Each slot lapses `ttl_ms` after its own acquisition, so a holder
-    /// that dies frees its slot even while others keep taking and giving back theirs.
+    /// Takes one of `limit` slots under `key` for the holder `slot`; false when all are taken.
+    /// Each slot lapses `ttl_ms` after its own acquisition, so a holder that dies frees its
+    /// slot even while others keep taking and giving back theirs. A holder that already has a
+    /// slot keeps it (its lapse renewed): taking it again is never refused.
     async fn acquire(&self, key: &str, slot: &str, limit: u64, ttl_ms: u64) -> StateResult<bool>;
     /// Gives back the slot taken with [`acquire`](Self::acquire).
     async fn release(&self, key: &str, slot: &str) -> StateResult<()>;

@@ -46,6 +46,7 @@ async fn rate_windows_count_and_reset(state: &StateHandles) {
     assert!(state.rates.acquire(&slots, a, 2, 60_000).await.unwrap());
     assert!(state.rates.acquire(&slots, b, 2, 60_000).await.unwrap());
     assert!(!state.rates.acquire(&slots, c, 2, 60_000).await.unwrap(), "two of two taken");
+    assert!(state.rates.acquire(&slots, a, 2, 60_000).await.unwrap(), "a holder taking its own slot again keeps it");
     state.rates.release(&slots, a).await.unwrap();
     assert!(state.rates.acquire(&slots, c, 2, 60_000).await.unwrap(), "a released slot is free again");
 
