@@ -135,6 +135,22 @@ impl WebSocketEdge {
     }
 
     /// Best effort: API Gateway may not deliver `$disconnect`; TTLs clean up what it misses.
+    /// After a message that wrote state living as long as its connection: if the connection
+    /// has ended meanwhile (its `$disconnect` ran on another instance, possibly before the
+    /// writes), cleans up again, so that nothing it wrote outlives it.
+    async fn unless_gone(&self, connection_id: &str) {
+        match self.state().connections.get(connection_id).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                tracing::info!(connection = %connection_id, "connection ended while its state was written: cleaning up");
+                if let Err(e) = forget_connection(self.state(), connection_id).await {
+                    tracing::warn!(connection = %connection_id, error = %e, "cleanup incomplete; TTLs will finish it");
+                }
+            }
+            Err(e) => tracing::warn!(connection = %connection_id, error = %e, "cannot check the connection"),
+        }
+    }
+
     async fn disconnect(&self, connection_id: &str) -> ApiGatewayProxyResponse {
         self.server_of.invalidate(connection_id).await;
         if let Err(e) = forget_connection(self.state(), connection_id).await {
@@ -204,6 +220,9 @@ impl WebSocketEdge {
             }
         };
         let reply = router.handle(body.as_bytes(), &inbound, out.clone()).await;
+        if reply.binds_connection {
+            self.unless_gone(&connection_id).await;
+        }
         if let Some((key, holder)) = slot
             && let Err(e) = self.state().rates.release(&key, &holder).await
         {

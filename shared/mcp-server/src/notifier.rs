@@ -58,7 +58,15 @@ pub const FAN_OUT_BUDGET: std::time::Duration = std::time::Duration::from_secs(1
 /// Removes everything kept for a WebSocket connection: its record, its session-era session
 /// and that session's rows, and its listen rows.
 pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> StateResult<()> {
-    // The session goes first: a subscribe racing this cleanup checks the session after
+    // First the record is marked as ended: reads no longer see it, the sweeper still finds it.
+    // A message racing this cleanup that writes state bound to the connection (an
+    // initialize, a listen) checks the record after its writes: seeing it ended, it runs this
+    // cleanup again, so what it wrote after the removals below is removed too.
+    if let Some(mut record) = state.connections.get(connection_id).await? {
+        record.expires_at_ms = crate::state::now_ms();
+        state.connections.put(&record).await?;
+    }
+    // The session goes next: a subscribe racing this cleanup checks the session after
     // writing its row, so a row written too late for the removal below finds no session and
     // removes itself. Then what hangs off the connection, all at once; its record last, and
     // only if all of that went: the record is what a later sweep finds to finish the job.

@@ -199,3 +199,45 @@ async fn every_event_delivered_twice_on_two_instances_changes_the_state_once() {
     assert!(state.sessions.get(&connection).await.unwrap().is_none());
     assert_eq!(state.subscriptions.count_for(&connection).await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initialize_and_listen_racing_a_disconnect_across_instances_leave_nothing_behind() {
+    // Before, an initialize or a WebSocket listen handled just after the connection's cleanup
+    // wrote a session or rows that nothing would ever find again.
+    let state = shared_state().await;
+    let sink = Arc::new(Posts::default());
+    let edges: Vec<Arc<WebSocketEdge>> = edges(&state, &sink).into_iter().map(Arc::new).collect();
+    let listen = json!({"jsonrpc":"2.0","id":7,"method":"subscriptions/listen","params":{
+        "notifications":{"toolsListChanged":true,"resourceSubscriptions":["note://a"]},
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}});
+    for round in 0..24u64 {
+        let connection = unique("race-init");
+        assert_eq!(edges[0].handle(event("$connect", &connection, None)).await.status_code, 200);
+        // The disconnect runs beside the writes, a little later each round, on its own
+        // instance and thread.
+        let events = [
+            (0, message(&connection, initialize())),
+            (0, message(&connection, listen.clone())),
+            (round * 150, event("$disconnect", &connection, None)),
+        ];
+        let handled = events.into_iter().enumerate().map(|(i, (delay_us, e))| {
+            let edge = edges[i % edges.len()].clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_micros(delay_us)).await;
+                edge.handle(e).await
+            })
+        });
+        for response in join_all(handled).await {
+            assert_eq!(response.unwrap().status_code, 200);
+        }
+        assert!(state.connections.get(&connection).await.unwrap().is_none(), "round {round}: record gone");
+        assert!(state.sessions.get(&connection).await.unwrap().is_none(), "round {round}: session gone");
+        assert_eq!(state.subscriptions.count_for(&connection).await.unwrap(), 0, "round {round}: no session rows");
+        let listener = mcp_server::router::listen_subscriber(&connection);
+        assert_eq!(state.subscriptions.count_for(&listener).await.unwrap(), 0, "round {round}: no listen rows");
+        for topic in [ListKind::Tools.topic(e2e::REFERENCE), resource_topic(e2e::REFERENCE, "note://a")] {
+            let left = state.subscriptions.subscribers(&topic).await.unwrap();
+            assert!(!left.iter().any(|s| s.id == connection || s.id == listener), "round {round}: a row under {topic}");
+        }
+    }
+}

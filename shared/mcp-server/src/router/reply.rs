@@ -40,6 +40,10 @@ pub struct Reply {
     pub body: Option<Vec<u8>>,
     /// A session created by this message (`initialize`): HTTP sends it as `Mcp-Session-Id`.
     pub new_session: Option<String>,
+    /// This message wrote state that lives as long as its WebSocket connection (a session,
+    /// listen rows). A `$disconnect` handled meanwhile may have cleaned up before the writes:
+    /// the edge checks the connection is still there, and cleans up again if not.
+    pub binds_connection: bool,
     /// The remote calls serving this message took.
     pub calls: RemoteCalls,
     /// The JSON-RPC error code of the reply, if it is an error (for logs and metrics).
@@ -52,6 +56,7 @@ impl Reply {
             status: ReplyStatus::Ok,
             body: Some(body),
             new_session: None,
+            binds_connection: false,
             calls: RemoteCalls::default(),
             error_code: None,
         }
@@ -62,6 +67,7 @@ impl Reply {
             status: ReplyStatus::Accepted,
             body: None,
             new_session: None,
+            binds_connection: false,
             calls: RemoteCalls::default(),
             error_code: None,
         }
@@ -73,6 +79,7 @@ impl Reply {
             status: ReplyStatus::Cancelled,
             body: Some(jsonrpc::encode_error(Some(id), &e)),
             new_session: None,
+            binds_connection: false,
             calls: RemoteCalls::default(),
             error_code: Some(e.code.0),
         }
@@ -84,6 +91,7 @@ impl Reply {
             status,
             body: Some(jsonrpc::encode_error(id, error)),
             new_session: None,
+            binds_connection: false,
             calls: RemoteCalls::default(),
             error_code: Some(error.code.0),
         }

@@ -95,6 +95,7 @@ impl Router {
         };
         let mut reply = Reply::ok(jsonrpc::encode_result(&req.id, &result));
         reply.new_session = Some(id);
+        reply.binds_connection = inbound.transport == Transport::WebSocket;
         reply
     }
 

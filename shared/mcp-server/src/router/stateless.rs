@@ -298,7 +298,12 @@ impl Router {
             let _ = self.state.subscriptions.remove_subscriber(&subscriber_id).await;
             return Reply::cancelled(&req.id);
         }
-        let Some(stream) = channel.as_mut() else { return Reply::accepted() };
+        let Some(stream) = channel.as_mut() else {
+            // WebSocket: the rows point at the connection, and live as long as it does.
+            let mut reply = Reply::accepted();
+            reply.binds_connection = true;
+            return reply;
+        };
         // Rows expire; a live stream renews them well before they do.
         let mut renew = tokio::time::interval(self.config.subscription_ttl / 2);
         renew.tick().await;
