@@ -191,6 +191,29 @@ mod tests {
     }
 
     #[test]
+    fn only_the_functions_that_sign_request_states_may_read_their_key() {
+        let out = std::env::temp_dir().join(format!("lane-permissions-key-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let mut settings = StackSettings::new("t");
+        settings.parameters.insert("AuthIssuer".into(), "https://issuer.example".into());
+        settings.parameters.insert("AuthAudience".into(), "https://mcp.example/mcp".into());
+        let stack = sam_template::load(TEMPLATE, settings).unwrap();
+        let p = Permissions::new(&stack, &stack.functions().unwrap(), &out).unwrap();
+        let key = stack.resolve_string(&serde_json::json!({ "Ref": "RequestStateKey" })).unwrap().unwrap();
+        let read = "secretsmanager:GetSecretValue";
+        for signer in ["t-WsMessageFunction", "t-HttpFunction"] {
+            assert_eq!(p.check(signer, "secretsmanager", read, &key), Ok(()), "{signer}");
+        }
+        // Before, the key was resolved into every function's environment, the authorizer's too.
+        for other in ["t-AuthorizerFunction", "t-WsConnectFunction", "t-WsDisconnectFunction", "t-WsSweeperFunction"] {
+            assert!(p.check(other, "secretsmanager", read, &key).is_err(), "{other} must not read the key");
+            let f = stack.functions().unwrap().into_iter().find(|f| f.name == other).unwrap();
+            assert!(!f.environment.keys().any(|k| k.starts_with("MCP_REQUEST_STATE")), "{other}: {:?}", f.environment);
+        }
+        let _ = std::fs::remove_dir_all(&out);
+    }
+
+    #[test]
     fn a_table_left_out_of_the_endpoint_policy_is_denied_although_the_role_allows_it() {
         let out = std::env::temp_dir().join(format!("lane-permissions-endpoint-{}", std::process::id()));
         std::fs::create_dir_all(&out).unwrap();
