@@ -52,7 +52,11 @@ impl Shared {
                 ..state
             };
         } else if settings.host == Host::Lambda {
-            tracing::warn!("no Redis configured: signals do not cross instances, and L1 is off");
+            tracing::warn!(
+                "no Redis (RedisTier=none): signals do not cross instances, so session-era elicitation, \
+                 sampling, roots and cancellation, and HTTP streams are refused; rate limits, in-flight, \
+                 stream, session and subscription caps count per instance; L1 is off"
+            );
         }
         if let (Some(table), Some(client)) = (&settings.table, &dynamodb) {
             if settings.create_tables {
@@ -87,13 +91,6 @@ impl Shared {
         };
         let request_states = request_states(&settings.request_state_key, &sdk).await?;
         mcp_server::observe::key_principal_hashes(request_states.derived_key("principal-hash"));
-        if settings.redis.is_none() && settings.host == Host::Lambda {
-            tracing::warn!(
-                "no Redis (RedisTier=none): rate limits, in-flight and stream caps count per instance; \
-                 session-era elicitation, sampling, roots and cancellation, and HTTP streams are refused, \
-                 since an instance handles one event at a time and signals cannot reach the one that waits"
-            );
-        }
         Ok(Shared { settings, sdk, state, registry, request_states })
     }
 
