@@ -17,6 +17,31 @@ import { freshId, httpPost, withMeta } from './lib/stateless.mjs';
 
 const bin = process.env.MCP_LOCAL_BIN ?? path.resolve(import.meta.dirname, '../../target/debug/mcp-local');
 
+/** In a describe: a gateway with --auth and its development issuer (and `args`), stopped
+ * after; `token(subject, ttl)` mints a token from it. */
+function withIssuer(args = []) {
+  const ctx = {};
+  before(async () => {
+    ctx.keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'limits-')), 'issuer.pem');
+    ctx.gw = await startGateway({ args: ['--auth', '--auth-key', ctx.keyPath, ...args] });
+  });
+  after(async () => { await ctx.gw?.stop(); });
+  ctx.token = async (subject, ttl = 3600) => (await promisify(execFile)(bin, ['mint-token', '--gateway', ctx.gw.base, '--auth-key', ctx.keyPath, '--subject', subject, '--ttl', String(ttl)])).stdout.trim();
+  return ctx;
+}
+
+/** The JSON-RPC `initialize` of a 2025-11-25 session. */
+const initializeMessage = (id, capabilities = {}) => JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities, clientInfo: { name: 'limits', version: '0' } } });
+
+/** `initialize` over HTTP; the session id is in the answer's `mcp-session-id` header. */
+const initializeHttp = (url, { token, capabilities } = {}) => httpCall(url, {
+  headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  body: initializeMessage(1, capabilities),
+});
+
+/** The headers of a request within the HTTP session `session`. */
+const sessionHeaders = (session) => ({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' });
+
 const V_2026 = '2026-07-28';
 const META = { 'io.modelcontextprotocol/protocolVersion': V_2026, 'io.modelcontextprotocol/clientCapabilities': {} };
 const discover = (id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'server/discover', params: { _meta: META } });
@@ -54,19 +79,13 @@ describe('anonymous traffic is limited per source address', () => {
 });
 
 describe("one principal's application data is its own", () => {
-  let gw;
-  let keyPath;
+  const issuer = withIssuer();
   const tokens = {};
   before(async () => {
-    keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'limits-')), 'issuer.pem');
-    gw = await startGateway({ args: ['--auth', '--auth-key', keyPath] });
-    for (const subject of ['alice', 'bob']) {
-      tokens[subject] = (await promisify(execFile)(bin, ['mint-token', '--gateway', gw.base, '--auth-key', keyPath, '--subject', subject])).stdout.trim();
-    }
+    for (const subject of ['alice', 'bob']) tokens[subject] = await issuer.token(subject);
   });
-  after(async () => { await gw?.stop(); });
 
-  const as = (who, method, params) => httpPost(gw.httpUrl, { jsonrpc: '2.0', id: freshId(who), method, params: withMeta(params) }, { headers: { authorization: `Bearer ${tokens[who]}` } });
+  const as = (who, method, params) => httpPost(issuer.gw.httpUrl, { jsonrpc: '2.0', id: freshId(who), method, params: withMeta(params) }, { headers: { authorization: `Bearer ${tokens[who]}` } });
   const write = (who, name, text) => as(who, 'tools/call', { name: 'note_write', arguments: { name, text } });
   const read = (who, name) => as(who, 'resources/read', { uri: `note://${name}` });
   const text = (r) => r.response?.result?.contents?.[0]?.text;
@@ -151,7 +170,7 @@ describe('long-lived HTTP streams end by themselves', () => {
   before(async () => { gw = await startGateway({ args: ['--http-stream-seconds', '2'] }); });
   after(async () => { await gw?.stop(); });
 
-  test('a listen ends within its bound with its result, and its rows go with it', async () => {
+  test('a listen ends within its bound with its result', async () => {
     // Before, a listen held its invocation until the client left (up to the function's 900 s).
     const l = listen(gw.httpUrl);
     const { status, text } = await bounded(l.ended(), 30_000, 'the listen');
@@ -164,13 +183,10 @@ describe('long-lived HTTP streams end by themselves', () => {
   });
 
   test('a session GET stream ends with an SSE retry, and the client can open another', async () => {
-    const init = await httpCall(gw.httpUrl, {
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'limits', version: '0' } } }),
-    });
+    const init = await initializeHttp(gw.httpUrl);
     const session = init.headers['mcp-session-id'];
     assert.ok(session, init.text);
-    const get = () => httpCall(gw.httpUrl, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' }, timeoutMs: 30_000 });
+    const get = () => httpCall(gw.httpUrl, { method: 'GET', headers: { ...sessionHeaders(session), accept: 'text/event-stream' }, timeoutMs: 30_000 });
     const first = await get();
     assert.equal(first.status, 200);
     assert.match(first.text, /^retry: \d+$/m, `the stream tells the client when to reconnect: ${first.text}`);
@@ -206,18 +222,11 @@ describe('open HTTP streams are capped per caller and per deployment', () => {
 });
 
 describe('HTTP streams end when their token does', () => {
-  let gw;
-  let keyPath;
-  before(async () => {
-    keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'limits-exp-')), 'issuer.pem');
-    gw = await startGateway({ args: ['--auth', '--auth-key', keyPath, '--http-stream-seconds', '600'] });
-  });
-  after(async () => { await gw?.stop(); });
+  const issuer = withIssuer(['--http-stream-seconds', '600']);
 
   test('a listen opened with a token about to expire ends at its expiry', async () => {
     // Before, a stream was authorized once and stayed open past the credential.
-    const token = (await promisify(execFile)(bin, ['mint-token', '--gateway', gw.base, '--auth-key', keyPath, '--subject', 'erin', '--ttl', '3'])).stdout.trim();
-    const l = listen(gw.httpUrl, { token });
+    const l = listen(issuer.gw.httpUrl, { token: await issuer.token('erin', 3) });
     const { status, text } = await bounded(l.ended(), 60_000, 'the listen past its token');
     assert.equal(status, 200, text);
     assert.ok(messagesOf(text).find((m) => m.id === l.id)?.result, text);
@@ -225,24 +234,14 @@ describe('HTTP streams end when their token does', () => {
 });
 
 describe('caps that hold under concurrency', () => {
-  let gw;
-  let keyPath;
-  before(async () => {
-    keyPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'limits-caps-')), 'issuer.pem');
-    gw = await startGateway({ args: ['--auth', '--auth-key', keyPath, '--sessions-per-principal', '3'] });
-  });
-  after(async () => { await gw?.stop(); });
-  const token = async (subject) => (await promisify(execFile)(bin, ['mint-token', '--gateway', gw.base, '--auth-key', keyPath, '--subject', subject])).stdout.trim();
-  const initialize = (t) => httpCall(gw.httpUrl, {
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${t}` },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'limits', version: '0' } } }),
-  });
+  const issuer = withIssuer(['--sessions-per-principal', '3']);
+  const initialize = (token) => initializeHttp(issuer.gw.httpUrl, { token });
 
   test('256 subscriptions per session hold against parallel subscribes', async () => {
     // Before, the cap was checked against a count of rows read before anyone wrote: a burst
     // of parallel subscribes all saw room and all passed it.
-    const client = await WsClient.connect(gw.wsUrl, { protocols: ['mcp', `mcp.auth.${await token('sub-racer')}`] });
-    client.send(JSON.stringify({ jsonrpc: '2.0', id: 'init', method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'limits', version: '0' } } }));
+    const client = await WsClient.connect(issuer.gw.wsUrl, { protocols: ['mcp', `mcp.auth.${await issuer.token('sub-racer')}`] });
+    client.send(initializeMessage('init'));
     await client.next((f) => f.json?.id === 'init');
     client.send(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }));
     const subscribe = async (ids) => {
@@ -266,15 +265,15 @@ describe('caps that hold under concurrency', () => {
 
   test('a principal holds at most its cap of live sessions, even when it opens them at once', async () => {
     // Before, every initialize wrote a session that lives a day, without bound.
-    const alice = await token('alice-sessions');
+    const alice = await issuer.token('alice-sessions');
     const opened = await Promise.all(Array.from({ length: 6 }, () => initialize(alice)));
     const sessions = opened.map((r) => r.headers['mcp-session-id']).filter(Boolean);
     assert.equal(sessions.length, 3, opened.map((r) => r.text).join('\n'));
     const refused = opened.find((r) => !r.headers['mcp-session-id']);
     assert.equal(refused.json.error.code, -32010);
     assert.match(refused.json.error.message, /at most 3 live sessions/);
-    assert.ok((await initialize(await token('bob-sessions'))).headers['mcp-session-id'], 'another principal has its own count');
-    const ended = await httpCall(gw.httpUrl, { method: 'DELETE', headers: { authorization: `Bearer ${alice}`, 'mcp-session-id': sessions[0], 'mcp-protocol-version': '2025-11-25' } });
+    assert.ok((await initialize(await issuer.token('bob-sessions'))).headers['mcp-session-id'], 'another principal has its own count');
+    const ended = await httpCall(issuer.gw.httpUrl, { method: 'DELETE', headers: { ...sessionHeaders(sessions[0]), authorization: `Bearer ${alice}` } });
     assert.equal(ended.status, 200);
     assert.ok((await initialize(alice)).headers['mcp-session-id'], 'an ended session gives its place back');
   });
@@ -295,12 +294,8 @@ describe('RedisTier=none refuses what cannot work, and says so', { skip: !lane &
 
   test('a session GET stream is 405 and an HTTP listen 400, both naming the tier', async () => {
     // Before, both opened and waited for notifications that could never reach them.
-    const init = await httpCall(gw.httpUrl, {
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: { elicitation: {} }, clientInfo: { name: 'limits', version: '0' } } }),
-    });
-    const session = init.headers['mcp-session-id'];
-    const get = await httpCall(gw.httpUrl, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' } });
+    const session = (await initializeHttp(gw.httpUrl)).headers['mcp-session-id'];
+    const get = await httpCall(gw.httpUrl, { method: 'GET', headers: { ...sessionHeaders(session), accept: 'text/event-stream' } });
     assert.equal(get.status, 405, get.text);
     assert.match(get.text, /RedisTier=none/);
     const l = await listen(gw.httpUrl).ended();
@@ -309,12 +304,7 @@ describe('RedisTier=none refuses what cannot work, and says so', { skip: !lane &
   });
 
   test('a session-era elicitation is refused at once instead of waiting for an answer that cannot arrive', async () => {
-    const sessionHeaders = (session) => ({ 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' });
-    const init = await httpCall(gw.httpUrl, {
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: { elicitation: {} }, clientInfo: { name: 'limits', version: '0' } } }),
-    });
-    const session = init.headers['mcp-session-id'];
+    const session = (await initializeHttp(gw.httpUrl, { capabilities: { elicitation: {} } })).headers['mcp-session-id'];
     const call = (id, name, args) => httpCall(gw.httpUrl, { headers: sessionHeaders(session), body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } }), timeoutMs: 30_000 });
     await call(2, 'note_write', { name: 'kept', text: 'x' });
     const refused = await call(3, 'note_delete', { name: 'kept' });

@@ -74,19 +74,19 @@ pub struct Args {
     /// A GET or listen stream ends by itself after this many seconds (the client reconnects);
     /// 0: when its client leaves (the default in process; with --functions the template's
     /// default applies unless given).
-    #[arg(long, env = "MCP_HTTP_STREAM_SECONDS")]
+    #[arg(long, env = "MCP_HTTP_STREAM_SECONDS", overrides_with = "http_stream_seconds")]
     pub http_stream_seconds: Option<u64>,
     /// GET and listen streams one caller (principal, or source address) may hold open at
     /// once; 0 for no limit (the default in process; the template's with --functions).
-    #[arg(long, env = "MCP_HTTP_STREAMS_PER_CALLER")]
+    #[arg(long, env = "MCP_HTTP_STREAMS_PER_CALLER", overrides_with = "http_streams_per_caller")]
     pub http_streams_per_caller: Option<u64>,
     /// GET and listen streams the whole gateway may hold open at once; 0 for no limit (the
     /// default in process; the template's with --functions).
-    #[arg(long, env = "MCP_HTTP_STREAMS")]
+    #[arg(long, env = "MCP_HTTP_STREAMS", overrides_with = "http_streams")]
     pub http_streams: Option<u64>,
     /// Live session-era sessions one principal may hold (with --auth); 0 for no limit. The
     /// default is 100 (the template's with --functions).
-    #[arg(long, env = "MCP_SESSIONS_PER_PRINCIPAL")]
+    #[arg(long, env = "MCP_SESSIONS_PER_PRINCIPAL", overrides_with = "sessions_per_principal")]
     pub sessions_per_principal: Option<u64>,
     /// Requests one WebSocket connection may have in flight at once (counted across
     /// instances); 0 for no limit (the default in process; with --functions the template's

@@ -135,6 +135,9 @@ impl App {
 fn router_config(settings: &Settings, shared_signals: bool) -> RouterConfig {
     let defaults = RouterConfig::default();
     let max_sessions_per_principal = match settings.sessions_per_principal {
+        // Without shared counters a session's place would be given back on another
+        // instance than the one that counted it: the cap would only ever grow.
+        _ if !shared_signals => None,
         None => defaults.max_sessions_per_principal,
         Some(0) => None,
         Some(n) => Some(n),

@@ -82,7 +82,8 @@ pub struct Settings {
     /// address may send per minute; unset or 0 for no limit.
     pub anonymous_rate_limit_per_minute: u64,
     /// `MCP_HTTP_STREAM_SECONDS`: a GET or listen stream ends by itself after this long (the
-    /// client reconnects); unset or 0: when its client leaves.
+    /// client reconnects); unset or 0: no bound of its own (on Lambda the function's timeout
+    /// ends it).
     pub http_stream_seconds: u64,
     /// `MCP_HTTP_STREAMS_PER_CALLER`: GET and listen streams one caller may hold open at once;
     /// unset or 0 for no limit.

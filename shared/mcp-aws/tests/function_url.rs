@@ -7,6 +7,14 @@ use http_body_util::BodyExt;
 
 use mcp_aws::{App, Host, KeySource, ServerChoice, Settings, Shared};
 
+/// The SDK's configuration of a function, for clients that are built but not called.
+fn sdk() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new("us-east-1"))
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
+}
+
 /// A function's settings with a table that is never called.
 fn settings() -> Settings {
     Settings {
@@ -18,10 +26,7 @@ fn settings() -> Settings {
 
 #[tokio::test]
 async fn a_function_url_event_is_served() {
-    let sdk = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
+    let sdk = sdk();
     let shared = Shared::build(settings(), sdk).await.unwrap();
     let app = App::with_api_gateway(&shared).unwrap();
     let json =
@@ -58,10 +63,7 @@ fn event(body: &serde_json::Value, headers: &[(&str, &str)]) -> lambda_http::Req
 /// The conformance server's `test_reconnection` (it detaches from its stream, SEP-1699, then
 /// replies): whether its reply reaches the POST stream, on a host of `kind`.
 async fn reply_on_the_post_stream(host: Host) -> bool {
-    let sdk = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
+    let sdk = sdk();
     let shared = Shared::build(Settings::new(host, ServerChoice::Conformance), sdk).await.unwrap();
     let app = App::with_api_gateway(&shared).unwrap();
     let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
@@ -88,11 +90,7 @@ async fn on_lambda_a_request_keeps_its_stream_until_its_reply() {
 
 /// An app of the reference server on `host`, without Redis.
 async fn reference_without_redis(host: Host) -> App {
-    let sdk = aws_config::SdkConfig::builder()
-        .region(aws_config::Region::new("us-east-1"))
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .build();
-    let shared = Shared::build(Settings::new(host, ServerChoice::Reference), sdk).await.unwrap();
+    let shared = Shared::build(Settings::new(host, ServerChoice::Reference), sdk()).await.unwrap();
     App::with_api_gateway(&shared).unwrap()
 }
 

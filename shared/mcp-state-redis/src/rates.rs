@@ -47,14 +47,15 @@ impl RateCounter for RedisState {
 }
 
 /// Drops lapsed holders, then takes a slot if one is free, in one step on the server's clock
-/// (instances' clocks may disagree). The key outlives its newest slot by nothing.
+/// (instances' clocks may disagree). The key lives as long as its longest-lived slot: a
+/// short slot never shortens it (that would drop the others with it).
 const ACQUIRE: &str = r"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return 1
 ";
 

@@ -161,7 +161,7 @@ impl HttpEdge {
             return json(StatusCode::BAD_REQUEST, Bytes::from(jsonrpc::encode_error(None, &e)));
         }
         let ticket = match listen {
-            true => match self.admit_stream(router.state(), &caller).await {
+            true => match self.admit_stream(router.state(), &caller, &mcp_server::ids::random_id()).await {
                 Ok(ticket) => Some(ticket),
                 Err(refused) => return refused,
             },
@@ -245,7 +245,13 @@ impl HttpEdge {
         if let Err(refused) = own_session(router, &session_id, &caller.principal).await {
             return refused;
         }
-        let ticket = match self.admit_stream(&state, &caller).await {
+        let last_event_id = headers::text(headers, headers::LAST_EVENT_ID);
+        // A session's own stream holds one place whatever reconnects; a resumption its own.
+        let holder = match last_event_id {
+            Some(_) => mcp_server::ids::random_id(),
+            None => format!("session:{session_id}"),
+        };
+        let ticket = match self.admit_stream(&state, &caller, &holder).await {
             Ok(ticket) => ticket,
             Err(refused) => return refused,
         };
@@ -257,7 +263,7 @@ impl HttpEdge {
             keepalive: self.config.keepalive,
             ticket,
         };
-        let frames = match headers::text(headers, headers::LAST_EVENT_ID) {
+        let frames = match last_event_id {
             Some(last) => stream::resume(state, &session_id, last, bounds).await,
             None => stream::session_stream(state, session_id, bounds).await.map(Some),
         };
@@ -314,9 +320,10 @@ impl HttpEdge {
         &self,
         state: &mcp_server::StateHandles,
         caller: &Caller,
+        holder: &str,
     ) -> Result<streams::Ticket, Response<HttpBody>> {
         let who = streams::caller(caller.principal.as_deref(), caller.source.as_deref());
-        self.config.streams.admit(state, &who).await.map_err(|refused| {
+        self.config.streams.admit(state, &who, holder).await.map_err(|refused| {
             tracing::info!(reason = %refused.message(), "stream refused");
             let e = ErrorObject::new(ErrorCode::LIMIT_EXCEEDED, refused.message());
             let mut r = json(StatusCode::TOO_MANY_REQUESTS, Bytes::from(jsonrpc::encode_error(None, &e)));

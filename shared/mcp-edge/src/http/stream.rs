@@ -254,13 +254,14 @@ pub(super) async fn resume(
     last_event_id: String,
     bounds: Bounds,
 ) -> StateResult<Option<HttpBody>> {
-    let Some((stream, _)) = state.events.after(&last_event_id).await? else { return Ok(None) };
-    if !owned_by(&stream, session) {
-        return Ok(None);
-    }
-    // Subscribe before replaying so that nothing falls between the two.
-    let live = state.bus.subscribe(&live_channel(&stream)).await?;
-    let (_, replay) = state.events.after(&last_event_id).await?.unwrap_or_default();
+    let (replay, live) = match open_resumed(&state, session, &last_event_id).await {
+        Ok(Some(opened)) => opened,
+        // No stream: its place goes back now (nothing runs after a Lambda response ends).
+        other => {
+            bounds.ticket.release().await;
+            return other.map(|_| None);
+        }
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(32);
     tokio::spawn(async move {
         if replay_then_follow(&tx, replay, live, &bounds).await == Ended::Bounded {
@@ -274,11 +275,30 @@ pub(super) async fn resume(
     )))
 }
 
+/// The events after `last_event_id` on its stream and the stream's live channel, if the
+/// event is known and `session`'s.
+async fn open_resumed(
+    state: &StateHandles,
+    session: &str,
+    last_event_id: &str,
+) -> StateResult<Option<(Vec<(String, Vec<u8>)>, BoxStream<'static, Vec<u8>>)>> {
+    let Some((stream, _)) = state.events.after(last_event_id).await? else { return Ok(None) };
+    if !owned_by(&stream, session) {
+        return Ok(None);
+    }
+    // Subscribe before replaying so that nothing falls between the two.
+    let live = state.bus.subscribe(&live_channel(&stream)).await?;
+    let (_, replay) = state.events.after(last_event_id).await?.unwrap_or_default();
+    Ok(Some((replay, live)))
+}
+
 /// How a stream stopped.
 #[derive(PartialEq)]
 enum Ended {
     /// It was done, or its client left.
     Done,
+    /// A newer stream of the same session took over: that stream holds the same place.
+    TakenOver,
     /// It reached its bound: the client should come back.
     Bounded,
 }
@@ -347,16 +367,28 @@ pub(super) async fn close_session_streams(state: &StateHandles, session_id: &str
 /// and deleting the session ends it.
 pub(super) async fn session_stream(state: StateHandles, session_id: String, bounds: Bounds) -> StateResult<HttpBody> {
     let channel = session_channel(&session_id);
-    let mut messages: BoxStream<'static, Vec<u8>> = state.bus.subscribe(&channel).await?;
     let token = mcp_server::ids::random_id();
     let mut takeover = TAKEOVER.to_vec();
     takeover.extend_from_slice(token.as_bytes());
-    state.bus.publish(&channel, takeover.clone()).await?;
+    let opened = async {
+        let messages: BoxStream<'static, Vec<u8>> = state.bus.subscribe(&channel).await?;
+        state.bus.publish(&channel, takeover.clone()).await?;
+        Ok(messages)
+    };
+    let mut messages = match opened.await {
+        Ok(messages) => messages,
+        Err(e) => {
+            bounds.ticket.release().await;
+            return Err(e);
+        }
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(32);
     tokio::spawn(async move {
         let ended = follow_session(&tx, &mut messages, &takeover, &bounds).await;
         if ended == Ended::Bounded {
             bounds.end(&tx).await;
+        } else if ended == Ended::TakenOver {
+            bounds.ticket.keep();
         } else {
             bounds.ticket.release().await;
         }
@@ -389,7 +421,8 @@ async fn follow_session(
                     continue;
                 }
                 Some(m) if m.starts_with(TAKEOVER) && !announced => continue,
-                Some(m) if m == CLOSE_SESSION_STREAMS || m.starts_with(TAKEOVER) => return Ended::Done,
+                Some(m) if m == CLOSE_SESSION_STREAMS => return Ended::Done,
+                Some(m) if m.starts_with(TAKEOVER) => return Ended::TakenOver,
                 Some(m) => sse_event(None, &m),
             },
             () = &mut ends => return Ended::Bounded,

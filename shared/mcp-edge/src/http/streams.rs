@@ -9,7 +9,6 @@
 use std::time::Duration;
 
 use mcp_server::StateHandles;
-use mcp_server::ids::random_id;
 use mcp_server::state::now_ms;
 
 /// How long streams last and how many may be open.
@@ -37,11 +36,10 @@ pub(super) enum Refused {
 impl Refused {
     pub(super) fn message(&self) -> String {
         match self {
-            Refused::PerCaller(n) => {
-                format!(
-                    "too many open streams for this caller (at most {n}); close one, or use WebSocket to stay connected"
-                )
-            }
+            Refused::PerCaller(n) => format!(
+                "too many open streams for this caller (at most {n}); each ends by itself within its bound \
+                 (a closed client's stream still holds its place until then): retry later, or use WebSocket to stay connected"
+            ),
             Refused::Total(n) => format!("the server holds its limit of {n} open streams; retry later"),
         }
     }
@@ -58,10 +56,11 @@ impl StreamLimits {
         }
     }
 
-    /// Takes a place for one stream of `caller`, or says why there is none. When the counter
-    /// cannot be reached the stream is let through (logged): the caps protect capacity, and
-    /// a counter outage must not become a service outage.
-    pub(super) async fn admit(&self, state: &StateHandles, caller: &str) -> Result<Ticket, Refused> {
+    /// Takes a place for one stream of `caller`, held as `holder` (a session's GET streams
+    /// share one: a reconnect takes over the place of the stream it replaces), or says why
+    /// there is none. When the counter cannot be reached the stream is let through (logged):
+    /// the caps protect capacity, and a counter outage must not become a service outage.
+    pub(super) async fn admit(&self, state: &StateHandles, caller: &str, holder: &str) -> Result<Ticket, Refused> {
         let lapse = self.lifetime.map_or(UNBOUNDED_SLOT_LAPSE, |l| l + SLOT_GRACE);
         let lapse_ms = u64::try_from(lapse.as_millis()).unwrap_or(u64::MAX);
         let mut ticket = Ticket { state: state.clone(), held: Vec::new() };
@@ -71,11 +70,13 @@ impl StreamLimits {
         ];
         for (limit, key, refusal) in caps {
             let Some(limit) = limit else { continue };
-            let slot = random_id();
-            match state.rates.acquire(&key, &slot, limit, lapse_ms).await {
-                Ok(true) => ticket.held.push((key, slot)),
-                // Dropping the ticket gives back what it already holds.
-                Ok(false) => return Err(refusal(limit)),
+            match state.rates.acquire(&key, holder, limit, lapse_ms).await {
+                Ok(true) => ticket.held.push((key, holder.to_owned())),
+                Ok(false) => {
+                    // What was taken goes back now (nothing runs after a Lambda response).
+                    ticket.release().await;
+                    return Err(refusal(limit));
+                }
                 Err(e) => tracing::warn!(error = %e, key, "stream counter unavailable: stream let through"),
             }
         }
@@ -98,6 +99,13 @@ impl Ticket {
                 tracing::warn!(error = %e, key, "stream slot not given back; it lapses");
             }
         }
+    }
+}
+
+impl Ticket {
+    /// Leaves the places held, for the stream that took this one's over.
+    pub(super) fn keep(mut self) {
+        self.held.clear();
     }
 }
 

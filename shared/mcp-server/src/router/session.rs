@@ -73,6 +73,9 @@ impl Router {
             let _ = self.state.subscriptions.remove_subscriber(&id).await;
         }
         if let Err(e) = self.state.sessions.create(&record).await {
+            if let Some(principal) = &inbound.principal {
+                let _ = self.state.rates.release(&super::sessions_key(principal), &id).await;
+            }
             return Reply::error(Some(&req.id), &HandlerError::State(e).to_wire(false), ReplyStatus::Ok);
         }
         // Sessions follow every list the server can change.
@@ -149,12 +152,18 @@ impl Router {
             // an eventually consistent index, let them). Subscribing again keeps the slot.
             let cap = self.config.max_subscriptions as u64;
             let ttl = session.expires_at_ms.saturating_sub(now_ms());
-            let taken = match self.state.rates.acquire(&subscriptions_key(session), &topic, cap, ttl).await {
-                Ok(taken) => taken,
-                Err(e) => {
-                    // The counter is down: fall back to counting the rows (the session's rows
-                    // include the list topics it follows since `initialize`).
+            // Without shared counters (a Lambda without Redis) one instance's slots would not
+            // see another's: the rows are counted instead, as when the counter is down (the
+            // session's rows include the list topics it follows since `initialize`).
+            let counted = match self.config.shared_signals {
+                true => self.state.rates.acquire(&subscriptions_key(session), &topic, cap, ttl).await.map_err(|e| {
                     tracing::warn!(error = %e, "subscription counter unavailable: counting rows");
+                }),
+                false => Err(()),
+            };
+            let taken = match counted {
+                Ok(taken) => taken,
+                Err(()) => {
                     self.state.subscriptions.count_for(&session.id).await?
                         < self.config.max_subscriptions + LIST_KINDS.len()
                 }
@@ -185,7 +194,10 @@ impl Router {
             }
         } else {
             self.state.subscriptions.unsubscribe(&topic, &session.id).await?;
-            self.state.rates.release(&subscriptions_key(session), &topic).await?;
+            // Best effort: the row is gone; a slot not given back lapses with the session.
+            if let Err(e) = self.state.rates.release(&subscriptions_key(session), &topic).await {
+                tracing::warn!(error = %e, "subscription slot not given back; it lapses with the session");
+            }
         }
         Ok(jsonrpc::encode_result(&req.id, &json!({})))
     }

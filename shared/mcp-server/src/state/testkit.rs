@@ -50,6 +50,14 @@ async fn rate_windows_count_and_reset(state: &StateHandles) {
     state.rates.release(&slots, a).await.unwrap();
     assert!(state.rates.acquire(&slots, c, 2, 60_000).await.unwrap(), "a released slot is free again");
 
+    // A short slot taken last does not take the long ones with it when it lapses.
+    let mixed = format!("suite-mixed-{}", crate::ids::random_id());
+    assert!(state.rates.acquire(&mixed, "long", 2, 60_000).await.unwrap());
+    assert!(state.rates.acquire(&mixed, "short", 2, 200).await.unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+    assert!(state.rates.acquire(&mixed, "new", 2, 60_000).await.unwrap(), "the short slot lapsed");
+    assert!(!state.rates.acquire(&mixed, "newer", 2, 60_000).await.unwrap(), "the long slot is still held");
+
     // A holder that dies keeps its slot only until its own lapse, however busy the key stays.
     let lapsing = format!("{slots}-lapsing");
     assert!(state.rates.acquire(&lapsing, "dead", 2, 300).await.unwrap());
