@@ -192,6 +192,28 @@ describe('long-lived HTTP streams end by themselves', () => {
     assert.match(first.text, /^retry: \d+$/m, `the stream tells the client when to reconnect: ${first.text}`);
     assert.equal((await get()).status, 200, 'a new stream opens after the bound');
   });
+
+  test('a session GET stream that ended misses nothing: the client resumes it with Last-Event-ID', async () => {
+    // Before, a notification sent while no GET stream was open was lost.
+    const session = (await initializeHttp(gw.httpUrl)).headers['mcp-session-id'];
+    const post = (body) => httpCall(gw.httpUrl, { headers: sessionHeaders(session), body: JSON.stringify(body) });
+    await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    const uri = `note://gap-${process.pid}`;
+    assert.ok((await post({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri } })).json.result);
+    const get = (lastEventId) => httpCall(gw.httpUrl, {
+      method: 'GET', timeoutMs: 30_000,
+      headers: { ...sessionHeaders(session), accept: 'text/event-stream', ...(lastEventId ? { 'last-event-id': lastEventId } : {}) },
+    });
+    const first = await get();
+    const ids = [...first.text.matchAll(/^id: (.+)$/gm)].map((m) => m[1]);
+    assert.ok(ids.length > 0, `the stream gives an id to come back with: ${first.text}`);
+    // Sent while no stream is open.
+    await post({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'note_write', arguments: { name: `gap-${process.pid}`, text: 'x' } } });
+    const resumed = await get(ids.at(-1));
+    assert.equal(resumed.status, 200, resumed.text);
+    const updates = messagesOf(resumed.text).filter((m) => m.method === 'notifications/resources/updated' && m.params.uri === uri);
+    assert.equal(updates.length, 1, resumed.text);
+  });
 });
 
 describe('open HTTP streams are capped per caller and per deployment', () => {

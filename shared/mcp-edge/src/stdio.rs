@@ -80,6 +80,12 @@ where
             let tx = tx.clone();
             Some(tokio::spawn(async move {
                 while let Some(m) = unsolicited.next().await {
+                    // Logged messages carry their event id (for HTTP GET streams): stdio has
+                    // no use for it.
+                    let m = match mcp_server::router::parse_logged(&m) {
+                        Some((_, message)) => message.to_vec(),
+                        None => m,
+                    };
                     if tx.send(m).await.is_err() {
                         break;
                     }

@@ -221,12 +221,23 @@ impl Notifier {
         Ok(reached)
     }
 
+    /// Publishes on a channel. A session's messages are logged first (its GET stream resumes
+    /// from the log with `Last-Event-ID`, so one that ended misses nothing in between) and
+    /// carry their event id.
+    async fn publish(&self, channel: &str, message: Vec<u8>) -> StateResult<usize> {
+        let Some(session) = crate::router::session_of_channel(channel) else {
+            return self.state.bus.publish(channel, message).await;
+        };
+        let id = self.state.events.append(&crate::router::session_log(session), &message).await?;
+        self.state.bus.publish(channel, crate::router::logged_frame(&id, &message)).await
+    }
+
     /// Delivers one message to a subscriber's target; a dead connection is forgotten.
     pub async fn deliver(&self, s: &Subscriber, message: Vec<u8>) -> StateResult<bool> {
         match &s.target {
             // Best effort: a stream that misses a notification is not worth failing the
             // request that caused it (the bus is lossy by nature).
-            DeliveryTarget::Channel(channel) => match self.state.bus.publish(channel, message).await {
+            DeliveryTarget::Channel(channel) => match self.publish(channel, message).await {
                 Ok(receivers) => Ok(receivers > 0),
                 Err(e) => {
                     tracing::warn!(channel, error = %e, "notification not published");

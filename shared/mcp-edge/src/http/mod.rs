@@ -246,10 +246,13 @@ impl HttpEdge {
             return refused;
         }
         let last_event_id = headers::text(headers, headers::LAST_EVENT_ID);
+        // A reconnect of the session's own stream continues it from its log; any other event
+        // id resumes a request's stream.
+        let continues = last_event_id.as_deref().is_none_or(|id| stream::is_session_log_event(id, &session_id));
         // A session's own stream holds one place whatever reconnects; a resumption its own.
-        let holder = match last_event_id {
-            Some(_) => mcp_server::ids::random_id(),
-            None => format!("session:{session_id}"),
+        let holder = match continues {
+            false => mcp_server::ids::random_id(),
+            true => format!("session:{session_id}"),
         };
         let ticket = match self.admit_stream(&state, &caller, &holder).await {
             Ok(ticket) => ticket,
@@ -263,9 +266,9 @@ impl HttpEdge {
             keepalive: self.config.keepalive,
             ticket,
         };
-        let frames = match last_event_id {
-            Some(last) => stream::resume(state, &session_id, last, bounds).await,
-            None => stream::session_stream(state, session_id, bounds).await.map(Some),
+        let frames = match (continues, last_event_id) {
+            (false, Some(last)) => stream::resume(state, &session_id, last, bounds).await,
+            (_, after) => stream::session_stream(state, session_id, after, bounds).await.map(Some),
         };
         match frames {
             Ok(Some(frames)) => sse_response(frames),

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use mcp_protocol::jsonrpc::{self, Message};
-use mcp_server::router::session_channel;
+use mcp_server::router::{parse_logged, session_channel, session_log};
 use mcp_server::state::{StateHandles, StateResult, now_ms};
 use mcp_server::{Outbound, OutboundClosed, Reply, ReplyStatus};
 
@@ -97,6 +97,11 @@ impl Resumable {
         }
         Ok(id)
     }
+}
+
+/// Whether an event id is one of the log of `session`'s GET stream (see `session_log`).
+pub(super) fn is_session_log_event(event_id: &str, session: &str) -> bool {
+    event_id.rsplit_once('#').is_some_and(|(stream, _)| stream == session_log(session))
 }
 
 /// Whether a stream (named by [`Resumable::new`]) is one of `session`'s.
@@ -365,18 +370,33 @@ pub(super) async fn close_session_streams(state: &StateHandles, session_id: &str
 /// (resource updates, list changes), fed through the bus from any instance. A session has one
 /// such stream: opening another ends the previous one (a message goes on one stream only),
 /// and deleting the session ends it.
-pub(super) async fn session_stream(state: StateHandles, session_id: String, bounds: Bounds) -> StateResult<HttpBody> {
+/// With `after` (the `Last-Event-ID` of an earlier stream of the session), what the session
+/// was sent since comes first, from its log.
+pub(super) async fn session_stream(
+    state: StateHandles,
+    session_id: String,
+    after: Option<String>,
+    bounds: Bounds,
+) -> StateResult<HttpBody> {
     let channel = session_channel(&session_id);
     let token = mcp_server::ids::random_id();
     let mut takeover = TAKEOVER.to_vec();
     takeover.extend_from_slice(token.as_bytes());
     let opened = async {
+        // Subscribed before the log is read, so that nothing falls between the two.
         let messages: BoxStream<'static, Vec<u8>> = state.bus.subscribe(&channel).await?;
         state.bus.publish(&channel, takeover.clone()).await?;
-        Ok(messages)
+        let missed = match &after {
+            Some(last) => state.events.after(last).await?.map(|(_, events)| events).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        // A priming event (SEP-1699): an id to come back with even if nothing is sent before
+        // the stream ends.
+        let priming = state.events.append(&session_log(&session_id), b"").await?;
+        Ok((messages, missed, priming))
     };
-    let mut messages = match opened.await {
-        Ok(messages) => messages,
+    let (mut messages, missed, priming) = match opened.await {
+        Ok(opened) => opened,
         Err(e) => {
             bounds.ticket.release().await;
             return Err(e);
@@ -384,7 +404,20 @@ pub(super) async fn session_stream(state: StateHandles, session_id: String, boun
     };
     let (tx, rx) = mpsc::channel::<Bytes>(32);
     tokio::spawn(async move {
-        let ended = follow_session(&tx, &mut messages, &takeover, &bounds).await;
+        // What was missed first (each with its id), then the priming event, the newest id.
+        let mut seen = HashSet::new();
+        for (id, message) in missed.into_iter().filter(|(_, m)| !m.is_empty()) {
+            seen.insert(id.clone());
+            if tx.send(sse_event(Some(&id), &message)).await.is_err() {
+                bounds.ticket.release().await;
+                return;
+            }
+        }
+        if tx.send(sse_priming(&priming, bounds.retry.as_millis() as u64)).await.is_err() {
+            bounds.ticket.release().await;
+            return;
+        }
+        let ended = follow_session(&tx, &mut messages, &takeover, &bounds, &mut seen).await;
         if ended == Ended::Bounded {
             bounds.end(&tx).await;
         } else if ended == Ended::TakenOver {
@@ -405,6 +438,7 @@ async fn follow_session(
     messages: &mut BoxStream<'static, Vec<u8>>,
     takeover: &[u8],
     bounds: &Bounds,
+    seen: &mut HashSet<String>,
 ) -> Ended {
     let mut ticker = tokio::time::interval(bounds.keepalive);
     ticker.tick().await;
@@ -423,7 +457,12 @@ async fn follow_session(
                 Some(m) if m.starts_with(TAKEOVER) && !announced => continue,
                 Some(m) if m == CLOSE_SESSION_STREAMS => return Ended::Done,
                 Some(m) if m.starts_with(TAKEOVER) => return Ended::TakenOver,
-                Some(m) => sse_event(None, &m),
+                Some(m) => match parse_logged(&m) {
+                    // Sent already, from the log.
+                    Some((id, _)) if seen.contains(id) => continue,
+                    Some((id, message)) => sse_event(Some(id), message),
+                    None => sse_event(None, &m),
+                },
             },
             () = &mut ends => return Ended::Bounded,
             _ = ticker.tick() => Bytes::from_static(SSE_KEEPALIVE),

@@ -26,7 +26,7 @@ use mcp_protocol::{ErrorCode, ErrorObject, methods};
 
 pub use inbound::{HttpHeaders, Inbound, Transport};
 pub use reply::{Reply, ReplyStatus};
-pub use session::session_channel;
+pub use session::{logged_frame, parse_logged, session_channel, session_log, session_of_channel};
 pub use stateless::{decode_header_value, listen_subscriber};
 
 use crate::context::reply_key;

@@ -214,5 +214,39 @@ const LIST_KINDS: [ListKind; 3] = [ListKind::Tools, ListKind::Resources, ListKin
 
 /// The bus channel of a session's unsolicited messages (the HTTP GET stream subscribes).
 pub fn session_channel(session_id: &str) -> String {
-    format!("session:{session_id}")
+    format!("{SESSION_CHANNEL_PREFIX}{session_id}")
 }
+
+const SESSION_CHANNEL_PREFIX: &str = "session:";
+
+/// The session a channel of [`session_channel`] belongs to.
+pub fn session_of_channel(channel: &str) -> Option<&str> {
+    channel.strip_prefix(SESSION_CHANNEL_PREFIX)
+}
+
+/// The event log of a session's unsolicited messages: each is logged before it is published,
+/// so that a GET stream that ended (its bound, a lost connection) is resumed with
+/// `Last-Event-ID` and misses nothing sent in between.
+pub fn session_log(session_id: &str) -> String {
+    format!("{session_id}/get")
+}
+
+/// How a logged message travels on a session's channel: `\0id:<event id>\n<message>` (a
+/// control frame, never JSON), so that the stream can give it its id.
+pub fn logged_frame(event_id: &str, message: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(4 + event_id.len() + 1 + message.len());
+    frame.extend_from_slice(LOGGED);
+    frame.extend_from_slice(event_id.as_bytes());
+    frame.push(b'\n');
+    frame.extend_from_slice(message);
+    frame
+}
+
+/// A frame of [`logged_frame`]: its event id and message.
+pub fn parse_logged(frame: &[u8]) -> Option<(&str, &[u8])> {
+    let rest = frame.strip_prefix(LOGGED)?;
+    let split = rest.iter().position(|&b| b == b'\n')?;
+    Some((std::str::from_utf8(&rest[..split]).ok()?, &rest[split + 1..]))
+}
+
+const LOGGED: &[u8] = b"\0id:";
