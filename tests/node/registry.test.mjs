@@ -49,22 +49,23 @@ function freePort() {
   });
 }
 
-/** Runs the CLI; its JSON output and exit status. */
+/** Runs the CLI (`input` on its stdin); its JSON output and exit status. It notifies
+ * connections through the gateway's @connections, signing with the key the gateway admits. */
 function registry(...args) {
+  return runRegistry(args);
+}
+
+function runRegistry(args, input) {
   const bin = path.join(repoRoot, 'target/debug/mcp-registry');
   const common = ['--dynamodb-endpoint', dynamodb, ...tables, '--redis-url', redis, '--connections-endpoint', gw.base];
-  const r = spawnSync(bin, [...common, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: gw.connectionsKey, AWS_SECRET_ACCESS_KEY: 'local' };
+  const r = spawnSync(bin, [...common, ...args], { encoding: 'utf8', timeout: 60_000, input, env });
   return { status: r.status, out: r.stdout ? JSON.parse(r.stdout) : null, err: r.stderr };
 }
 
 /** Runs the CLI with an entry on stdin. */
 function put(entry, server = SERVER) {
-  const bin = path.join(repoRoot, 'target/debug/mcp-registry');
-  const common = ['--dynamodb-endpoint', dynamodb, ...tables, '--redis-url', redis, '--connections-endpoint', gw.base];
-  const r = spawnSync(bin, [...common, 'put', '--server', server, '-'], {
-    encoding: 'utf8', timeout: 60_000, input: JSON.stringify(entry),
-  });
-  return { status: r.status, out: r.stdout ? JSON.parse(r.stdout) : null, err: r.stderr };
+  return runRegistry(['put', '--server', server, '-'], JSON.stringify(entry));
 }
 
 const wordCount = (timeoutMs = 5000) => ({
