@@ -31,6 +31,7 @@ fn inbound(selector: u8) -> Inbound {
         principal: Some("fuzz".into()),
         http: Some(HttpHeaders { protocol_version: version.map(str::to_owned), ..HttpHeaders::default() }),
         credential_expires_at_ms: None,
+        stream_until_ms: None,
     };
     match selector % 4 {
         0 => http(Some("2026-07-28"), None),
@@ -41,6 +42,7 @@ fn inbound(selector: u8) -> Inbound {
             principal: Some("fuzz".into()),
             http: None,
             credential_expires_at_ms: None,
+            stream_until_ms: None,
         },
         _ => http(None, None),
     }
