@@ -22,7 +22,7 @@ use mcp_protocol::model::{
 
 use crate::error::InputError;
 use crate::ids::random_id;
-use crate::notifier::Notifier;
+use crate::notifications::Notifications;
 use crate::outbound::Outbound;
 use crate::signals::Signals;
 use crate::state::KvStore;
@@ -45,7 +45,7 @@ pub(crate) struct Inner {
     pub log_threshold: Option<LoggingLevel>,
     pub out: Arc<dyn Outbound>,
     pub input: InputMode,
-    pub notifier: Notifier,
+    pub notifier: Arc<dyn Notifications>,
     pub kv: Arc<dyn KvStore>,
     pub cancelled: AtomicBool,
     pub cancel_notify: Notify,
@@ -153,9 +153,9 @@ impl RequestContext {
         self.inner.cancel_notify.notify_waiters();
     }
 
-    /// The notifier, to tell subscribers that a resource or a list changed.
-    pub fn notifier(&self) -> &Notifier {
-        &self.inner.notifier
+    /// To tell subscribers that a resource or a list changed.
+    pub fn notifier(&self) -> &dyn Notifications {
+        &*self.inner.notifier
     }
 
     /// The caller's own application data (every instance sees it; no other principal

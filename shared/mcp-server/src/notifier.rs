@@ -9,42 +9,13 @@ use serde_json::{Map, Value, json};
 
 use mcp_protocol::jsonrpc;
 use mcp_protocol::model::meta::SUBSCRIPTION_ID_KEY;
-use mcp_protocol::model::notifications::{
-    PROMPTS_LIST_CHANGED, RESOURCES_LIST_CHANGED, RESOURCES_UPDATED, TOOLS_LIST_CHANGED,
-};
+use mcp_protocol::model::notifications::RESOURCES_UPDATED;
 
+use crate::notifications::{ListKind, Notifications};
 use crate::outbound::{ConnectionSink, PostError};
 use crate::registry::LiveCatalogue;
 use crate::registry::live::Registration;
 use crate::state::{DeliveryTarget, StateHandles, StateResult, Subscriber};
-
-/// The lists whose changes clients can follow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListKind {
-    Tools,
-    Resources,
-    Prompts,
-}
-
-impl ListKind {
-    /// The topic of this list's changes on `server`.
-    pub fn topic(self, server: &str) -> String {
-        let list = match self {
-            ListKind::Tools => "tools",
-            ListKind::Resources => "resources",
-            ListKind::Prompts => "prompts",
-        };
-        format!("{server}/list:{list}")
-    }
-
-    fn method(self) -> &'static str {
-        match self {
-            ListKind::Tools => TOOLS_LIST_CHANGED,
-            ListKind::Resources => RESOURCES_LIST_CHANGED,
-            ListKind::Prompts => PROMPTS_LIST_CHANGED,
-        }
-    }
-}
 
 /// How many deliveries of one notification run at once.
 const FAN_OUT_CONCURRENCY: usize = 32;
@@ -54,6 +25,22 @@ const FAN_OUT_CONCURRENCY: usize = 32;
 /// Gateway's 29 s integration timeout and the function's own; subscribers not reached by
 /// then miss this notification, as they would miss one on a lossy bus.
 pub const FAN_OUT_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// What handlers see of the notifier (through [`RequestContext::notifier`](crate::RequestContext::notifier)).
+#[async_trait::async_trait]
+impl Notifications for Notifier {
+    async fn resource_updated(&self, uri: &str) -> StateResult<usize> {
+        Notifier::resource_updated(self, uri).await
+    }
+
+    async fn resource_updated_for(&self, uri: &str, principal: Option<&str>) -> StateResult<usize> {
+        Notifier::resource_updated_for(self, uri, principal).await
+    }
+
+    async fn list_changed(&self, kind: ListKind) -> StateResult<usize> {
+        Notifier::list_changed(self, kind).await
+    }
+}
 
 /// Removes everything kept for a WebSocket connection: its record, its session-era session
 /// and that session's rows, and its listen rows.

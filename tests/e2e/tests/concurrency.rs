@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use e2e::{Collected, Posts, http, instances, shared_state};
 use mcp_edge::origin::OriginPolicy;
 use mcp_edge::websocket::WebSocketEdge;
-use mcp_server::notifier::{ListKind, resource_topic};
+use mcp_server::ListKind;
+use mcp_server::notifier::resource_topic;
 use mcp_server::state::LoggingLevel;
 use mcp_server::{Outbound, StateHandles};
 

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use super::build::code_defines;
 use super::entry::{Entry, EntryKind, InvalidEntry, ServerEntry};
 use super::store::{Catalogue, RegistryStore, version_key};
-use crate::notifier::{ListKind, Notifier};
+use crate::notifications::ListKind;
+use crate::notifier::Notifier;
 use crate::server::Server;
 use crate::state::{StateError, Versions};
 

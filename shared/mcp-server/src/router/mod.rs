@@ -106,7 +106,7 @@ pub struct Router {
     live: Option<Arc<LiveCatalogue>>,
     state: StateHandles,
     signals: Arc<Signals>,
-    notifier: Notifier,
+    notifier: Arc<Notifier>,
     request_states: RequestStateCodec,
     config: RouterConfig,
 }
@@ -130,7 +130,7 @@ impl Router {
         sink: Option<Arc<dyn ConnectionSink>>,
     ) -> Self {
         let name: Arc<str> = server.info().name.as_str().into();
-        let notifier = Notifier::new(state.clone(), sink, name.clone());
+        let notifier = Arc::new(Notifier::new(state.clone(), sink, name.clone()));
         let signals = Arc::new(Signals::new(state.bus.clone()));
         Router { name, registered_only: false, server, live: None, state, signals, notifier, request_states, config }
     }
@@ -149,7 +149,7 @@ impl Router {
         Some(Router {
             name: name.clone(),
             registered_only: true,
-            notifier: self.notifier.for_server(name.clone()).with_access(live.clone()),
+            notifier: Arc::new(self.notifier.for_server(name.clone()).with_access(live.clone())),
             live: Some(live),
             server: code,
             state: self.state.clone(),
@@ -214,7 +214,7 @@ impl Router {
     /// The server's name becomes its name in the registry.
     pub fn with_registry(mut self, live: Arc<LiveCatalogue>) -> Self {
         self.name = live.name().into();
-        self.notifier = self.notifier.for_server(self.name.clone()).with_access(live.clone());
+        self.notifier = Arc::new(self.notifier.for_server(self.name.clone()).with_access(live.clone()));
         self.live = Some(live);
         self
     }

@@ -13,7 +13,8 @@ use mcp_protocol::{ErrorCode, ErrorObject, methods};
 use super::{Cx, Inbound, Reply, ReplyStatus, Router, Transport};
 use crate::error::HandlerError;
 use crate::ids::random_id;
-use crate::notifier::{ListKind, resource_topic};
+use crate::notifications::ListKind;
+use crate::notifier::resource_topic;
 use crate::outbound::Outbound;
 use crate::state::{DeliveryTarget, SessionRecord, Subscriber, now_ms};
 
