@@ -3,5 +3,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    mcp_aws::run_authorizer_function().await
+    mcp_aws::run_authorizer().await
 }

@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    mcp_aws::run_websocket_function().await
+    mcp_aws::run_websocket(deployed_server::server).await
 }

@@ -4,5 +4,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    mcp_aws::run_sweeper_function().await
+    mcp_aws::run_sweeper(deployed_server::server).await
 }

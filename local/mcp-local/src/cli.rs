@@ -1,16 +1,8 @@
 //! Command line and environment, mapped onto the settings the functions read from theirs.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
-use mcp_aws::{Host, KeySource, RedisSettings, ServerChoice, Settings};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ServerKind {
-    /// The reference server: notes, calculator, countdown, prompts.
-    Reference,
-    /// The fixtures of the official conformance suite.
-    Conformance,
-}
+use mcp_aws::{Host, KeySource, RedisSettings, Settings};
 
 #[derive(Debug, Parser)]
 #[command(name = "mcp-local", version, about = "Local gateway for the serverless MCP function set")]
@@ -27,9 +19,6 @@ pub struct Args {
     /// kept in one instance by mistake shows up as a failure.
     #[arg(long, env = "MCP_LOCAL_INSTANCES", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub instances: u16,
-    /// Which server to serve.
-    #[arg(long, env = "MCP_LOCAL_SERVER", value_enum, default_value_t = ServerKind::Reference)]
-    pub server: ServerKind,
     /// Serve one session over stdin/stdout instead of HTTP (for desktop clients).
     #[arg(long)]
     pub stdio: bool,
@@ -172,10 +161,6 @@ impl Args {
             anyhow::bail!("--registry-table needs --dynamodb-endpoint URL or --dynamodb-aws");
         }
         let loopback = mcp_edge::origin::OriginPolicy::loopback();
-        let server = match self.server {
-            ServerKind::Reference => ServerChoice::Reference,
-            ServerKind::Conformance => ServerChoice::Conformance,
-        };
         Ok(Settings {
             table: dynamodb.then(|| self.table.clone()),
             dynamodb_endpoint: self.dynamodb_endpoint.clone(),
@@ -195,7 +180,7 @@ impl Args {
             registry_table: self.registry_table.clone(),
             lambda_endpoint: self.lambda_endpoint.clone(),
             faults: self.faults.clone(),
-            ..Settings::new(Host::LongRunning, server)
+            ..Settings::new(Host::LongRunning)
         })
     }
 }

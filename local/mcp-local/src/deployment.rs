@@ -11,6 +11,7 @@ use mcp_auth::{AuthConfig, TokenValidator};
 use mcp_aws::{App, Shared};
 use mcp_server::ConnectionSink;
 
+use crate::ServerDef;
 use crate::cli::Args;
 use crate::connections::LocalConnections;
 
@@ -28,6 +29,7 @@ impl Deployment {
     /// gateway's sockets, which instances post to in process otherwise.
     pub async fn new(
         args: &Args,
+        server: &ServerDef,
         auth: Option<&AuthConfig>,
         base_url: Option<&str>,
         connections: Arc<LocalConnections>,
@@ -42,7 +44,7 @@ impl Deployment {
             _ => connections.clone(),
         };
         let instances = (0..args.instances)
-            .map(|_| App::new(&shared, sink.clone()))
+            .map(|_| App::new(&shared, server()?, sink.clone()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(anyhow::Error::from_boxed)?;
         Ok(Deployment { shared, instances, next: AtomicUsize::new(0), authorizer, sink })
@@ -52,6 +54,11 @@ impl Deployment {
     pub fn pick(&self) -> &App {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.instances.len();
         &self.instances[i]
+    }
+
+    /// The name of the server the instances serve.
+    pub fn server_name(&self) -> String {
+        self.instances[0].router.server().info().name.clone()
     }
 
     pub fn len(&self) -> usize {

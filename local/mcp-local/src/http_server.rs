@@ -71,8 +71,8 @@ pub async fn serve(
     let base = base_url(&listener)?;
     // One line a script can wait for, then the URLs.
     match gateway.deployment() {
-        Some(d) => println!("mcp-local listening on {addr} with {} instance(s) serving {:?}", d.len(), args.server),
-        None => println!("mcp-local listening on {addr}: the Lambda lane serving {:?}", args.server),
+        Some(d) => println!("mcp-local listening on {addr} with {} instance(s) serving {}", d.len(), d.server_name()),
+        None => println!("mcp-local listening on {addr}: the Lambda lane (the template's functions)"),
     }
     println!("  Streamable HTTP  {base}/mcp");
     println!("  WebSocket        {}/ws  (subprotocol: mcp)", base.replacen("http://", "ws://", 1));

@@ -14,7 +14,7 @@ use mcp_server::{BoxFuture, ConnectionSink, Router, RouterConfig, Server};
 
 use crate::BoxError;
 use crate::compose::Shared;
-use crate::settings::{Host, ServerChoice, Settings};
+use crate::settings::{Host, Settings};
 use crate::sink::ApiGatewaySink;
 
 pub struct App {
@@ -28,34 +28,30 @@ pub struct App {
 }
 
 impl App {
-    /// A function's application: settings from the environment, AWS configuration from the
-    /// usual chain, replies through `@connections`. No network calls but the request-state
-    /// key's read from Secrets Manager, when configured: credentials resolve and Redis
-    /// connects on first use.
-    pub async fn from_env() -> Result<App, BoxError> {
+    /// A function's application serving `server`: settings from the environment, AWS
+    /// configuration from the usual chain, replies through `@connections`. No network calls
+    /// but the request-state key's read from Secrets Manager, when configured: credentials
+    /// resolve and Redis connects on first use.
+    pub async fn from_env(server: Server) -> Result<App, BoxError> {
         let settings = Settings::from_env()?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let shared = Shared::build(settings, sdk).await?;
-        App::with_api_gateway(&shared)
+        App::with_api_gateway(&shared, server)
     }
 
     /// An instance that posts to connections through `@connections`
     /// (`MCP_CONNECTIONS_ENDPOINT`, or learnt from the first WebSocket event).
-    pub fn with_api_gateway(shared: &Shared) -> Result<App, BoxError> {
+    pub fn with_api_gateway(shared: &Shared, server: Server) -> Result<App, BoxError> {
         let sink = Arc::new(ApiGatewaySink::new(shared.sdk.clone(), shared.settings.connections_endpoint.clone()));
-        let mut app = App::new(shared, sink.clone())?;
+        let mut app = App::new(shared, server, sink.clone())?;
         app.api_gateway = Some(sink);
         Ok(app)
     }
 
-    /// An instance over `shared`, posting to WebSocket connections through `sink`.
-    pub fn new(shared: &Shared, sink: Arc<dyn ConnectionSink>) -> Result<App, BoxError> {
+    /// An instance over `shared` serving `server` (each instance has its own definition, as
+    /// each Lambda instance does), posting to WebSocket connections through `sink`.
+    pub fn new(shared: &Shared, server: Server, sink: Arc<dyn ConnectionSink>) -> Result<App, BoxError> {
         let settings = &shared.settings;
-        // Each instance builds its own server definition, as each Lambda instance does.
-        let server: Server = match settings.server {
-            ServerChoice::Reference => reference_server::server()?,
-            ServerChoice::Conformance => conformance_server::server()?,
-        };
         let server = Arc::new(server);
         let state = shared.instance_state();
         let shared_signals = shared.signals_shared();

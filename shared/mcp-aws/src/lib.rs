@@ -23,15 +23,46 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub use app::App;
 pub use compose::Shared;
-pub use settings::{Host, KeySource, RedisSettings, ServerChoice, Settings, SettingsError};
+pub use settings::{Host, KeySource, RedisSettings, Settings, SettingsError};
 
-/// The whole life of a WebSocket route's function: logging, the application built once,
-/// then every event handed to it.
-pub async fn run_websocket_function() -> Result<(), lambda_runtime::Error> {
+use mcp_server::Server;
+
+/// Defines a deployment's server: the user's `fn server() -> Result<Server, E>`, called once
+/// when a function starts (or once per instance of the local gateway).
+pub trait ServerFn: Fn() -> Result<Server, Self::Error> {
+    /// What a definition that does not build says.
+    type Error: Into<BoxError>;
+}
+
+impl<F, E> ServerFn for F
+where
+    F: Fn() -> Result<Server, E>,
+    E: Into<BoxError>,
+{
+    type Error = E;
+}
+
+/// Builds the application of a function serving `server`.
+async fn app_from_env(server: impl ServerFn) -> Result<App, BoxError> {
+    App::from_env(server().map_err(Into::into)?).await
+}
+
+/// The whole life of a WebSocket route's function (`$connect`, `$default`, `$disconnect`
+/// all run it): logging, the application serving `server` built once, then every event
+/// handed to it.
+///
+/// ```no_run
+/// # fn server() -> Result<mcp_server::Server, mcp_server::DefinitionError> { unimplemented!() }
+/// #[tokio::main]
+/// async fn main() -> Result<(), lambda_runtime::Error> {
+///     mcp_aws::run_websocket(server).await
+/// }
+/// ```
+pub async fn run_websocket(server: impl ServerFn) -> Result<(), lambda_runtime::Error> {
     use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
     use lambda_runtime::{LambdaEvent, service_fn};
     let telemetry = &init_logging();
-    let app = App::from_env().await?;
+    let app = app_from_env(server).await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
         let response = app.websocket_event(event.payload).await;
@@ -41,12 +72,28 @@ pub async fn run_websocket_function() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// The whole life of the Streamable HTTP function behind a Function URL with response
+/// streaming: logging, the application serving `server` built once, then every request.
+pub async fn run_http(server: impl ServerFn) -> Result<(), lambda_runtime::Error> {
+    use lambda_http::{Request, service_fn};
+    let telemetry = &init_logging();
+    let app = app_from_env(server).await?;
+    let app = &app;
+    lambda_http::run_with_streaming_response(service_fn(move |request: Request| async move {
+        let response = function_url::handle(app, request).await;
+        // Spans of a streamed response that outlive this point go with the next event's.
+        telemetry.event_done().await;
+        response
+    }))
+    .await
+}
+
 /// The whole life of the sweeper function, run on a schedule: each event (its content does
 /// not matter) closes the connections that have lapsed since the last runs.
-pub async fn run_sweeper_function() -> Result<(), lambda_runtime::Error> {
+pub async fn run_sweeper(server: impl ServerFn) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{LambdaEvent, service_fn};
     let telemetry = &init_logging();
-    let app = App::from_env().await?;
+    let app = app_from_env(server).await?;
     let app = &app;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| async move {
         let sweep = app.sweep().await;
@@ -59,7 +106,7 @@ pub async fn run_sweeper_function() -> Result<(), lambda_runtime::Error> {
 
 /// The whole life of the `$connect` authorizer function: logging, the validator built once
 /// from `MCP_AUTH_*` (keys fetched on first use), then every handshake checked.
-pub async fn run_authorizer_function() -> Result<(), lambda_runtime::Error> {
+pub async fn run_authorizer() -> Result<(), lambda_runtime::Error> {
     use aws_lambda_events::apigw::ApiGatewayCustomAuthorizerRequestTypeRequest;
     use lambda_runtime::{LambdaEvent, service_fn};
     let telemetry = &init_logging();

@@ -16,12 +16,6 @@ pub enum SettingsError {
     Auth(#[from] mcp_auth::ConfigError),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ServerChoice {
-    Reference,
-    Conformance,
-}
-
 /// What runs the application, which decides whether work may outlive a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Host {
@@ -49,8 +43,6 @@ pub enum KeySource {
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub host: Host,
-    /// `MCP_SERVER`: which server the code defines.
-    pub server: ServerChoice,
     /// `MCP_TABLE`: the DynamoDB table of sessions, connections, subscriptions, nonces and
     /// application data. `None` keeps them in this process's memory, which is correct only
     /// when every instance is in this process (the local gateway).
@@ -110,10 +102,9 @@ pub struct Settings {
 
 impl Settings {
     /// Settings with everything off: in-memory state, no authorization, no limits.
-    pub fn new(host: Host, server: ServerChoice) -> Settings {
+    pub fn new(host: Host) -> Settings {
         Settings {
             host,
-            server,
             table: None,
             dynamodb_endpoint: None,
             create_tables: false,
@@ -139,11 +130,6 @@ impl Settings {
     /// A function's settings, from the environment the template gives it.
     pub fn from_env() -> Result<Settings, SettingsError> {
         let table = var("MCP_TABLE").ok_or(SettingsError::Missing("MCP_TABLE"))?;
-        let server = match var("MCP_SERVER").as_deref().unwrap_or("reference") {
-            "reference" => ServerChoice::Reference,
-            "conformance" => ServerChoice::Conformance,
-            other => return Err(SettingsError::Invalid("MCP_SERVER", format!("unknown server {other:?}"))),
-        };
         let faults = match var("MCP_FAULTS") {
             None => None,
             Some(plan) => Some(plan.parse().map_err(|e| SettingsError::Invalid("MCP_FAULTS", format!("{e}")))?),
@@ -169,7 +155,7 @@ impl Settings {
             registry_table: var("MCP_REGISTRY_TABLE"),
             lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),
             faults,
-            ..Settings::new(Host::Lambda, server)
+            ..Settings::new(Host::Lambda)
         })
     }
 }

@@ -5,7 +5,7 @@
 
 use http_body_util::BodyExt;
 
-use mcp_aws::{App, Host, KeySource, ServerChoice, Settings, Shared};
+use mcp_aws::{App, Host, KeySource, Settings, Shared};
 
 /// The SDK's configuration of a function, for clients that are built but not called.
 fn sdk() -> aws_config::SdkConfig {
@@ -20,7 +20,7 @@ fn settings() -> Settings {
     Settings {
         table: Some("unused".into()),
         request_state_key: KeySource::Value(b"k".repeat(32)),
-        ..Settings::new(Host::Lambda, ServerChoice::Reference)
+        ..Settings::new(Host::Lambda)
     }
 }
 
@@ -28,7 +28,7 @@ fn settings() -> Settings {
 async fn a_function_url_event_is_served() {
     let sdk = sdk();
     let shared = Shared::build(settings(), sdk).await.unwrap();
-    let app = App::with_api_gateway(&shared).unwrap();
+    let app = App::with_api_gateway(&shared, reference_server::server().unwrap()).unwrap();
     let json =
         std::fs::read_to_string(format!("{}/tests/fixtures/function-url-tools-list.json", env!("CARGO_MANIFEST_DIR")))
             .unwrap();
@@ -64,8 +64,8 @@ fn event(body: &serde_json::Value, headers: &[(&str, &str)]) -> lambda_http::Req
 /// replies): whether its reply reaches the POST stream, on a host of `kind`.
 async fn reply_on_the_post_stream(host: Host) -> bool {
     let sdk = sdk();
-    let shared = Shared::build(Settings::new(host, ServerChoice::Conformance), sdk).await.unwrap();
-    let app = App::with_api_gateway(&shared).unwrap();
+    let shared = Shared::build(Settings::new(host), sdk).await.unwrap();
+    let app = App::with_api_gateway(&shared, conformance_server::server().unwrap()).unwrap();
     let init = serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
     let response = mcp_aws::function_url::handle(&app, event(&init, &[])).await.unwrap();
@@ -90,8 +90,8 @@ async fn on_lambda_a_request_keeps_its_stream_until_its_reply() {
 
 /// An app of the reference server on `host`, without Redis.
 async fn reference_without_redis(host: Host) -> App {
-    let shared = Shared::build(Settings::new(host, ServerChoice::Reference), sdk()).await.unwrap();
-    App::with_api_gateway(&shared).unwrap()
+    let shared = Shared::build(Settings::new(host), sdk()).await.unwrap();
+    App::with_api_gateway(&shared, reference_server::server().unwrap()).unwrap()
 }
 
 async fn text_of(response: http::Response<mcp_aws::function_url::ResponseBody>) -> (u16, String) {

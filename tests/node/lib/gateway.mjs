@@ -14,10 +14,12 @@ export async function startGateway({ server = 'reference', instances = 2, args: 
   const bin = process.env.MCP_LOCAL_LAUNCHER ?? process.env.MCP_LOCAL_BIN ?? path.join(repoRoot, 'target/debug/mcp-local');
   const count = process.env.MCP_LOCAL_INSTANCES ?? String(instances);
   const extra = extraArgs ?? laneArgs();
-  const args = ['--host', '127.0.0.1', '--port', '0', '--server', server, '--instances', count, ...extra, ...more];
+  // The repository's gateway serves the server MCP_SERVER names; in the Lambda lane the
+  // template's ServerName parameter names it for the functions.
+  const args = ['--host', '127.0.0.1', '--port', '0', '--parameter', `ServerName=${server}`, '--instances', count, ...extra, ...more];
   const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
+    env: { ...process.env, MCP_SERVER: server, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sam_template::{Function, StackSettings};
 
-use crate::cli::{Args, ServerKind};
+use crate::cli::Args;
 
 /// The stack's settings: the template's parameters from the flags (then `--parameter`),
 /// the tables' names from `--table` and `--registry-table`, the cache's endpoint from
@@ -14,11 +14,6 @@ pub fn settings(args: &Args, auth: Option<&mcp_auth::AuthConfig>) -> anyhow::Res
     let mut s = StackSettings::new(&args.stack_name);
     s.region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".to_owned());
     let p = &mut s.parameters;
-    let server = match args.server {
-        ServerKind::Reference => "reference",
-        ServerKind::Conformance => "conformance",
-    };
-    p.insert("ServerName".into(), server.into());
     p.insert("RedisTier".into(), if args.redis_url.is_some() { "serverless" } else { "none" }.into());
     if let Some(auth) = auth {
         p.insert("AuthIssuer".into(), auth.issuer.clone());

@@ -1,10 +1,19 @@
-//! `mcp-local`: the local gateway. Streamable HTTP at `/mcp`, WebSocket at `/ws` (each frame
-//! handled as the API Gateway event the Lambda function receives), `@connections` at
+//! The local gateway, for any server: Streamable HTTP at `/mcp`, WebSocket at `/ws` (each
+//! frame handled as the API Gateway event the Lambda function receives), `@connections` at
 //! `/@connections/{id}`, or stdio with `--stdio`. Behind it: N instances of the application
-//! in this process, or with `--functions` the deployment's function binaries, run as Lambda
-//! runs them (the Lambda lane).
+//! serving the caller's server in this process, or with `--functions` the deployment's
+//! function binaries, run as Lambda runs them (the Lambda lane).
+//!
+//! A server crate's gateway is its `main`:
+//!
+//! ```no_run
+//! # fn server() -> Result<mcp_server::Server, mcp_server::DefinitionError> { unimplemented!() }
+//! fn main() -> anyhow::Result<()> {
+//!     mcp_local::main(server)
+//! }
+//! ```
 
-mod cli;
+pub mod cli;
 mod connections;
 mod deployment;
 mod dev_auth;
@@ -18,11 +27,26 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::Parser;
 
+use mcp_aws::{BoxError, ServerFn};
+use mcp_server::Server;
+
 use crate::cli::Command;
 
-#[tokio::main]
-async fn main() -> Result<()> {
-    let args = cli::Args::parse();
+/// How the gateway's in-process instances get their server: each calls it once.
+pub type ServerDef = Arc<dyn Fn() -> Result<Server, BoxError> + Send + Sync>;
+
+/// The gateway's whole life, serving `server`: flags from the command line (`--help`), then
+/// serving until stopped.
+pub fn main<F>(server: F) -> Result<()>
+where
+    F: ServerFn + Send + Sync + 'static,
+{
+    let server: ServerDef = Arc::new(move || server().map_err(Into::into));
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli::Args::parse(), server))
+}
+
+/// Serves `server` as `args` say.
+pub async fn run(args: cli::Args, server: ServerDef) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
@@ -44,7 +68,7 @@ async fn main() -> Result<()> {
     }
     let connections = Arc::new(connections::LocalConnections::default());
     if args.stdio {
-        let deployment = deployment::Deployment::new(&args, None, None, connections).await?;
+        let deployment = deployment::Deployment::new(&args, &server, None, None, connections).await?;
         mcp_edge::stdio::serve(deployment.pick().router.clone(), tokio::io::stdin(), tokio::io::stdout()).await?;
         return Ok(());
     }
@@ -62,7 +86,7 @@ async fn main() -> Result<()> {
             gateway::Backend::Lane(Box::new(lane))
         }
         None => gateway::Backend::InProcess(Box::new(
-            deployment::Deployment::new(&args, config, Some(&base_url), connections.clone()).await?,
+            deployment::Deployment::new(&args, &server, config, Some(&base_url), connections.clone()).await?,
         )),
     };
     let gateway = Arc::new(gateway::Gateway::new(backend, connections));
