@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -11,6 +12,7 @@ use mcp_protocol::model::{CallToolResult, Tool, ToolAnnotations};
 use crate::context::RequestContext;
 use crate::error::{DefinitionError, HandlerError};
 use crate::handler::BoxFuture;
+use crate::schema::{JsonSchema, schema_of};
 
 type ToolFn = dyn Fn(RequestContext, Map<String, Value>) -> BoxFuture<'static, Result<CallToolResult, HandlerError>>
     + Send
@@ -31,7 +33,7 @@ impl ToolDef {
                 name: name.into(),
                 title: None,
                 description: None,
-                input_schema: serde_json::json!({ "type": "object" }),
+                input_schema: default_input_schema(),
                 output_schema: None,
                 annotations: None,
                 icons: None,
@@ -91,13 +93,24 @@ impl ToolBuilder {
         self
     }
 
-    /// The JSON Schema of the arguments (2020-12 unless `$schema` names another draft).
+    /// The arguments' schema from their type (see [`crate::schema`]).
+    pub fn input<A: JsonSchema>(self) -> Self {
+        self.input_schema(schema_of::<A>())
+    }
+
+    /// The schema of `structuredContent` from its type; results are checked against it.
+    pub fn output<O: JsonSchema>(self) -> Self {
+        self.output_schema(schema_of::<O>())
+    }
+
+    /// The JSON Schema of the arguments, written by hand (2020-12 unless `$schema` names
+    /// another draft).
     pub fn input_schema(mut self, schema: Value) -> Self {
         self.tool.input_schema = schema;
         self
     }
 
-    /// The JSON Schema of `structuredContent`; results are checked against it.
+    /// The JSON Schema of `structuredContent`, written by hand; results are checked against it.
     pub fn output_schema(mut self, schema: Value) -> Self {
         self.tool.output_schema = Some(schema);
         self
@@ -129,6 +142,37 @@ impl ToolBuilder {
         })
     }
 
+    /// A handler whose arguments and result are both typed: the input schema comes from
+    /// `A` (unless [`input_schema`](Self::input_schema) gave one), the output schema from
+    /// `O`, and the result is `O` as `structuredContent` with its JSON as text content for
+    /// clients that read only content. `Err(ToolError::Execution)` is a tool error the model
+    /// reads (`isError`); any other error is the request's.
+    pub fn structured_handler<A, O, F, Fut>(mut self, f: F) -> Result<ToolDef, DefinitionError>
+    where
+        A: DeserializeOwned + JsonSchema + Send + 'static,
+        O: Serialize + JsonSchema + 'static,
+        F: Fn(RequestContext, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, ToolError>> + Send + 'static,
+    {
+        if self.tool.input_schema == default_input_schema() {
+            self = self.input::<A>();
+        }
+        let f = Arc::new(f);
+        self.output::<O>().handler(move |ctx, a: A| {
+            let result = f(ctx, a);
+            async move {
+                match result.await {
+                    Ok(output) => match serde_json::to_value(output) {
+                        Ok(value) => Ok(CallToolResult::structured(value)),
+                        Err(e) => Err(HandlerError::Internal(format!("the tool's result is not JSON: {e}"))),
+                    },
+                    Err(ToolError::Execution(message)) => Ok(CallToolResult::error(message)),
+                    Err(ToolError::Handler(e)) => Err(e),
+                }
+            }
+        })
+    }
+
     /// The output schema compiled as [`raw_handler`](Self::raw_handler) compiles it.
     pub(crate) fn compile_output(&self) -> Result<Option<jsonschema::Validator>, DefinitionError> {
         self.tool.output_schema.as_ref().map(|s| compile(&self.tool.name, "output", s)).transpose()
@@ -149,6 +193,48 @@ impl ToolBuilder {
             None => None,
         };
         Ok(ToolDef { tool: self.tool, input_validator, output_validator, handler: Arc::new(f) })
+    }
+}
+
+/// The input schema of a tool that says nothing of its arguments.
+fn default_input_schema() -> Value {
+    serde_json::json!({ "type": "object" })
+}
+
+/// How a typed tool fails ([`ToolBuilder::structured_handler`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// The tool ran and failed: the model reads this (`isError: true`) and may try again.
+    #[error("{0}")]
+    Execution(String),
+    /// The request failed: a protocol error (bad params, a store that did not answer, input
+    /// the client must give first).
+    #[error(transparent)]
+    Handler(#[from] HandlerError),
+}
+
+impl ToolError {
+    /// A failure the model reads.
+    pub fn execution(message: impl Into<String>) -> Self {
+        ToolError::Execution(message.into())
+    }
+}
+
+impl From<crate::error::InputError> for ToolError {
+    fn from(e: crate::error::InputError) -> Self {
+        ToolError::Handler(e.into())
+    }
+}
+
+impl From<crate::state::StateError> for ToolError {
+    fn from(e: crate::state::StateError) -> Self {
+        ToolError::Handler(e.into())
+    }
+}
+
+impl From<crate::store::StoreError> for ToolError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ToolError::Handler(e.into())
     }
 }
 

@@ -12,7 +12,10 @@ use mcp_protocol::model::{
     CallToolResult, ElicitAction, ElicitRequestParams, ReadResourceResult, Resource, ResourceContents,
     ResourceTemplate, ToolAnnotations,
 };
-use mcp_server::{DefinitionError, HandlerError, RequestContext, ResourceDef, ResourceTemplateDef, ToolDef};
+use mcp_server::schema::schema_of;
+use mcp_server::{
+    DefinitionError, HandlerError, JsonSchema, RequestContext, ResourceDef, ResourceTemplateDef, ToolDef,
+};
 
 const PREFIX: &str = "notes/";
 const MAX_NOTES_LISTED: usize = 100;
@@ -40,26 +43,55 @@ async fn changed(ctx: &RequestContext, uri: &str) -> Result<usize, HandlerError>
     Ok(ctx.notifier().resource_updated_for(uri, ctx.principal()).await?)
 }
 
-#[derive(Deserialize)]
+/// A note's name: what follows `note://`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(transparent)]
+#[schemars(inline, description = "Note name")]
+struct NoteName(#[schemars(regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))] String);
+
+impl std::ops::Deref for NoteName {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for NoteName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct WriteArgs {
-    name: String,
+    name: NoteName,
+    #[schemars(length(max = 65536))]
     text: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct NameArgs {
-    name: String,
+    name: NoteName,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct SummarizeArgs {
-    name: String,
-    #[serde(default)]
+    name: NoteName,
+    /// The longest summary, in tokens.
+    #[schemars(range(min = 16, max = 4096))]
     max_tokens: Option<u32>,
 }
 
-fn name_schema() -> serde_json::Value {
-    json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$", "description": "Note name" })
+/// What `note_delete` asks the user before it deletes.
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct Confirmation {
+    #[schemars(title = "Delete it?", extend("default" = false))]
+    confirm: bool,
 }
 
 pub fn tools() -> Result<Vec<ToolDef>, DefinitionError> {
@@ -68,12 +100,7 @@ pub fn tools() -> Result<Vec<ToolDef>, DefinitionError> {
             .title("Write a note")
             .description("Creates or replaces a note. Subscribers of note://{name} are notified.")
             .annotations(ToolAnnotations { idempotent_hint: Some(true), destructive_hint: Some(true), ..Default::default() })
-            .input_schema(json!({
-                "type": "object",
-                "properties": { "name": name_schema(), "text": { "type": "string", "maxLength": 65536 } },
-                "required": ["name", "text"],
-                "additionalProperties": false
-            }))
+            .input::<WriteArgs>()
             .handler(|ctx: RequestContext, a: WriteArgs| async move {
                 ctx.store().put(&key(&a.name), a.text.as_bytes()).await?;
                 let reached = changed(&ctx, &uri(&a.name)).await?;
@@ -84,21 +111,12 @@ pub fn tools() -> Result<Vec<ToolDef>, DefinitionError> {
             .title("Delete a note")
             .description("Deletes a note after asking the user to confirm.")
             .annotations(ToolAnnotations { destructive_hint: Some(true), ..Default::default() })
-            .input_schema(json!({
-                "type": "object",
-                "properties": { "name": name_schema() },
-                "required": ["name"],
-                "additionalProperties": false
-            }))
+            .input::<NameArgs>()
             .handler(|ctx: RequestContext, a: NameArgs| async move {
                 if read(&ctx, &a.name).await?.is_none() {
                     return Ok(CallToolResult::error(format!("no note named {}", a.name)));
                 }
-                let schema = json!({
-                    "type": "object",
-                    "properties": { "confirm": { "type": "boolean", "title": "Delete it?", "default": false } },
-                    "required": ["confirm"]
-                });
+                let schema = schema_of::<Confirmation>();
                 let answer = ctx.elicit(ElicitRequestParams::form(format!("Delete note {}?", a.name), schema)).await?;
                 let confirmed = answer.action == ElicitAction::Accept
                     && answer.content.as_ref().and_then(|c| c.get("confirm")).and_then(|v| v.as_bool()) == Some(true);
@@ -114,12 +132,7 @@ pub fn tools() -> Result<Vec<ToolDef>, DefinitionError> {
             .title("Summarize a note")
             .description("Asks the client's model to summarize a note (sampling).")
             .annotations(ToolAnnotations { read_only_hint: Some(true), ..Default::default() })
-            .input_schema(json!({
-                "type": "object",
-                "properties": { "name": name_schema(), "max_tokens": { "type": "integer", "minimum": 16, "maximum": 4096 } },
-                "required": ["name"],
-                "additionalProperties": false
-            }))
+            .input::<SummarizeArgs>()
             .handler(|ctx: RequestContext, a: SummarizeArgs| async move {
                 let Some(text) = read(&ctx, &a.name).await? else {
                     return Ok(CallToolResult::error(format!("no note named {}", a.name)));

@@ -2,11 +2,10 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use mcp_protocol::model::{CallToolResult, ToolAnnotations};
-use mcp_server::{DefinitionError, RequestContext, ToolDef};
+use mcp_server::{DefinitionError, JsonSchema, RequestContext, ToolDef, ToolError};
 
 use crate::arithmetic::evaluate;
 
@@ -14,18 +13,41 @@ fn read_only() -> ToolAnnotations {
     ToolAnnotations { read_only_hint: Some(true), open_world_hint: Some(false), ..Default::default() }
 }
 
-#[derive(Deserialize)]
-struct EchoArgs {
+/// Arguments of the tools that take a text.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct TextArgs {
     text: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct CalculateArgs {
+    /// An arithmetic expression.
+    #[schemars(length(max = 1000), example = "(2 + 3) * 4")]
     expression: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, JsonSchema)]
+struct Calculation {
+    /// The expression evaluated.
+    expression: String,
+    /// Its value.
+    result: f64,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct WordStats {
+    words: usize,
+    lines: usize,
+    characters: usize,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct CountdownArgs {
+    /// Seconds to count down from.
+    #[schemars(range(min = 1, max = 30))]
     seconds: u32,
 }
 
@@ -35,70 +57,34 @@ pub fn all() -> Result<Vec<ToolDef>, DefinitionError> {
             .title("Echo")
             .description("Returns the text it is given.")
             .annotations(read_only())
-            .input_schema(json!({
-                "type": "object",
-                "properties": { "text": { "type": "string", "description": "Text to echo back" } },
-                "required": ["text"],
-                "additionalProperties": false
-            }))
-            .handler(|_ctx: RequestContext, a: EchoArgs| async move { Ok(CallToolResult::text(a.text)) })?,
+            .input::<TextArgs>()
+            .handler(|_ctx: RequestContext, a: TextArgs| async move { Ok(CallToolResult::text(a.text)) })?,
         ToolDef::builder("calculate")
             .title("Calculator")
             .description("Evaluates an arithmetic expression: numbers, + - * / % ^ and parentheses.")
             .annotations(read_only())
-            .input_schema(json!({
-                "type": "object",
-                "properties": { "expression": { "type": "string", "maxLength": 1000, "examples": ["(2 + 3) * 4"] } },
-                "required": ["expression"],
-                "additionalProperties": false
-            }))
-            .output_schema(json!({
-                "type": "object",
-                "properties": { "expression": { "type": "string" }, "result": { "type": "number" } },
-                "required": ["expression", "result"]
-            }))
-            .handler(|_ctx: RequestContext, a: CalculateArgs| async move {
-                Ok(match evaluate(&a.expression) {
-                    Ok(result) => CallToolResult::structured(json!({ "expression": a.expression, "result": result })),
-                    Err(e) => CallToolResult::error(format!("cannot evaluate {:?}: {}", a.expression, e.0)),
-                })
+            .structured_handler(|_ctx: RequestContext, a: CalculateArgs| async move {
+                match evaluate(&a.expression) {
+                    Ok(result) => Ok(Calculation { expression: a.expression, result }),
+                    Err(e) => Err(ToolError::execution(format!("cannot evaluate {:?}: {}", a.expression, e.0))),
+                }
             })?,
         ToolDef::builder("word_stats")
             .title("Word statistics")
             .description("Counts the words, lines and characters of a text.")
             .annotations(read_only())
-            .input_schema(json!({
-                "type": "object",
-                "properties": { "text": { "type": "string" } },
-                "required": ["text"],
-                "additionalProperties": false
-            }))
-            .output_schema(json!({
-                "type": "object",
-                "properties": {
-                    "words": { "type": "integer" },
-                    "lines": { "type": "integer" },
-                    "characters": { "type": "integer" }
-                },
-                "required": ["words", "lines", "characters"]
-            }))
-            .handler(|_ctx: RequestContext, a: EchoArgs| async move {
-                Ok(CallToolResult::structured(json!({
-                    "words": a.text.split_whitespace().count(),
-                    "lines": a.text.lines().count(),
-                    "characters": a.text.chars().count()
-                })))
+            .structured_handler(|_ctx: RequestContext, a: TextArgs| async move {
+                Ok(WordStats {
+                    words: a.text.split_whitespace().count(),
+                    lines: a.text.lines().count(),
+                    characters: a.text.chars().count(),
+                })
             })?,
         ToolDef::builder("countdown")
             .title("Countdown")
             .description("Counts down, reporting progress every second; stops when cancelled.")
             .annotations(read_only())
-            .input_schema(json!({
-                "type": "object",
-                "properties": { "seconds": { "type": "integer", "minimum": 1, "maximum": 30 } },
-                "required": ["seconds"],
-                "additionalProperties": false
-            }))
+            .input::<CountdownArgs>()
             .handler(|ctx: RequestContext, a: CountdownArgs| async move {
                 let total = f64::from(a.seconds);
                 for done in 0..a.seconds {
