@@ -108,9 +108,10 @@ pub struct Args {
     /// and the Lambda service. Needs --dynamodb-endpoint (DynamoDB and Secrets Manager).
     #[arg(long, env = "MCP_LOCAL_FUNCTIONS", value_name = "DIR")]
     pub functions: Option<std::path::PathBuf>,
-    /// The deployment template the lane deploys.
-    #[arg(long, env = "MCP_LOCAL_TEMPLATE", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/template.yaml"))]
-    pub template: std::path::PathBuf,
+    /// The deployment template the lane deploys (default: infra/template.yaml in the current
+    /// directory or the nearest one above it that has one: the workspace's).
+    #[arg(long, env = "MCP_LOCAL_TEMPLATE")]
+    pub template: Option<std::path::PathBuf>,
     /// A template parameter for the lane, `KEY=VALUE` (repeatable; after the ones the other
     /// flags set).
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
@@ -149,9 +150,34 @@ pub enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: u64,
     },
+    /// Create a workspace for a server of your own: the server crate with one tool and its
+    /// test, the Lambda functions, a local gateway, infra/template.yaml and samconfig.toml.
+    New {
+        /// The server's name (lower-case letters, digits and dashes): the crate's and the
+        /// directory's.
+        name: String,
+        /// Where to create it (default: ./NAME); it must not exist yet.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+        /// The framework's checkout, which the workspace depends on by path (default: the one
+        /// this gateway was built from).
+        #[arg(long)]
+        framework: Option<std::path::PathBuf>,
+    },
 }
 
 impl Args {
+    /// The template the lane deploys: `--template`, or the workspace's.
+    pub fn template(&self) -> anyhow::Result<std::path::PathBuf> {
+        if let Some(template) = &self.template {
+            return Ok(template.clone());
+        }
+        let here = std::env::current_dir()?;
+        here.ancestors().map(|dir| dir.join("infra/template.yaml")).find(|t| t.is_file()).ok_or_else(|| {
+            anyhow::anyhow!("no infra/template.yaml in {} or above it: give one with --template", here.display())
+        })
+    }
+
     /// The deployment's settings these flags describe: what a function reads from its
     /// environment, for instances in this process (a request-state key of the process's
     /// own, loopback hosts and origins besides the allowed ones).

@@ -20,6 +20,7 @@ mod dev_auth;
 mod gateway;
 mod http_server;
 mod lane;
+mod starter;
 mod websocket;
 
 use std::sync::Arc;
@@ -58,6 +59,15 @@ pub async fn run(args: cli::Args, server: ServerDef) -> Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("create-table needs --dynamodb-endpoint URL or --dynamodb-aws"))?;
             mcp_state_dynamodb::schema::ensure_table(&client, &args.table).await?;
             println!("table {} is ready", args.table);
+            return Ok(());
+        }
+        Some(Command::New { name, dir, framework }) => {
+            let dir = dir.clone().unwrap_or_else(|| name.into());
+            starter::create(name, &dir, framework.as_deref())?;
+            println!(
+                "created {}: cd there, then `cargo test` and `cargo run -p gateway` (its README says more)",
+                dir.display()
+            );
             return Ok(());
         }
         Some(Command::MintToken { gateway, subject, scopes, ttl }) => {

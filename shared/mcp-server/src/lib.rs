@@ -30,6 +30,7 @@ pub mod servers;
 pub mod signals;
 pub mod state;
 pub mod store;
+pub mod testing;
 pub mod tool;
 pub mod trace;
 pub mod uri_template;

@@ -15,8 +15,9 @@ export async function startGateway({ server = 'reference', instances = 2, args: 
   const count = process.env.MCP_LOCAL_INSTANCES ?? String(instances);
   const extra = extraArgs ?? laneArgs();
   // The repository's gateway serves the server MCP_SERVER names; in the Lambda lane the
-  // template's ServerName parameter names it for the functions.
-  const args = ['--host', '127.0.0.1', '--port', '0', '--parameter', `ServerName=${server}`, '--instances', count, ...extra, ...more];
+  // template's ServerName parameter names it for the functions (reference by default).
+  const choice = server === 'reference' ? [] : ['--parameter', `ServerName=${server}`];
+  const args = ['--host', '127.0.0.1', '--port', '0', ...choice, '--instances', count, ...extra, ...more];
   const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, MCP_SERVER: server, RUST_LOG: process.env.RUST_LOG ?? 'warn' },

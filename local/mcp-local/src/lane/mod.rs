@@ -63,8 +63,9 @@ impl Lane {
         if args.faults.is_some() || args.stdio {
             bail!("--functions runs the deployment as deployed: --faults and --stdio are for the in-process gateway");
         }
-        let text = std::fs::read_to_string(&args.template)
-            .with_context(|| format!("reading the template {}", args.template.display()))?;
+        let template = args.template()?;
+        let text = std::fs::read_to_string(&template)
+            .with_context(|| format!("reading the template {}", template.display()))?;
         let out = args
             .lane_out
             .clone()
