@@ -4,9 +4,12 @@ use clap::{Parser, Subcommand};
 
 use mcp_aws::{Host, KeySource, RedisSettings, Settings};
 
+/// The gateway's command line (most flags also read from the environment), which
+/// [`Args::settings`] maps onto the settings a function reads.
 #[derive(Debug, Parser)]
 #[command(name = "mcp-local", version, about = "Local gateway for the serverless MCP function set")]
 pub struct Args {
+    /// A one-off task to run instead of the gateway; `None` runs the gateway.
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Address to bind (loopback by default).
@@ -130,6 +133,7 @@ pub struct Args {
     pub lane_out: Option<std::path::PathBuf>,
 }
 
+/// The tasks `mcp-local` runs and exits after, instead of serving.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create the deployment's DynamoDB table (keys, index and TTL as infra/template.yaml

@@ -13,6 +13,9 @@
 //! }
 //! ```
 
+// The crate is part of the public API a server author reads: every public item says what it is.
+#![warn(missing_docs)]
+
 pub mod cli;
 mod connections;
 mod deployment;

@@ -17,9 +17,15 @@ use crate::compose::Shared;
 use crate::settings::{Host, Settings};
 use crate::sink::ApiGatewaySink;
 
+/// One instance of the application: the default server's router and the edges that reach it
+/// (and, with a registry, the registered servers' routers they build on first use).
 pub struct App {
+    /// The default server's router, over this instance's view of the stores (with its own L1
+    /// when versions are shared).
     pub router: Arc<Router>,
+    /// The API Gateway WebSocket edge: `$connect`, `$default` and `$disconnect` events.
     pub websocket: WebSocketEdge,
+    /// The Streamable HTTP edge, which Function URL requests are converted for.
     pub http: HttpEdge,
     sink: Arc<dyn ConnectionSink>,
     /// The `@connections` client, when this instance posts through API Gateway's API: it

@@ -1,5 +1,5 @@
 //! The composition root: the one place where the application is built from [`Settings`].
-//! A Lambda function builds one [`Shared`] and one [`App`] in init; the local gateway builds
+//! A Lambda function builds one [`Shared`] and one [`App`](crate::App) in init; the local gateway builds
 //! one `Shared` and N `App`s over it (its instances). Stores, L1, registry, request-state
 //! key, authorization, limits and sinks are wired here and nowhere else.
 
@@ -105,6 +105,7 @@ impl Shared {
         &self.state
     }
 
+    /// The settings every instance of this process is built from.
     pub fn settings(&self) -> &Settings {
         &self.settings
     }

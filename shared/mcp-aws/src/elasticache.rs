@@ -28,14 +28,19 @@ const REAUTHENTICATE_EVERY: Duration = Duration::from_secs(11 * 3600);
 /// What a cache name turned out to be: the kind decides the token's `ResourceType`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CacheKind {
+    /// An ElastiCache Serverless cache: its tokens carry `ResourceType=ServerlessCache`.
     Serverless,
+    /// A replication group (a node-based cache): its tokens carry no `ResourceType`.
     ReplicationGroup,
 }
 
 /// A cache found by name: the URL fred connects to, and its kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedCache {
+    /// The endpoint as a URL for fred: `rediss-cluster://host:port` for a serverless cache; for a
+    /// replication group `redis` or `rediss` (in-transit encryption), `-cluster` in cluster mode.
     pub url: String,
+    /// Which lookup found it, which decides how its IAM tokens are signed.
     pub kind: CacheKind,
 }
 
@@ -127,10 +132,17 @@ pub fn connect_token(
 
 /// fred's credentials for every `AUTH`/`HELLO`: a fresh IAM token from the function's role.
 pub struct IamAuth {
+    /// The function's credentials, asked for at each `AUTH`/`HELLO`, so that every token is
+    /// signed with current ones (a role's credentials rotate).
     pub credentials: SharedCredentialsProvider,
+    /// The region the token is signed for (the AWS configuration's, the cache's own).
     pub region: String,
+    /// The cache's name (`MCP_REDIS_CACHE`): the host of the signed URL (lowercased), not the
+    /// endpoint's.
     pub cache: String,
+    /// The cache's kind: a serverless cache's token adds `ResourceType=ServerlessCache`.
     pub kind: CacheKind,
+    /// The ElastiCache user id (`MCP_REDIS_IAM_USER`): both the `AUTH` user and the token's `User`.
     pub user: String,
 }
 

@@ -13,6 +13,7 @@ use tracing_subscriber::layer::{Context, Layer};
 
 use mcp_server::observe::{FAN_OUT, SERVED};
 
+/// The CloudWatch namespace every metric of the EMF lines is put in.
 pub const NAMESPACE: &str = "MCP";
 
 /// Writes the EMF line of every `mcp::served` and `mcp::fanout` event.

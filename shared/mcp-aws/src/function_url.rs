@@ -15,6 +15,7 @@ use mcp_edge::rate::SourceAddress;
 
 use crate::App;
 
+/// The body of a streamed Function URL response: one frame for JSON, SSE chunks as produced.
 pub type ResponseBody = UnsyncBoxBody<Bytes, Infallible>;
 
 /// Handles one Function URL request.

@@ -8,11 +8,14 @@ use aws_sdk_lambda::primitives::Blob;
 
 use mcp_server::registry::{InvokeError, ToolInvoker};
 
+/// The registry's [`ToolInvoker`] on AWS Lambda: a Lambda-backed tool's call is one `Invoke`.
 pub struct LambdaInvoker {
     client: Client,
 }
 
 impl LambdaInvoker {
+    /// An invoker with the SDK's configuration, at `endpoint` if given (`MCP_LAMBDA_ENDPOINT`,
+    /// an emulator), making one attempt per call.
     pub fn new(sdk: &aws_config::SdkConfig, endpoint: Option<String>) -> Self {
         // One attempt: a retried Invoke after a lost reply would run the tool twice, and a
         // tool need not be idempotent. Its errors are tool errors the model can retry.

@@ -5,6 +5,9 @@
 //!
 //! Only this crate, `mcp-edge` and `functions/*` know AWS event shapes.
 
+// The crate is part of the public API a server author reads: every public item says what it is.
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod authorizer;
 pub mod compose;
@@ -155,7 +158,7 @@ impl Telemetry {
 /// JSON logs to stdout (CloudWatch), filtered by `RUST_LOG` (default `info`), and, whatever
 /// `RUST_LOG` says, one EMF line per message served and per fan-out (`emf`): the request log
 /// and the metrics in one. With the feature `otel` and an OTLP endpoint in the environment,
-/// spans are exported too ([`otel`]).
+/// spans are exported too (module `otel`).
 pub fn init_logging() -> Telemetry {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;

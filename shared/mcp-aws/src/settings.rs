@@ -6,12 +6,17 @@ use std::env;
 
 use mcp_server::state::faults::FaultPlan;
 
+/// Why the settings could not be read from the environment: a function fails its init on it.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// A variable the functions cannot run without (`MCP_TABLE`) is unset or empty.
     #[error("environment variable {0} is required")]
     Missing(&'static str),
+    /// A variable's value is not one it accepts, or it needs another that is unset: the
+    /// variable, and why.
     #[error("environment variable {0}: {1}")]
     Invalid(&'static str, String),
+    /// The `MCP_AUTH_*` variables do not make an authorization configuration.
     #[error(transparent)]
     Auth(#[from] mcp_auth::ConfigError),
 }
@@ -40,8 +45,13 @@ pub enum KeySource {
     Ephemeral,
 }
 
+/// Everything the application is built from; [`Settings::new`] is the all-off default the
+/// local gateway's flags are mapped onto, [`Settings::from_env`] a function's.
 #[derive(Clone, Debug)]
 pub struct Settings {
+    /// What runs the application: a Lambda function (from the environment) or a long-running
+    /// process. It decides whether a request may detach from its stream, and without Redis
+    /// whether signals and session versions are shared by every instance.
     pub host: Host,
     /// `MCP_TABLE`: the DynamoDB table of sessions, connections, subscriptions, nonces and
     /// application data. `None` keeps them in this process's memory, which is correct only
@@ -55,6 +65,8 @@ pub struct Settings {
     /// Where Redis is; without it the bus is per process and server-to-client requests,
     /// cancellations and SSE notifications do not cross processes.
     pub redis: Option<RedisSettings>,
+    /// `MCP_REQUEST_STATE_SECRET` or `MCP_REQUEST_STATE_KEY`: the HMAC key of MRTR
+    /// `requestState`, which every instance must share to verify another's states.
     pub request_state_key: KeySource,
     /// `MCP_CONNECTIONS_ENDPOINT`: the `@connections` endpoint; by default derived from the
     /// first WebSocket event (`https://{domainName}/{stage}`).

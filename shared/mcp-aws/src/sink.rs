@@ -21,12 +21,16 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// A post, retries included.
 const POST_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The [`ConnectionSink`] of a deployment: posts and closes through API Gateway's
+/// `@connections` API, with a client made once its endpoint is known.
 pub struct ApiGatewaySink {
     sdk: aws_config::SdkConfig,
     client: OnceLock<Client>,
 }
 
 impl ApiGatewaySink {
+    /// A sink over `sdk`'s configuration; `None` for `endpoint` leaves it to the first event
+    /// ([`Self::use_endpoint`]): until then every post fails.
     pub fn new(sdk: aws_config::SdkConfig, endpoint: Option<String>) -> Self {
         let sink = ApiGatewaySink { sdk, client: OnceLock::new() };
         if let Some(e) = endpoint {

@@ -12,7 +12,9 @@ use serde_json::Value;
 
 /// Authorizer-context keys (API Gateway delivers `principalId` and the context's entries).
 pub const CONTEXT_PRINCIPAL: &str = "principalId";
+/// The token's expiry in seconds since the epoch, which [`token_expiry_ms`] reads back.
 pub const CONTEXT_EXPIRES: &str = "exp";
+/// The token's scopes, space-separated as in OAuth's `scope`.
 pub const CONTEXT_SCOPE: &str = "scope";
 
 /// The principal of a request or handshake, or the challenge to answer it with.

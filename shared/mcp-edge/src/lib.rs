@@ -9,6 +9,9 @@
 //!
 //! Only this crate (and `functions/*`) knows API Gateway event shapes.
 
+// The crate is part of the public API a server author reads: every public item says what it is.
+#![warn(missing_docs)]
+
 pub mod auth;
 pub mod http;
 pub mod limits;

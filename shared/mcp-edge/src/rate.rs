@@ -18,13 +18,18 @@ pub struct SourceAddress(pub String);
 /// The limits of one edge: per principal, and per source address for requests without one.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RateLimits {
+    /// Each principal's limit, counted across its addresses; `None` for no limit.
     pub principal: Option<RateLimit>,
+    /// Each source address's limit on requests without a principal; `None` for no limit.
     pub anonymous: Option<RateLimit>,
 }
 
+/// A fixed window: at most `requests` per caller in each `window`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RateLimit {
+    /// The requests a caller may make in one window; the next one is refused.
     pub requests: u64,
+    /// The window's length, counted from the caller's first request in it.
     pub window: Duration,
 }
 
@@ -34,16 +39,21 @@ impl RateLimit {
         (requests > 0).then_some(RateLimit { requests, window: Duration::from_secs(60) })
     }
 
+    /// The message of the `LIMIT_EXCEEDED` error a refused request is answered with.
     pub fn describe(&self) -> String {
         format!("rate limit exceeded: {} requests per {} s", self.requests, self.window.as_secs())
     }
 }
 
+/// Whether a request may go on: what [`check`] says of it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
+    /// Under the limit, or no limit applies, or the counter could not be reached.
     Allowed,
     /// Over the limit until the window ends.
     Limited {
+        /// Until the window ends (at least 1 ms): the error's `retryAfterMs`, and on HTTP
+        /// `Retry-After` rounded up to seconds.
         retry_after_ms: u64,
     },
 }

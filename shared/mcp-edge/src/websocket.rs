@@ -35,6 +35,8 @@ pub const SERVER_PARAMETER: &str = "server";
 /// Connections whose server one instance remembers.
 const KNOWN_CONNECTIONS: u64 = 100_000;
 
+/// The API Gateway WebSocket edge of one instance: a connection's server is chosen at
+/// `$connect` and kept in its record; replies and server messages are posted through the sink.
 pub struct WebSocketEdge {
     servers: Servers,
     /// The server of each connection this instance has served (it never changes), so that
@@ -84,6 +86,8 @@ impl WebSocketEdge {
         self
     }
 
+    /// Handles one event by its route key (`$default` when it has none). The response is only
+    /// the route's status (the handshake's, at `$connect`): replies are posted to the connection.
     pub async fn handle(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
         let ctx = &event.request_context;
         let Some(connection_id) = ctx.connection_id.clone() else { return status(400) };

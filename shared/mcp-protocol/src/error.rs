@@ -49,34 +49,43 @@ impl ErrorCode {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message} ({})", code.0)]
 pub struct ErrorObject {
+    /// The error code (`code`): a JSON-RPC or MCP code from [`ErrorCode`], or an implementation-defined one.
     pub code: ErrorCode,
+    /// A short human-readable description of the error (`message`).
     pub message: String,
+    /// Extra detail about the error (`data`); omitted from the wire when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Value>,
 }
 
 impl ErrorObject {
+    /// An error with `code` and `message` and no `data`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         ErrorObject { code, message: message.into(), data: None }
     }
 
+    /// Sets `data`, replacing any already set.
     pub fn with_data(mut self, data: Value) -> Self {
         self.data = Some(data);
         self
     }
 
+    /// A `-32602 Invalid params` error.
     pub fn invalid_params(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::INVALID_PARAMS, message)
     }
 
+    /// A `-32600 Invalid Request` error.
     pub fn invalid_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::INVALID_REQUEST, message)
     }
 
+    /// A `-32601 Method not found` error naming `method`.
     pub fn method_not_found(method: &str) -> Self {
         Self::new(ErrorCode::METHOD_NOT_FOUND, format!("method not found: {method}"))
     }
 
+    /// A `-32603 Internal error` error.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::INTERNAL_ERROR, message)
     }

@@ -17,7 +17,9 @@ use crate::error::{ErrorCode, ErrorObject};
 /// A request id. MCP allows strings and integers and forbids `null`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RequestId {
+    /// An integer id, a JSON number on the wire.
     Number(i64),
+    /// A string id, a JSON string on the wire.
     String(String),
 }
 
@@ -76,21 +78,31 @@ impl<'de> Deserialize<'de> for RequestId {
 /// One decoded message, borrowing from the input buffer.
 #[derive(Debug)]
 pub enum Message<'a> {
+    /// A request: a `method` and an `id`; expects a response.
     Request(Request<'a>),
+    /// A notification: a `method` and no `id`; never answered.
     Notification(Notification<'a>),
+    /// A response to a server-initiated request: `result` or `error`, and no `method`.
     Response(Response<'a>),
 }
 
+/// A request (a message with `method` and `id`), its params left undecoded.
 #[derive(Debug)]
 pub struct Request<'a> {
+    /// The `id` the response must echo.
     pub id: RequestId,
+    /// The `method`, borrowed from the input unless it contained escapes.
     pub method: Cow<'a, str>,
+    /// The raw `params` (an object or an array); `None` when absent.
     pub params: Option<&'a RawValue>,
 }
 
+/// A notification (a message with `method` and no `id`), its params left undecoded.
 #[derive(Debug)]
 pub struct Notification<'a> {
+    /// The `method`, borrowed from the input unless it contained escapes.
     pub method: Cow<'a, str>,
+    /// The raw `params` (an object or an array); `None` when absent.
     pub params: Option<&'a RawValue>,
 }
 
@@ -101,6 +113,7 @@ pub struct Response<'a> {
     /// read the id of what it answers (JSON-RPC 2.0's parse errors). Such a response is
     /// received and never answered, so two peers cannot trade errors for ever.
     pub id: Option<RequestId>,
+    /// The raw `result` on success, or the decoded `error` object.
     pub outcome: Result<&'a RawValue, ErrorObject>,
 }
 
@@ -108,7 +121,9 @@ pub struct Response<'a> {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{error}")]
 pub struct DecodeError {
+    /// The id of the offending message, when it could be read: the error reply echoes it.
     pub id: Option<RequestId>,
+    /// The error object to send back.
     pub error: ErrorObject,
 }
 
@@ -300,6 +315,7 @@ impl<'a> Request<'a> {
 }
 
 impl<'a> Notification<'a> {
+    /// Decodes `params` into the handler's type; a missing `params` decodes as `{}`.
     pub fn params_as<T: Deserialize<'a>>(&self) -> Result<T, ErrorObject> {
         params_as(self.params)
     }

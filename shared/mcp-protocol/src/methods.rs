@@ -1,19 +1,34 @@
 //! Request method names a server receives.
 
+/// `initialize`: opens a session and negotiates its version (2025-11-25 and older).
 pub const INITIALIZE: &str = "initialize";
+/// `ping`: a liveness check answered with an empty result (session era; removed in 2026-07-28).
 pub const PING: &str = "ping";
+/// `server/discover` (2026-07-28): the server's supported versions, capabilities and identity.
 pub const DISCOVER: &str = "server/discover";
+/// `logging/setLevel`: the session's least severe log level to send (session era).
 pub const LOGGING_SET_LEVEL: &str = "logging/setLevel";
+/// `tools/list`: the tools the server offers, one page per request.
 pub const TOOLS_LIST: &str = "tools/list";
+/// `tools/call`: runs one tool with the given arguments.
 pub const TOOLS_CALL: &str = "tools/call";
+/// `resources/list`: the concrete resources the server offers, one page per request.
 pub const RESOURCES_LIST: &str = "resources/list";
+/// `resources/templates/list`: the URI templates of parameterized resources, one page per request.
 pub const RESOURCES_TEMPLATES_LIST: &str = "resources/templates/list";
+/// `resources/read`: the contents of one resource.
 pub const RESOURCES_READ: &str = "resources/read";
+/// `resources/subscribe`: asks for `notifications/resources/updated` on one URI (session era).
 pub const RESOURCES_SUBSCRIBE: &str = "resources/subscribe";
+/// `resources/unsubscribe`: ends an earlier `resources/subscribe` (session era).
 pub const RESOURCES_UNSUBSCRIBE: &str = "resources/unsubscribe";
+/// `prompts/list`: the prompts the server offers, one page per request.
 pub const PROMPTS_LIST: &str = "prompts/list";
+/// `prompts/get`: one prompt, rendered with the given arguments.
 pub const PROMPTS_GET: &str = "prompts/get";
+/// `completion/complete`: suggested values for a prompt argument or a template variable.
 pub const COMPLETION_COMPLETE: &str = "completion/complete";
+/// `subscriptions/listen` (2026-07-28): a long-lived request whose stream carries change notifications.
 pub const SUBSCRIPTIONS_LISTEN: &str = "subscriptions/listen";
 
 /// Every method a server serves, requests and the client's notifications: the names metrics

@@ -19,6 +19,9 @@ pub struct CompletionRequest {
     pub context: BTreeMap<String, String>,
 }
 
+/// A completion callback: the values to offer for one prompt argument or template variable.
+/// Prompts and resource templates keep one behind an `Arc`; make it with [`sync_completer`] or
+/// [`async_completer`].
 pub type Completer =
     dyn Fn(RequestContext, CompletionRequest) -> BoxFuture<'static, Result<Vec<String>, HandlerError>> + Send + Sync;
 

@@ -81,18 +81,25 @@ impl RequestContext {
         RequestContext { inner: Arc::new(inner) }
     }
 
+    /// The JSON-RPC id of the request being served.
     pub fn request_id(&self) -> &RequestId {
         &self.inner.request_id
     }
 
+    /// The protocol version the request is served in: its session's, or the one its `_meta`
+    /// names (2026-07-28).
     pub fn protocol_version(&self) -> ProtocolVersion {
         self.inner.version
     }
 
+    /// The era of [`protocol_version`](Self::protocol_version), which decides how input requests
+    /// reach the client: server-to-client requests (sessions) or MRTR rounds (stateless).
     pub fn era(&self) -> Era {
         self.inner.version.era()
     }
 
+    /// What the client declared: at `initialize` (session era) or in the request's `_meta`
+    /// (2026-07-28). Asking for input the client did not declare fails with `MissingCapability`.
     pub fn client_capabilities(&self) -> &ClientCapabilities {
         &self.inner.capabilities
     }
@@ -133,6 +140,8 @@ impl RequestContext {
         self.inner.out.detach(retry).await
     }
 
+    /// Whether the request was cancelled (`notifications/cancelled`, stream closed): a long
+    /// handler checks it between steps, since nobody will read its result.
     pub fn is_cancelled(&self) -> bool {
         self.inner.cancelled.load(Ordering::Acquire)
     }

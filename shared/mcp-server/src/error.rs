@@ -36,15 +36,20 @@ pub enum InputError {
 /// `CallToolResult::error` results the model can read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum HandlerError {
+    /// The request's params are wrong (`-32602`): a missing argument, an unknown name, a bad key.
     #[error("invalid params: {0}")]
     InvalidParams(String),
     /// A resource URI that names nothing.
     #[error("resource not found: {0}")]
     ResourceNotFound(String),
+    /// Asking the client for input failed; [`InputError::Required`] is how a 2026-07-28 handler
+    /// ends its round.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// A state store failed: an internal error, retryable unless the backend rejected the request.
     #[error(transparent)]
     State(#[from] StateError),
+    /// Anything else that went wrong in the handler (`-32603`); a handler that panics ends here too.
     #[error("internal error: {0}")]
     Internal(String),
     /// A wire error chosen by the handler.
@@ -91,10 +96,26 @@ impl HandlerError {
 /// A server definition that cannot be built (bad schema, duplicate name).
 #[derive(Debug, thiserror::Error)]
 pub enum DefinitionError {
+    /// A tool's input or output schema does not compile as JSON Schema.
     #[error("tool {tool}: invalid {which} schema: {message}")]
-    InvalidSchema { tool: String, which: &'static str, message: String },
+    InvalidSchema {
+        /// The tool's name.
+        tool: String,
+        /// `input` or `output`.
+        which: &'static str,
+        /// What the schema compiler reported.
+        message: String,
+    },
+    /// Two tools, resources or prompts of one server have the same name (a resource's is its URI).
     #[error("duplicate {kind} name: {name}")]
-    Duplicate { kind: &'static str, name: String },
+    Duplicate {
+        /// `tool`, `resource` or `prompt`.
+        kind: &'static str,
+        /// The name given twice.
+        name: String,
+    },
+    /// A resource template outside the supported subset of RFC 6570
+    /// ([`UriTemplate`](crate::uri_template::UriTemplate)).
     #[error("resource template {0}: invalid URI template")]
     InvalidTemplate(String),
 }

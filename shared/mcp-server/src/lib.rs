@@ -9,6 +9,9 @@
 //!                                             nonces, bus, event log): shared by instances
 //! ```
 
+// The crate is part of the public API a server author reads: every public item says what it is.
+#![warn(missing_docs)]
+
 pub mod completion;
 pub mod context;
 pub mod error;

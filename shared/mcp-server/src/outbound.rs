@@ -9,6 +9,8 @@ use async_trait::async_trait;
 #[error("outbound channel closed: {0}")]
 pub struct OutboundClosed(pub String);
 
+/// The side channel of one request, which its transport edge provides: progress, logs and
+/// server-to-client requests go here while the response waits for the handler.
 #[async_trait]
 pub trait Outbound: Send + Sync {
     /// Sends one encoded JSON-RPC message.
@@ -37,6 +39,8 @@ pub enum PostError {
 /// instance.
 #[async_trait]
 pub trait ConnectionSink: Send + Sync {
+    /// Sends one encoded JSON-RPC message to the connection (`PostToConnection`);
+    /// [`PostError::Gone`] means the connection is no more and what is kept for it can go.
     async fn post(&self, connection_id: &str, message: Vec<u8>) -> Result<(), PostError>;
 
     /// Closes the connection (`DeleteConnection`), e.g. when its token has expired.

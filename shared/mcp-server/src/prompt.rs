@@ -18,6 +18,8 @@ pub(crate) type PromptFn = dyn Fn(RequestContext, BTreeMap<String, String>) -> B
     + Send
     + Sync;
 
+/// A prompt ready to serve: what `prompts/list` shows, its handler and, if it has one, the
+/// completer of its arguments.
 pub struct PromptDef {
     pub(crate) prompt: Prompt,
     pub(crate) handler: Arc<PromptFn>,

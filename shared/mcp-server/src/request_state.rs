@@ -44,19 +44,25 @@ pub struct RequestState {
 /// What one round of a request gathered: the answers so far, and the keys it asks next.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Round {
+    /// The client's answers so far, by input key: from this round and the earlier ones.
     pub answers: BTreeMap<String, Value>,
+    /// The keys of the input requests this round asks the client to answer.
     pub asked: Vec<String>,
 }
 
 /// Why a `requestState` was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateRejection {
+    /// Not in the form of a state: not `body.tag`, not base64url, or not its JSON.
     #[error("requestState is malformed")]
     Malformed,
+    /// Not signed with this server's key: altered, forged, or issued by another server.
     #[error("requestState signature does not verify")]
     BadSignature,
+    /// Past its expiry: the client starts the request over.
     #[error("requestState has expired")]
     Expired,
+    /// Issued for another method, target, arguments or principal.
     #[error("requestState belongs to another request")]
     WrongRequest,
 }
@@ -102,6 +108,9 @@ impl RequestStateCodec {
         URL_SAFE_NO_PAD.encode(Sha256::digest(arguments.to_string().as_bytes()))
     }
 
+    /// Signs the state of a request's next round, bound to `method`, `target`, the arguments'
+    /// `digest` and `principal`, expiring after the codec's lifetime, with a fresh nonce.
+    /// Returns the token the client sends back, and what it holds.
     pub fn issue(
         &self,
         method: &str,

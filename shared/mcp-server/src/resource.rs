@@ -23,6 +23,8 @@ pub struct ResourceDef {
 }
 
 impl ResourceDef {
+    /// A resource read by `handler`, which gets the URI asked for (the resource's own). Its
+    /// replies say no-store until [`cache`](Self::cache) sets another hint.
     pub fn new<F>(resource: Resource, handler: F) -> Self
     where
         F: Fn(RequestContext, String) -> BoxFuture<'static, Result<ReadResourceResult, HandlerError>>
@@ -73,6 +75,8 @@ impl ResourceTemplateDef {
         })
     }
 
+    /// The cache hint of `resources/read` replies for the template's URIs (2026-07-28). Default:
+    /// no store.
     pub fn cache(mut self, hint: CacheHint) -> Self {
         self.cache = hint;
         self

@@ -17,6 +17,8 @@ use crate::prompt::PromptDef;
 use crate::resource::{ResourceDef, ResourceTemplateDef};
 use crate::tool::ToolDef;
 
+/// A built server definition: identity, instructions, capabilities and catalogue, each list
+/// item encoded once. Immutable; every request of every router shares it.
 pub struct Server {
     pub(crate) info: Implementation,
     pub(crate) instructions: Option<String>,
@@ -40,6 +42,8 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts a definition. `name` and `version` are its `serverInfo`; `name` is also its name
+    /// in the deployment (the key of its sessions and topics) unless a registry gives another.
     pub fn builder(name: impl Into<String>, version: impl Into<String>) -> ServerBuilder {
         ServerBuilder {
             info: Implementation { name: name.into(), version: version.into(), ..Default::default() },
@@ -53,18 +57,23 @@ impl Server {
         }
     }
 
+    /// The server's identity (`serverInfo`).
     pub fn info(&self) -> &Implementation {
         &self.info
     }
 
+    /// What the server declares, derived from its catalogue when it was built: a list is
+    /// offered if it has items, or if a registry can add some.
     pub fn capabilities(&self) -> &ServerCapabilities {
         &self.capabilities
     }
 
+    /// The tool named `name`, if the server defines one.
     pub fn tool(&self, name: &str) -> Option<&ToolDef> {
         self.tool_index.get(name).map(|&i| &*self.tools[i])
     }
 
+    /// The prompt named `name`, if the server defines one.
     pub fn prompt(&self, name: &str) -> Option<&PromptDef> {
         self.prompt_index.get(name).map(|&i| &*self.prompts[i])
     }
@@ -75,6 +84,8 @@ impl Server {
     }
 }
 
+/// Collects a server's identity and catalogue; [`build`](Self::build) checks them and
+/// encodes the lists.
 pub struct ServerBuilder {
     pub(crate) info: Implementation,
     pub(crate) instructions: Option<String>,
@@ -89,36 +100,45 @@ pub struct ServerBuilder {
 }
 
 impl ServerBuilder {
+    /// A human-readable name that clients show instead of the name (`serverInfo.title`).
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.info.title = Some(title.into());
         self
     }
 
+    /// What the server is for (`serverInfo.description`).
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.info.description = Some(description.into());
         self
     }
 
+    /// How to use the server, for the client's model: sent in the `initialize` and
+    /// `server/discover` results.
     pub fn instructions(mut self, instructions: impl Into<String>) -> Self {
         self.instructions = Some(instructions.into());
         self
     }
 
+    /// Adds a tool; a name already taken fails [`build`](Self::build).
     pub fn tool(mut self, tool: ToolDef) -> Self {
         self.tools.push(Arc::new(tool));
         self
     }
 
+    /// Adds a resource with a fixed URI; a URI already taken fails [`build`](Self::build).
     pub fn resource(mut self, resource: ResourceDef) -> Self {
         self.resources.push(Arc::new(resource));
         self
     }
 
+    /// Adds a resource template. A URI that no fixed resource has is read by the first template,
+    /// in the order added, that matches it.
     pub fn resource_template(mut self, template: ResourceTemplateDef) -> Self {
         self.templates.push(Arc::new(template));
         self
     }
 
+    /// Adds a prompt; a name already taken fails [`build`](Self::build).
     pub fn prompt(mut self, prompt: PromptDef) -> Self {
         self.prompts.push(Arc::new(prompt));
         self
@@ -130,6 +150,8 @@ impl ServerBuilder {
         self
     }
 
+    /// The server: names checked for duplicates ([`DefinitionError::Duplicate`]), capabilities
+    /// derived from the catalogue, and every list item encoded once.
     pub fn build(self) -> Result<Server, DefinitionError> {
         let tool_index = index("tool", self.tools.iter().map(|t| t.tool.name.as_str()))?;
         let resource_index = index("resource", self.resources.iter().map(|r| r.resource.uri.as_str()))?;

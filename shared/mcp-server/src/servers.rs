@@ -27,12 +27,23 @@ const RATE_WINDOW_MS: u64 = 60_000;
 /// Why a server does not serve a request.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// No server of that name is registered (HTTP 404).
     #[error("no server named {0}")]
     Unknown(String),
+    /// The server's registration does not admit the principal (HTTP 403).
     #[error("not allowed to use server {0}")]
     Forbidden(String),
+    /// The principal went over the server's `rateLimit` (HTTP 429).
     #[error("rate limit of server {server} exceeded: {limit} requests per minute")]
-    Limited { server: String, limit: u64, retry_after_ms: u64 },
+    Limited {
+        /// The server whose limit it is.
+        server: String,
+        /// The limit: requests per principal per minute.
+        limit: u64,
+        /// Until the current window ends (at least 1).
+        retry_after_ms: u64,
+    },
+    /// The registry did not answer, so who may use the server is not known (HTTP 503): retry.
     #[error("server {0} cannot be looked up now: retry")]
     Unavailable(String),
 }

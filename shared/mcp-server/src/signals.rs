@@ -20,6 +20,8 @@ const BUFFER: usize = 16;
 
 type Waiters = HashMap<String, Vec<mpsc::Sender<Vec<u8>>>>;
 
+/// This instance's end of the signal channel: sends signals to whichever instance waits, and
+/// hands those that arrive to the requests waiting here, subscribing to the channel once.
 pub struct Signals {
     bus: Arc<dyn MessageBus>,
     waiters: Arc<Mutex<Waiters>>,
@@ -30,6 +32,7 @@ pub struct Signals {
 }
 
 impl Signals {
+    /// Signals over `bus`; nothing is subscribed until the first [`wait`](Self::wait).
     pub fn new(bus: Arc<dyn MessageBus>) -> Self {
         Signals {
             bus,

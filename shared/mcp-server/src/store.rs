@@ -29,12 +29,19 @@ const SHARED_SCOPE: &str = "shared";
 /// Why a store call was refused.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum StoreError {
+    /// The key is empty or longer than [`MAX_KEY_BYTES`] (invalid params).
     #[error("store key must be 1 to {MAX_KEY_BYTES} bytes")]
     BadKey,
+    /// The value is larger than [`MAX_VALUE_BYTES`] (limit exceeded).
     #[error("store value of {size} bytes exceeds the {MAX_VALUE_BYTES} byte limit")]
-    ValueTooLarge { size: usize },
+    ValueTooLarge {
+        /// The value's size in bytes.
+        size: usize,
+    },
+    /// A new key, in a scope that holds [`MAX_KEYS_PER_SCOPE`] live keys already (limit exceeded).
     #[error("store scope holds its limit of {MAX_KEYS_PER_SCOPE} keys")]
     TooManyKeys,
+    /// The backend failed; the client may retry unless the backend rejected the request.
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -78,6 +85,7 @@ impl Store {
         Store { kv, scope: SHARED_SCOPE.into() }
     }
 
+    /// The value of `key` in this scope; `None` if there is none or it has expired.
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         check_key(key)?;
         Ok(self.kv.get(&self.scope, key).await?)

@@ -28,6 +28,7 @@ use crate::{RequestStateCodec, Server, StateHandles};
 /// A client of one server, in this process.
 pub struct TestClient {
     router: Router,
+    capabilities: Value,
 }
 
 /// Why a test request did not give a result.
@@ -51,14 +52,21 @@ impl TestClient {
             RouterConfig::default(),
             None,
         );
-        TestClient { router }
+        TestClient { router, capabilities: json!({}) }
+    }
+
+    /// The same client declaring `capabilities` (e.g. `{"elicitation": {"form": {}}}`), which
+    /// a handler's input requests need.
+    pub fn with_client_capabilities(mut self, capabilities: Value) -> Self {
+        self.capabilities = capabilities;
+        self
     }
 
     /// Sends `method` with `params` (the protocol's `_meta` added) and returns the result.
     pub async fn request(&self, method: &str, mut params: Value) -> Result<Value, TestError> {
         let meta = json!({
             PROTOCOL_VERSION_KEY: "2026-07-28",
-            CLIENT_CAPABILITIES_KEY: {},
+            CLIENT_CAPABILITIES_KEY: self.capabilities,
             CLIENT_INFO_KEY: { "name": "test-client", "version": "0" },
         });
         match params.as_object_mut() {

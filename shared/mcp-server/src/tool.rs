@@ -27,6 +27,7 @@ pub struct ToolDef {
 }
 
 impl ToolDef {
+    /// Starts a tool named `name`, whose input schema accepts any object until one is given.
     pub fn builder(name: impl Into<String>) -> ToolBuilder {
         ToolBuilder {
             tool: Tool {
@@ -47,6 +48,7 @@ impl ToolDef {
         ToolBuilder { tool }
     }
 
+    /// The tool as `tools/list` shows it.
     pub fn tool(&self) -> &Tool {
         &self.tool
     }
@@ -78,16 +80,20 @@ impl ToolDef {
     }
 }
 
+/// Describes a tool; a handler method ends it, compiling the schemas (one that does not
+/// compile is a [`DefinitionError`]).
 pub struct ToolBuilder {
     tool: Tool,
 }
 
 impl ToolBuilder {
+    /// A human-readable name that clients show instead of the name.
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.tool.title = Some(title.into());
         self
     }
 
+    /// What the tool does, for the model that decides whether to call it.
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.tool.description = Some(description.into());
         self
@@ -116,6 +122,8 @@ impl ToolBuilder {
         self
     }
 
+    /// Hints for clients about the tool's behaviour (read-only, destructive, idempotent, open
+    /// world); nothing enforces them.
     pub fn annotations(mut self, annotations: ToolAnnotations) -> Self {
         self.tool.annotations = Some(annotations);
         self

@@ -19,6 +19,7 @@ pub struct TraceContext {
     pub parent_id: String,
     /// The `trace-flags` byte (bit 0: sampled).
     pub flags: u8,
+    /// The caller's `tracestate`, if valid (printable ASCII, at most 512 bytes), passed on as is.
     pub tracestate: Option<String>,
 }
 
@@ -85,6 +86,7 @@ impl TraceContext {
         })
     }
 
+    /// Whether the caller sampled the trace (`trace-flags` bit 0).
     pub fn sampled(&self) -> bool {
         self.flags & 1 == 1
     }

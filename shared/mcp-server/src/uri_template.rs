@@ -46,6 +46,7 @@ impl UriTemplate {
         Some(UriTemplate { source: source.to_owned(), parts })
     }
 
+    /// The template as written.
     pub fn as_str(&self) -> &str {
         &self.source
     }

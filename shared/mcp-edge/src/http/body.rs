@@ -3,8 +3,12 @@
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 
+/// The body an [`HttpEdge`](super::HttpEdge) answers with, which its host turns into its own
+/// (a Function URL's streamed response, the local gateway's axum body).
 pub enum HttpBody {
+    /// No body: a reply that has none (a notification's `202`), a DELETE's `200`.
     Empty,
+    /// A whole body at once: JSON (a JSON-RPC response or error, the resource metadata).
     Full(Bytes),
     /// Server-sent events, already framed.
     Stream(BoxStream<'static, Bytes>),

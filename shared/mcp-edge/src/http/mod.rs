@@ -29,9 +29,14 @@ use crate::limits::MAX_MESSAGE_BYTES;
 use crate::origin::OriginPolicy;
 use crate::rate::{self, RateLimit, RateLimits, SourceAddress, Verdict};
 
+/// What an [`HttpEdge`] accepts and how it streams; the default is a loopback server with no
+/// authentication and no limits but the message size.
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
+    /// The largest POST body accepted (`413` beyond it); by default API Gateway's WebSocket
+    /// message limit, so that a message that works on one transport works on all.
     pub max_body_bytes: usize,
+    /// The `Host` and `Origin` a request must carry (`403` otherwise), against DNS rebinding.
     pub origin: OriginPolicy,
     /// The `retry` hint of resumable streams.
     pub sse_retry: Duration,
@@ -79,10 +84,13 @@ pub struct HttpEdge {
 }
 
 impl HttpEdge {
+    /// An edge over `servers` (a single router is the default server alone).
     pub fn new(servers: impl Into<Servers>, config: HttpConfig) -> Self {
         HttpEdge { servers: servers.into(), config }
     }
 
+    /// Answers one HTTP request: the protected-resource metadata, or a POST, GET or DELETE of
+    /// `/mcp` or `/mcp/{name}` once its origin, token, rate limit and server have passed.
     pub async fn handle(&self, req: Request<Bytes>) -> Response<HttpBody> {
         // Public by design (RFC 9728): how a client finds where to get a token.
         if let Some(auth) = &self.config.auth

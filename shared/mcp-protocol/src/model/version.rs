@@ -5,14 +5,19 @@ use serde::{Deserialize, Serialize};
 /// The protocol revisions this implementation speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ProtocolVersion {
+    /// `2024-11-05`: the first published revision.
     #[serde(rename = "2024-11-05")]
     V2024_11_05,
+    /// `2025-03-26`: Streamable HTTP, tool annotations, audio content.
     #[serde(rename = "2025-03-26")]
     V2025_03_26,
+    /// `2025-06-18`: structured tool output, elicitation, resource links; no batches.
     #[serde(rename = "2025-06-18")]
     V2025_06_18,
+    /// `2025-11-25`: the last session-era revision (icons, URL-mode elicitation, tasks).
     #[serde(rename = "2025-11-25")]
     V2025_11_25,
+    /// `2026-07-28`: the stateless era: no sessions; version and capabilities in every request's `_meta`.
     #[serde(rename = "2026-07-28")]
     V2026_07_28,
 }
@@ -39,8 +44,10 @@ impl ProtocolVersion {
     /// The newest session-era version: what `initialize` offers when the client asks for
     /// something unknown.
     pub const LATEST_SESSION: ProtocolVersion = ProtocolVersion::V2025_11_25;
+    /// The newest version this implementation speaks.
     pub const LATEST: ProtocolVersion = ProtocolVersion::V2026_07_28;
 
+    /// The version string as it travels, such as `"2025-11-25"`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProtocolVersion::V2024_11_05 => "2024-11-05",
@@ -51,10 +58,12 @@ impl ProtocolVersion {
         }
     }
 
+    /// The version `s` names, or `None` when this implementation does not speak it.
     pub fn parse(s: &str) -> Option<ProtocolVersion> {
         ProtocolVersion::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
+    /// The era the version belongs to: 2026-07-28 and later are stateless.
     pub fn era(self) -> Era {
         if self >= ProtocolVersion::V2026_07_28 { Era::Stateless } else { Era::Session }
     }

@@ -15,14 +15,27 @@ use crate::notifier::Notifier;
 use crate::server::Server;
 use crate::state::{StateError, Versions};
 
+/// Why an admin operation was refused or failed. Validation comes first, so an invalid entry
+/// leaves the registry as it was.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    /// The server or entry failed validation; nothing was written.
     #[error("invalid entry: {0}")]
     Invalid(#[from] InvalidEntry),
+    /// No server of that name is registered: entries need their server registered first.
     #[error("no server named {0} is registered")]
     UnknownServer(String),
+    /// The entry to remove does not exist.
     #[error("server {server} has no {kind} {name}")]
-    NotFound { server: String, kind: &'static str, name: String },
+    NotFound {
+        /// The server it was looked for in.
+        server: String,
+        /// Its kind, as [`EntryKind::as_str`] spells it.
+        kind: &'static str,
+        /// Its name in that kind (a name, URI or URI template).
+        name: String,
+    },
+    /// The registry store could not be read or written (unreachable, throttled).
     #[error(transparent)]
     State(#[from] StateError),
 }
@@ -40,6 +53,8 @@ pub struct Change {
     pub warnings: Vec<String>,
 }
 
+/// Registers, changes and removes servers and their entries: validation first, then the
+/// write, then the server's shared version and the `list_changed` notifications.
 pub struct Admin {
     store: Arc<dyn RegistryStore>,
     /// The deployment's shared versions (Redis); `None` when the admin cannot reach them.
@@ -64,12 +79,17 @@ impl Admin {
         self
     }
 
+    /// Registers a server, or replaces its description (its entries stay), after validating it.
+    /// No list changes, so nobody is notified; the version bump makes instances read the new
+    /// principals and limits.
     pub async fn put_server(&self, server: &ServerEntry) -> Result<Change, AdminError> {
         server.validate()?;
         let version = self.store.put_server(server).await?;
         Ok(self.changed(&server.name, version, &[], Vec::new()).await)
     }
 
+    /// Removes a server and all its entries, and tells its followers that every list changed
+    /// (the change's version is then 0).
     pub async fn remove_server(&self, name: &str) -> Result<Change, AdminError> {
         if !self.store.remove_server(name).await? {
             return Err(AdminError::UnknownServer(name.to_owned()));
@@ -93,6 +113,8 @@ impl Admin {
         Ok(self.changed(server, version, &[list_of(entry.kind())], warnings).await)
     }
 
+    /// Removes one entry of a server; [`AdminError::NotFound`] if the server has no such entry
+    /// (or is not registered).
     pub async fn remove(&self, server: &str, kind: EntryKind, name: &str) -> Result<Change, AdminError> {
         let version = self.store.remove_entry(server, kind, name).await?.ok_or_else(|| AdminError::NotFound {
             server: server.to_owned(),
@@ -102,10 +124,12 @@ impl Admin {
         Ok(self.changed(server, version, &[list_of(kind)], Vec::new()).await)
     }
 
+    /// A registered server's description and entries, read at one version.
     pub async fn catalogue(&self, server: &str) -> Result<Catalogue, AdminError> {
         self.store.catalogue(server).await?.ok_or_else(|| AdminError::UnknownServer(server.to_owned()))
     }
 
+    /// Every registered server's description.
     pub async fn servers(&self) -> Result<Vec<ServerEntry>, AdminError> {
         Ok(self.store.servers().await?)
     }

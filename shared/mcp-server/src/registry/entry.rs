@@ -15,9 +15,14 @@ use crate::uri_template::UriTemplate;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerEntry {
+    /// The server's name: a path segment (see [`is_server_name`]) and the key of its sessions,
+    /// topics, rate counters and registry rows.
     pub name: String,
+    /// The server's title, for a server whose code gives none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// The server's instructions (`initialize`, `server/discover`), for a server whose code
+    /// gives none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instructions: Option<String>,
     /// Principals (token subjects) that may use the server; absent: anyone the deployment
@@ -46,6 +51,7 @@ impl ServerEntry {
         }
     }
 
+    /// Everything checked before a server is written: its name, its principals, its rate limit.
     pub fn validate(&self) -> Result<(), InvalidEntry> {
         let refuse = |reason: &str| InvalidEntry { kind: "server", name: self.name.clone(), reason: reason.into() };
         if !is_server_name(&self.name) {
@@ -81,7 +87,10 @@ pub enum ToolImplementation {
     /// of `docs/lambda-tools.md`; a reply later than `timeout_ms` is a tool error.
     #[serde(rename_all = "camelCase")]
     Lambda {
+        /// The function's name, ARN or partial ARN, as Lambda's `Invoke` takes it.
         function: String,
+        /// How long a call waits for the function's reply: 1 to [`MAX_TOOL_TIMEOUT_MS`]; 10 s if
+        /// absent.
         #[serde(default = "default_timeout_ms")]
         timeout_ms: u64,
     },
@@ -95,26 +104,35 @@ fn default_timeout_ms() -> u64 {
 /// within 29 s; the gateway needs some of that).
 pub const MAX_TOOL_TIMEOUT_MS: u64 = 25_000;
 
+/// A registered tool: the protocol's description of it and the function that runs it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolEntry {
+    /// What `tools/list` shows, unchanged (its fields are the entry's own in JSON); its schemas
+    /// are compiled as a code tool's are.
     #[serde(flatten)]
     pub tool: Tool,
+    /// What runs the tool.
     pub implementation: ToolImplementation,
 }
 
+/// A registered resource with a fixed URI, read as a stored text.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceEntry {
+    /// What `resources/list` shows, unchanged (its fields are the entry's own in JSON).
     #[serde(flatten)]
     pub resource: Resource,
     /// What `resources/read` returns.
     pub text: String,
 }
 
+/// A registered resource template: every URI it matches reads as its text, filled with the
+/// URI's values.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceTemplateEntry {
+    /// What `resources/templates/list` shows, unchanged (its fields are the entry's own in JSON).
     #[serde(flatten)]
     pub template: ResourceTemplate,
     /// What `resources/read` returns for a matching URI, with `{variable}` replaced by the
@@ -125,15 +143,22 @@ pub struct ResourceTemplateEntry {
 /// One message of a registered prompt; `{argument}` is replaced by the argument's value.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PromptMessageText {
+    /// Who speaks the message.
     pub role: Role,
+    /// The message, with `{argument}` placeholders; each must name a declared argument.
     pub text: String,
 }
 
+/// A registered prompt: its description and the messages `prompts/get` returns, filled with
+/// the arguments given.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PromptEntry {
+    /// What `prompts/list` shows, unchanged (its fields are the entry's own in JSON); its
+    /// arguments are the placeholders the messages may use.
     #[serde(flatten)]
     pub prompt: Prompt,
+    /// The messages returned, in order; at least one.
     pub messages: Vec<PromptMessageText>,
 }
 
@@ -142,9 +167,13 @@ pub struct PromptEntry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Entry {
+    /// A tool run by a Lambda function.
     Tool(ToolEntry),
+    /// A resource with a fixed URI and a stored text.
     Resource(ResourceEntry),
+    /// A resource template whose URIs read as a stored text filled with their values.
     ResourceTemplate(ResourceTemplateEntry),
+    /// A prompt of stored message texts.
     Prompt(PromptEntry),
 }
 
@@ -152,16 +181,22 @@ pub enum Entry {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum EntryKind {
+    /// Tools, named by their name.
     Tool,
+    /// Resources, named by their URI.
     Resource,
+    /// Resource templates, named by their URI template.
     ResourceTemplate,
+    /// Prompts, named by their name.
     Prompt,
 }
 
 impl EntryKind {
+    /// Every kind: what [`FromStr`](std::str::FromStr) accepts.
     pub const ALL: [EntryKind; 4] =
         [EntryKind::Tool, EntryKind::Resource, EntryKind::ResourceTemplate, EntryKind::Prompt];
 
+    /// The kind as the entries' `kind` tag, the CLI and the registry table's sort keys spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::Tool => "tool",
@@ -187,8 +222,11 @@ impl std::str::FromStr for EntryKind {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{kind} {name}: {reason}")]
 pub struct InvalidEntry {
+    /// What was refused: `server`, or an entry's kind as [`EntryKind::as_str`] spells it.
     pub kind: &'static str,
+    /// Its name as given (a server or entry name, a URI, a URI template).
     pub name: String,
+    /// What is wrong with it, for whoever registers it.
     pub reason: String,
 }
 
@@ -202,6 +240,7 @@ const MAX_ENTRY: usize = 350 * 1024;
 const MAX_URI: usize = 1000;
 
 impl Entry {
+    /// The entry's kind; with its [`name`](Self::name), it identifies the entry in its server.
     pub fn kind(&self) -> EntryKind {
         match self {
             Entry::Tool(_) => EntryKind::Tool,

@@ -22,7 +22,9 @@ use crate::tool::ToolDef;
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ToolRequest {
+    /// The tool's name as registered (one function may serve several tools).
     pub tool: String,
+    /// The call's arguments, already validated against the tool's input schema.
     pub arguments: Map<String, Value>,
     /// The registered server the tool belongs to.
     pub server: String,
@@ -31,6 +33,7 @@ pub struct ToolRequest {
     /// The caller's W3C trace context, from the request's `_meta`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traceparent: Option<String>,
+    /// The caller's W3C `tracestate`, passed on with `traceparent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracestate: Option<String>,
     /// The protocol version of the request (`2025-11-25`, `2026-07-28`, ...).
@@ -61,6 +64,8 @@ pub enum InvokeError {
 /// Invokes functions synchronously (`aws-sdk-lambda` in a deployment).
 #[async_trait]
 pub trait ToolInvoker: Send + Sync {
+    /// Invokes `function` with `payload` (a [`ToolRequest`] as JSON) and returns the reply's
+    /// bytes. The caller bounds the wait with the tool's timeout.
     async fn invoke(&self, function: &str, payload: Vec<u8>) -> Result<Vec<u8>, InvokeError>;
 }
 

@@ -20,6 +20,8 @@ use crate::state::Versions;
 /// The longest a snapshot is served without reading the registry itself.
 pub const MAX_AGE: Duration = Duration::from_secs(60);
 
+/// One server's catalogue in one instance: the code's definitions merged with the server's
+/// registry entries, cached and revalidated by version (see the module's documentation).
 pub struct LiveCatalogue {
     code: Arc<Server>,
     /// The server's name in the registry.
@@ -209,6 +211,7 @@ pub enum Registration {
     Unread,
     /// Not registered.
     Absent,
+    /// Registered, with its description (who may use it, its rate limit).
     Registered(Arc<ServerEntry>),
 }
 

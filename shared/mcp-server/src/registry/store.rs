@@ -14,11 +14,17 @@ use crate::state::StateResult;
 /// A server's registered catalogue, read at one version.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Catalogue {
+    /// The server's description.
     pub server: ServerEntry,
+    /// The server's version the catalogue was read at.
     pub version: u64,
+    /// The server's registered entries.
     pub entries: Vec<Entry>,
 }
 
+/// Where registered servers and their entries are kept: the registry table
+/// (`mcp-state-dynamodb`) in a deployment, [`MemoryRegistry`] in one process. Every change
+/// increases the server's version in the same atomic write.
 #[async_trait]
 pub trait RegistryStore: Send + Sync {
     /// Creates or replaces a server's description; returns its new version.

@@ -17,6 +17,7 @@ fn entry(value: serde_json::Value) -> Entry {
     serde_json::from_value(value).unwrap_or_else(|e| panic!("entry: {e}"))
 }
 
+/// Every behaviour a `RegistryStore` backend must have: versioned writes, reads, removal.
 pub async fn registry_suite(store: &dyn RegistryStore) {
     let name = format!("suite-{}", crate::ids::random_id().replace(['-', '_'], ""));
     let server = ServerEntry { name: name.clone(), title: Some("Suite".into()), ..Default::default() };
@@ -73,6 +74,7 @@ mod tests {
 /// A registry that can be taken down, counting the reads that reach it.
 #[derive(Default)]
 pub struct FlakyRegistry {
+    /// The registry the faults are put in front of.
     pub inner: MemoryRegistry,
     /// While set, every read fails as unavailable.
     pub down: AtomicBool,

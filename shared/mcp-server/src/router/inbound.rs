@@ -3,8 +3,11 @@
 /// The transport a message came in on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
+    /// Streamable HTTP (a Function URL, or the local gateway).
     Http,
+    /// An API Gateway WebSocket connection: one session per connection.
     WebSocket,
+    /// Lines on the process's stdin and stdout: one client, one session.
     Stdio,
 }
 
@@ -21,8 +24,12 @@ pub struct HttpHeaders {
     pub params: Vec<(String, String)>,
 }
 
+/// What the edge knows of a message besides its bytes: its transport, session, principal,
+/// MCP headers and time bounds. The principal is set only by the edge, after validation.
 #[derive(Clone, Debug)]
 pub struct Inbound {
+    /// The transport the message came in on (it decides where a session's unsolicited
+    /// messages go).
     pub transport: Transport,
     /// Session era: the session the message belongs to. HTTP: the `Mcp-Session-Id` header;
     /// WebSocket: the connection id; stdio: the process's one session. Also the scope of
@@ -44,6 +51,7 @@ pub struct Inbound {
 }
 
 impl Inbound {
+    /// A message of which nothing but its transport is known yet.
     pub fn new(transport: Transport) -> Self {
         Inbound {
             transport,

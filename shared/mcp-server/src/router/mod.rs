@@ -122,6 +122,9 @@ struct Cx<'a> {
 }
 
 impl Router {
+    /// A router for `server` over the deployment's shared state, named by the server's name.
+    /// `sink` delivers notifications to WebSocket subscribers (`@connections`); without one,
+    /// those subscribers are not reached.
     pub fn new(
         server: Arc<Server>,
         state: StateHandles,
@@ -255,10 +258,13 @@ impl Router {
         }
     }
 
+    /// The shared stores this router serves from; the edges use them too (connections, streams,
+    /// cleanup).
     pub fn state(&self) -> &StateHandles {
         &self.state
     }
 
+    /// The fan-out of this server's resource updates and list changes to their subscribers.
     pub fn notifier(&self) -> &Notifier {
         &self.notifier
     }

@@ -33,8 +33,11 @@ pub enum ReplyStatus {
     Cancelled,
 }
 
+/// The router's outcome for one message: what to send, how to present it, and what the edge
+/// must do besides.
 #[derive(Debug)]
 pub struct Reply {
+    /// How the edge presents the reply (an HTTP status, or silence where allowed).
     pub status: ReplyStatus,
     /// The encoded JSON-RPC response, if there is one to send.
     pub body: Option<Vec<u8>>,
@@ -51,6 +54,7 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A response (HTTP 200) with its encoded body.
     pub fn ok(body: Vec<u8>) -> Self {
         Reply {
             status: ReplyStatus::Ok,
@@ -62,6 +66,7 @@ impl Reply {
         }
     }
 
+    /// A notification or client response, taken: nothing to send (HTTP 202).
     pub fn accepted() -> Self {
         Reply {
             status: ReplyStatus::Accepted,
@@ -73,6 +78,8 @@ impl Reply {
         }
     }
 
+    /// The outcome of a cancelled request: its body, a request-cancelled error, is sent only by a
+    /// transport that must answer (a plain HTTP POST).
     pub fn cancelled(id: &RequestId) -> Self {
         let e = ErrorObject::new(mcp_protocol::ErrorCode::REQUEST_CANCELLED, "request cancelled");
         Reply {

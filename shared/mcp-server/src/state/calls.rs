@@ -10,7 +10,9 @@ use serde::Serialize;
 /// Remote calls made while serving one message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct RemoteCalls {
+    /// DynamoDB calls (one per operation; the SDK's own retries are not counted).
     pub dynamodb: u32,
+    /// Redis commands (a script counts as one).
     pub redis: u32,
 }
 

@@ -28,8 +28,13 @@ use super::{
 /// How a faulty call fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FaultKind {
+    /// The backend refuses for capacity: [`StateError::Throttled`], before the call runs.
     Throttled,
+    /// The connection resets before the call runs or after it ran (half each): the caller gets
+    /// [`StateError::Unavailable`] either way.
     Reset,
+    /// No answer: the call waits the plan's `timeout`, then fails with
+    /// [`StateError::Unavailable`] without running.
     Timeout,
 }
 
@@ -110,6 +115,8 @@ enum Strike {
 }
 
 impl Faults {
+    /// A layer that injects `plan`'s faults, picked with a random seed; [`wrap`](Self::wrap) puts
+    /// stores behind it, [`set`](Self::set) changes the plan.
     pub fn new(plan: FaultPlan) -> Arc<Self> {
         let mut seed = [0u8; 8];
         let _ = getrandom::fill(&mut seed);

@@ -23,6 +23,8 @@ const TTL: Duration = Duration::from_secs(60);
 /// The same bound for the shared copy in Redis.
 const COPY_TTL: Duration = Duration::from_secs(60);
 
+/// A [`SessionStore`] that serves a session from this instance's memory while its shared
+/// version is current, and writes through to the store it wraps (see the module's documentation).
 pub struct CachedSessions {
     inner: Arc<dyn SessionStore>,
     versions: Arc<dyn Versions>,
@@ -34,6 +36,8 @@ fn version_key(id: &str) -> String {
 }
 
 impl CachedSessions {
+    /// L1 over `inner`, the store of record; `versions` are the shared versions each write bumps
+    /// and each cached read checks.
     pub fn new(inner: Arc<dyn SessionStore>, versions: Arc<dyn Versions>) -> Self {
         CachedSessions { inner, versions, cache: Cache::builder().max_capacity(CAPACITY).time_to_live(TTL).build() }
     }

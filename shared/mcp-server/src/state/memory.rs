@@ -45,6 +45,8 @@ type ScopedKey = (String, String);
 /// An application-data item: its value and expiry.
 type KvItem = (Vec<u8>, Option<u64>);
 
+/// Every store in memory, shared by all the routers of one process: what
+/// [`StateHandles::in_memory`](super::StateHandles::in_memory) builds.
 #[derive(Default)]
 pub struct MemoryState {
     sessions: Mutex<HashMap<String, SessionRecord>>,

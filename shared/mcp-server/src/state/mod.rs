@@ -1,7 +1,7 @@
 //! State that must outlive one message, behind small async traits.
 //!
 //! Every trait has an in-memory implementation ([`memory`]) and one shared conformance
-//! suite ([`testkit`], feature `testkit`) that every backend must pass. Handlers never
+//! suite (`testkit`, feature `testkit`) that every backend must pass. Handlers never
 //! keep such state in their own memory: any instance may serve the next message.
 
 pub mod calls;
@@ -24,10 +24,13 @@ pub use mcp_protocol::model::LoggingLevel;
 /// Why a state operation failed. All but `Rejected` are retryable from the client's side.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
+    /// The backend could not be reached or did not answer in time, after its client's retries.
     #[error("state backend unavailable: {0}")]
     Unavailable(String),
+    /// The backend refused for lack of capacity (DynamoDB throttling): a later attempt may succeed.
     #[error("state backend throttled the request")]
     Throttled,
+    /// A conditional write lost: the record exists (a session id taken) or changed meanwhile.
     #[error("conflicting concurrent update")]
     Conflict,
     /// The backend refused the request itself (too large, malformed): retrying cannot help.
@@ -35,6 +38,7 @@ pub enum StateError {
     Rejected(String),
 }
 
+/// The result of every store operation.
 pub type StateResult<T> = Result<T, StateError>;
 
 /// Session-era sessions (2025-11-25 and older), keyed by session id.
@@ -55,8 +59,12 @@ pub trait SessionStore: Send + Sync {
 /// WebSocket connections, keyed by the API Gateway connection id.
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
+    /// Creates or replaces a connection's record: at `$connect`, and again to mark it ended (its
+    /// expiry set to now) when its cleanup starts.
     async fn put(&self, connection: &ConnectionRecord) -> StateResult<()>;
+    /// A live connection's record; `None` once its expiry has passed (lapsed or ended).
     async fn get(&self, id: &str) -> StateResult<Option<ConnectionRecord>>;
+    /// Removes the record, the last step of a connection's cleanup; `false` if there was none.
     async fn delete(&self, id: &str) -> StateResult<bool>;
     /// Connections whose lifetime ended in `[from_ms, to_ms)` (their token expired, or the
     /// 2 hours API Gateway allows passed) and that nobody has forgotten yet: the sweeper
@@ -119,6 +127,7 @@ pub trait EventLog: Send + Sync {
 /// of truth. An item past its expiry is gone for every read.
 #[async_trait]
 pub trait KvStore: Send + Sync {
+    /// The value of `key` in `scope`; `None` if there is none or it has expired.
     async fn get(&self, scope: &str, key: &str) -> StateResult<Option<Vec<u8>>>;
     /// Creates or replaces an item; `expires_at_ms` (milliseconds since the epoch) or never.
     async fn put(&self, scope: &str, key: &str, value: &[u8], expires_at_ms: Option<u64>) -> StateResult<()>;
@@ -163,14 +172,23 @@ pub trait RateCounter: Send + Sync {
 /// Everything a router needs, shared by every instance of a deployment.
 #[derive(Clone)]
 pub struct StateHandles {
+    /// Session-era sessions (behind this instance's L1 after [`with_l1`](Self::with_l1)).
     pub sessions: Arc<dyn SessionStore>,
+    /// WebSocket connections' records.
     pub connections: Arc<dyn ConnectionStore>,
+    /// Subscription rows by topic: sessions' subscriptions and 2026-07-28 listen streams.
     pub subscriptions: Arc<dyn SubscriptionStore>,
+    /// MRTR `requestState` nonces, each let through once.
     pub nonces: Arc<dyn NonceStore>,
+    /// Messages between instances: signals, and notifications for streams some instance holds.
     pub bus: Arc<dyn MessageBus>,
+    /// Session-era SSE event logs, for resuming a stream with `Last-Event-ID`.
     pub events: Arc<dyn EventLog>,
+    /// The servers' application data ([`Store`](crate::store::Store) scopes it per principal).
     pub kv: Arc<dyn KvStore>,
+    /// Shared versions and copies, which L1 caches and live catalogues revalidate against.
     pub versions: Arc<dyn Versions>,
+    /// Shared counters: rate limits, and the slots of caps a race could otherwise pass.
     pub rates: Arc<dyn RateCounter>,
 }
 

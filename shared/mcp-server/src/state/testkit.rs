@@ -88,6 +88,7 @@ fn session(id: &str, expires_at_ms: u64) -> SessionRecord {
     }
 }
 
+/// Sessions are created once, read back, updated and deleted.
 pub async fn sessions_create_get_update_delete(state: &StateHandles) {
     let id = random_id();
     let s = session(&id, now_ms() + 60_000);
@@ -105,6 +106,7 @@ pub async fn sessions_create_get_update_delete(state: &StateHandles) {
     assert!(!state.sessions.set_log_level(&id, LoggingLevel::Info).await.unwrap());
 }
 
+/// A session past its expiry reads as absent, whether or not the backend removed it yet.
 pub async fn sessions_expired_are_invisible(state: &StateHandles) {
     let id = random_id();
     state.sessions.create(&session(&id, now_ms().saturating_sub(1))).await.unwrap();
@@ -115,6 +117,7 @@ pub async fn sessions_expired_are_invisible(state: &StateHandles) {
     assert!(state.sessions.get(&id).await.unwrap().is_some());
 }
 
+/// Connection records are written, read back and removed.
 pub async fn connections_roundtrip(state: &StateHandles) {
     let c = ConnectionRecord {
         id: random_id(),
@@ -146,6 +149,8 @@ pub async fn connections_roundtrip(state: &StateHandles) {
     state.connections.delete(&live.id).await.unwrap();
 }
 
+/// Subscribers are found by topic (a resubscribe replaces, expired rows are left out), counted,
+/// unsubscribed once, and removed with all their rows.
 pub async fn subscriptions_by_topic(state: &StateHandles) {
     let topic = format!("resource:test://{}", random_id());
     let other = format!("resource:test://{}", random_id());
@@ -176,6 +181,7 @@ pub async fn subscriptions_by_topic(state: &StateHandles) {
     assert!(state.subscriptions.subscribers(&topic).await.unwrap().is_empty());
 }
 
+/// A `requestState` nonce is accepted once and refused after.
 pub async fn nonces_are_single_use(state: &StateHandles) {
     let n = random_id();
     let exp = now_ms() + 60_000;
@@ -187,6 +193,7 @@ pub async fn nonces_are_single_use(state: &StateHandles) {
     assert_eq!(results.into_iter().filter(|r| matches!(r, Ok(true))).count(), 1);
 }
 
+/// A message published on a channel reaches every subscriber of it.
 pub async fn bus_delivers_to_every_subscriber(state: &StateHandles) {
     let channel = format!("test:{}", random_id());
     assert_eq!(state.bus.publish(&channel, b"nobody".to_vec()).await.unwrap(), 0);
@@ -215,6 +222,7 @@ async fn next(s: &mut futures_util::stream::BoxStream<'static, Vec<u8>>) -> Vec<
     tokio::time::timeout(Duration::from_secs(5), s.next()).await.unwrap().unwrap()
 }
 
+/// An event log replays, in order, the events after a given id.
 pub async fn event_log_replays_after_id(state: &StateHandles) {
     let stream = format!("s-{}", random_id());
     let other = format!("s-{}", random_id());
@@ -249,6 +257,7 @@ pub async fn event_log_replays_after_id(state: &StateHandles) {
     assert_eq!(logged, ids.iter().collect::<Vec<_>>());
 }
 
+/// Application data is written, read, listed by prefix and deleted, scope by scope.
 pub async fn kv_roundtrip_and_prefix_listing(state: &StateHandles) {
     let scope = format!("suite-{}", random_id());
     let kv = &state.kv;
@@ -279,6 +288,7 @@ pub async fn kv_roundtrip_and_prefix_listing(state: &StateHandles) {
     assert!(all.contains(&"kept".to_owned()) && !all.contains(&"gone".to_owned()), "{all:?}");
 }
 
+/// A version read after a bump differs from the one before it.
 pub async fn versions_change_on_every_bump(state: &StateHandles) {
     let key = format!("test:{}", random_id());
     assert_eq!(state.versions.current(&key).await.unwrap(), 0);
