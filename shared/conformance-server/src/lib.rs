@@ -5,6 +5,7 @@ mod media;
 mod mrtr;
 mod prompts;
 mod resources;
+mod tasks;
 mod tools;
 
 use mcp_server::{DefinitionError, Server};
@@ -15,7 +16,7 @@ pub fn server() -> Result<Server, DefinitionError> {
         .title("Conformance test server")
         .instructions("Fixtures for the MCP conformance suite.");
     // Order matters: the suite calls the first tool with `{}` and reads the first resource.
-    for t in tools::all()?.into_iter().chain(mrtr::tools()?) {
+    for t in tools::all()?.into_iter().chain(mrtr::tools()?).chain(tasks::tools()?) {
         b = b.tool(t);
     }
     for r in resources::fixed() {

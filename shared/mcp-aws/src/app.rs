@@ -144,5 +144,8 @@ fn router_config(settings: &Settings, shared_signals: bool) -> RouterConfig {
         Some(0) => None,
         Some(n) => Some(n),
     };
-    RouterConfig { shared_signals, max_sessions_per_principal, ..defaults }
+    // A task's work runs on after the response that returns its handle: only where the
+    // process runs on too.
+    let run_tasks = settings.host == Host::LongRunning;
+    RouterConfig { shared_signals, max_sessions_per_principal, run_tasks, ..defaults }
 }

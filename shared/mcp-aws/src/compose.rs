@@ -69,6 +69,7 @@ impl Shared {
                 subscriptions: d.subscriptions(),
                 nonces: d.nonces(),
                 kv: d.kv(),
+                tasks: d.tasks(),
                 ..state
             };
         }

@@ -30,6 +30,12 @@ pub const PROMPTS_GET: &str = "prompts/get";
 pub const COMPLETION_COMPLETE: &str = "completion/complete";
 /// `subscriptions/listen` (2026-07-28): a long-lived request whose stream carries change notifications.
 pub const SUBSCRIPTIONS_LISTEN: &str = "subscriptions/listen";
+/// `tasks/get` (the tasks extension): a task's state, with its result once it has one.
+pub const TASKS_GET: &str = "tasks/get";
+/// `tasks/update` (the tasks extension): answers to a task's input requests.
+pub const TASKS_UPDATE: &str = "tasks/update";
+/// `tasks/cancel` (the tasks extension): asks a task to stop.
+pub const TASKS_CANCEL: &str = "tasks/cancel";
 
 /// Every method a server serves, requests and the client's notifications: the names metrics
 /// may carry.
@@ -49,6 +55,9 @@ const SERVED: &[&str] = &[
     PROMPTS_GET,
     COMPLETION_COMPLETE,
     SUBSCRIPTIONS_LISTEN,
+    TASKS_GET,
+    TASKS_UPDATE,
+    TASKS_CANCEL,
     crate::model::notifications::INITIALIZED,
     crate::model::notifications::CANCELLED,
     crate::model::notifications::ROOTS_LIST_CHANGED,

@@ -288,6 +288,14 @@ impl RequestContext {
     }
 
     /// The MRTR round after the handler ran: what it asked and the answers it had.
+    /// The answers this round has (MRTR), to carry into a task created after it.
+    pub(crate) fn answers(&self) -> BTreeMap<String, Value> {
+        match &self.inner.input {
+            InputMode::Mrtr(round) => round.lock().map(|r| r.answers.clone()).unwrap_or_default(),
+            _ => BTreeMap::new(),
+        }
+    }
+
     pub(crate) fn take_round(&self) -> Option<(BTreeMap<String, InputRequest>, BTreeMap<String, Value>)> {
         match &self.inner.input {
             InputMode::Mrtr(round) => {

@@ -53,4 +53,4 @@ pub use server::{Server, ServerBuilder};
 pub use servers::{Refusal, Servers};
 pub use state::StateHandles;
 pub use store::{Store, StoreError};
-pub use tool::{ToolBuilder, ToolDef, ToolError};
+pub use tool::{TaskSupport, ToolBuilder, ToolDef, ToolError};

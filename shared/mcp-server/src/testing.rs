@@ -49,7 +49,8 @@ impl TestClient {
             Arc::new(server),
             StateHandles::in_memory(),
             RequestStateCodec::ephemeral(),
-            RouterConfig::default(),
+            // A test process runs on after each response: tasks run in it.
+            RouterConfig { run_tasks: true, ..RouterConfig::default() },
             None,
         );
         TestClient { router, capabilities: json!({}) }

@@ -14,6 +14,10 @@ use crate::error::{DefinitionError, HandlerError};
 use crate::handler::BoxFuture;
 use crate::schema::{JsonSchema, schema_of};
 
+/// What runs before a tool's task is created ([`ToolBuilder::before_task`]).
+pub(crate) type BeforeTaskFn =
+    dyn Fn(RequestContext, Map<String, Value>) -> BoxFuture<'static, Result<(), HandlerError>> + Send + Sync;
+
 type ToolFn = dyn Fn(RequestContext, Map<String, Value>) -> BoxFuture<'static, Result<CallToolResult, HandlerError>>
     + Send
     + Sync;
@@ -24,6 +28,21 @@ pub struct ToolDef {
     pub(crate) input_validator: jsonschema::Validator,
     pub(crate) output_validator: Option<jsonschema::Validator>,
     pub(crate) handler: Arc<ToolFn>,
+    pub(crate) task_support: TaskSupport,
+    pub(crate) before_task: Option<Arc<BeforeTaskFn>>,
+}
+
+/// Whether a call of a tool may become a task (the tasks extension): answered at once with
+/// a handle, the work running on without the request, its result collected with `tasks/get`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TaskSupport {
+    /// Never: every call is answered with its result.
+    #[default]
+    Forbidden,
+    /// When the client declares the extension; otherwise the call runs as any other.
+    Optional,
+    /// Always: a client without the extension is told it needs it (`-32021`).
+    Required,
 }
 
 impl ToolDef {
@@ -40,12 +59,19 @@ impl ToolDef {
                 icons: None,
                 meta: None,
             },
+            task_support: TaskSupport::Forbidden,
+            before_task: None,
         }
     }
 
     /// A builder starting from a complete description (a registry entry's).
     pub(crate) fn from_tool(tool: Tool) -> ToolBuilder {
-        ToolBuilder { tool }
+        ToolBuilder { tool, task_support: TaskSupport::Forbidden, before_task: None }
+    }
+
+    /// Whether its calls may become tasks.
+    pub fn task_support(&self) -> TaskSupport {
+        self.task_support
     }
 
     /// The tool as `tools/list` shows it.
@@ -84,9 +110,33 @@ impl ToolDef {
 /// compile is a [`DefinitionError`]).
 pub struct ToolBuilder {
     tool: Tool,
+    task_support: TaskSupport,
+    before_task: Option<Arc<BeforeTaskFn>>,
 }
 
 impl ToolBuilder {
+    /// Lets calls become tasks (the tasks extension): the client gets a handle at once and
+    /// the handler runs on without the request, in an invocation of its own on Lambda. The
+    /// handler is the same: its progress, logs and input requests go through its
+    /// [`RequestContext`] (input requests become the task's `inputRequests`, answered with
+    /// `tasks/update`; the handler then runs again with every answer given so far).
+    pub fn task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = support;
+        self
+    }
+
+    /// Input to ask before a call becomes a task: `f` runs in the request (its input
+    /// requests are ordinary `InputRequiredResult` rounds) and the task is created once it
+    /// returns `Ok`; the handler then finds the same answers when it asks the same questions.
+    pub fn before_task<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(RequestContext, Map<String, Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        self.before_task = Some(Arc::new(move |ctx, args| Box::pin(f(ctx, args))));
+        self
+    }
+
     /// A human-readable name that clients show instead of the name.
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.tool.title = Some(title.into());
@@ -200,7 +250,14 @@ impl ToolBuilder {
             Some(s) => Some(compile(&name, "output", s)?),
             None => None,
         };
-        Ok(ToolDef { tool: self.tool, input_validator, output_validator, handler: Arc::new(f) })
+        Ok(ToolDef {
+            tool: self.tool,
+            input_validator,
+            output_validator,
+            handler: Arc::new(f),
+            task_support: self.task_support,
+            before_task: self.before_task,
+        })
     }
 }
 

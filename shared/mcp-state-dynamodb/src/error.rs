@@ -4,7 +4,7 @@
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-use mcp_server::state::StateError;
+use mcp_server::state::{StateError, StateResult};
 
 const THROTTLING: [&str; 3] = ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"];
 /// Errors no retry can fix: the request itself, or the deployment, is wrong.
@@ -36,4 +36,16 @@ pub(crate) fn state_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt
 /// Whether the call failed only because its condition did not hold.
 pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
     e.code() == Some("ConditionalCheckFailedException")
+}
+
+/// The outcome of a conditional write: `true` if it was made, `false` if its condition
+/// failed (an answer, not an error), the error otherwise.
+pub(crate) fn written<T, E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    r: Result<T, SdkError<E, R>>,
+) -> StateResult<bool> {
+    match r {
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
+        Err(e) => Err(state_error(e)),
+    }
 }

@@ -15,13 +15,16 @@ pub mod registry;
 pub mod schema;
 mod sessions;
 mod subscriptions;
+mod tasks;
 
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 
-use mcp_server::state::{ConnectionStore, KvStore, NonceStore, SessionStore, StateResult, SubscriptionStore};
+use mcp_server::state::{
+    ConnectionStore, KvStore, NonceStore, SessionStore, StateResult, SubscriptionStore, TaskStore,
+};
 
 use crate::error::state_error;
 use crate::item::Item;
@@ -79,6 +82,11 @@ impl DynamoState {
     }
 
     pub fn kv(self: &Arc<Self>) -> Arc<dyn KvStore> {
+        self.clone()
+    }
+
+    /// The tasks of the tasks extension.
+    pub fn tasks(self: &Arc<Self>) -> Arc<dyn TaskStore> {
         self.clone()
     }
 }

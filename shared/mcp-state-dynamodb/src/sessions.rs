@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use mcp_server::state::{LoggingLevel, SessionRecord, SessionStore, StateResult, now_ms};
 
 use crate::DynamoState;
-use crate::error::{condition_failed, state_error};
+use crate::error::{state_error, written};
 use crate::item::{DATA, EXP, Item, PK, data, get_s, item, key, live, n, record, s};
 
 const SESSION: &str = "session";
@@ -22,45 +22,37 @@ impl DynamoState {
     /// Puts an item unless a live one has its key (one conditional write: the first writer
     /// wins); `false` if a live one was there.
     pub(crate) async fn put_unless_live(&self, item: Item) -> StateResult<bool> {
-        let r = self
-            .call()
-            .put_item()
-            .table_name(&*self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#exp", EXP)
-            .expression_attribute_values(":now", n(now_ms()))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(state_error(e)),
-        }
+        written(
+            self.call()
+                .put_item()
+                .table_name(&*self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(#pk) OR #exp <= :now")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#exp", EXP)
+                .expression_attribute_values(":now", n(now_ms()))
+                .send()
+                .await,
+        )
     }
 
     /// Sets one attribute of a live item; `false` if there is none.
     async fn set_if_live(&self, pk: String, sk: &str, name: &str, value: AttributeValue) -> StateResult<bool> {
-        let r = self
-            .call()
-            .update_item()
-            .table_name(&*self.table)
-            .set_key(Some(key(pk, sk)))
-            .update_expression("SET #a = :v")
-            .condition_expression("attribute_exists(#pk) AND #exp > :now")
-            .expression_attribute_names("#a", name)
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#exp", EXP)
-            .expression_attribute_values(":v", value)
-            .expression_attribute_values(":now", n(now_ms()))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(state_error(e)),
-        }
+        written(
+            self.call()
+                .update_item()
+                .table_name(&*self.table)
+                .set_key(Some(key(pk, sk)))
+                .update_expression("SET #a = :v")
+                .condition_expression("attribute_exists(#pk) AND #exp > :now")
+                .expression_attribute_names("#a", name)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#exp", EXP)
+                .expression_attribute_values(":v", value)
+                .expression_attribute_values(":now", n(now_ms()))
+                .send()
+                .await,
+        )
     }
 
     pub(crate) async fn get_live(&self, pk: String, sk: &str) -> StateResult<Option<Item>> {

@@ -30,6 +30,7 @@ async fn dynamodb_backend_passes_the_suite() {
         subscriptions: d.subscriptions(),
         nonces: d.nonces(),
         kv: d.kv(),
+        tasks: d.tasks(),
         ..memory
     };
     mcp_server::state::testkit::run_all(&state).await;

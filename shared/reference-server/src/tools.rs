@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use mcp_protocol::model::{CallToolResult, ToolAnnotations};
-use mcp_server::{DefinitionError, JsonSchema, RequestContext, ToolDef, ToolError};
+use mcp_server::{DefinitionError, JsonSchema, RequestContext, TaskSupport, ToolDef, ToolError};
 
 use crate::arithmetic::evaluate;
 
@@ -45,6 +45,27 @@ struct WordStats {
 
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+struct SurveyArgs {
+    /// What to survey.
+    #[schemars(length(min = 1, max = 200))]
+    topic: String,
+    /// How many sources to read, one a second.
+    #[schemars(range(min = 1, max = 600))]
+    sources: u32,
+}
+
+#[derive(Serialize, JsonSchema)]
+struct Survey {
+    /// What was surveyed.
+    topic: String,
+    /// How many sources were read.
+    sources: u32,
+    /// What they say.
+    summary: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 struct CountdownArgs {
     /// Seconds to count down from.
     #[schemars(range(min = 1, max = 30))]
@@ -53,6 +74,28 @@ struct CountdownArgs {
 
 pub fn all() -> Result<Vec<ToolDef>, DefinitionError> {
     Ok(vec![
+        // Long enough to outlive a request (and API Gateway's 29 s): a client that supports
+        // the tasks extension gets a handle at once and collects the result when it likes,
+        // from any connection.
+        ToolDef::builder("survey")
+            .title("Survey")
+            .description("Reads a number of sources on a topic, one a second, and summarizes them. Runs as a task for clients that support tasks.")
+            .annotations(read_only())
+            .task_support(TaskSupport::Optional)
+            .structured_handler(|ctx: RequestContext, a: SurveyArgs| async move {
+                for read in 0..a.sources {
+                    ctx.progress(f64::from(read), Some(f64::from(a.sources)), None).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        () = ctx.cancelled() => return Err(ToolError::execution("cancelled")),
+                    }
+                }
+                Ok(Survey {
+                    summary: format!("{} sources on {} agree to disagree", a.sources, a.topic),
+                    topic: a.topic,
+                    sources: a.sources,
+                })
+            })?,
         ToolDef::builder("echo")
             .title("Echo")
             .description("Returns the text it is given.")

@@ -95,6 +95,7 @@ pub async fn backends(endpoint: &str, redis_url: &str, table: &str) -> StateHand
         events: r.events(),
         versions: r.versions(),
         rates: r.rates(),
+        tasks: d.tasks(),
     }
 }
 

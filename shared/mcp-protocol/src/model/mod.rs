@@ -14,6 +14,7 @@ pub mod prompts;
 pub mod resources;
 pub mod result;
 pub mod subscriptions;
+pub mod tasks;
 pub mod tools;
 pub mod version;
 
@@ -33,5 +34,6 @@ pub use prompts::{GetPromptParams, GetPromptResult, Prompt, PromptArgument, Prom
 pub use resources::{ReadResourceParams, ReadResourceResult, Resource, ResourceTemplate};
 pub use result::{ResultType, WireResult};
 pub use subscriptions::SubscriptionFilter;
+pub use tasks::{TaskInfo, TaskStatus};
 pub use tools::{CallToolParams, CallToolResult, Tool, ToolAnnotations};
 pub use version::{Era, ProtocolVersion};

@@ -14,6 +14,9 @@ pub enum ResultType {
     Complete,
     /// `"input_required"`: an interim result; the client answers its input requests and retries.
     InputRequired,
+    /// `"task"` (the tasks extension): the request became a task; the result comes with
+    /// `tasks/get`.
+    Task,
 }
 
 /// A result as sent on the wire. In the session era only `body` (and `_meta` when the

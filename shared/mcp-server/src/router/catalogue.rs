@@ -58,17 +58,17 @@ impl Serialize for ItemsOf<'_> {
 }
 
 /// Which of the three input-capable methods is being invoked, and on what.
-struct Invocation {
-    method: &'static str,
-    target: String,
-    arguments: Value,
-    input_responses: Option<InputResponses>,
-    request_state: Option<String>,
+pub(super) struct Invocation {
+    pub(super) method: &'static str,
+    pub(super) target: String,
+    pub(super) arguments: Value,
+    pub(super) input_responses: Option<InputResponses>,
+    pub(super) request_state: Option<String>,
 }
 
 /// Runs user code (a handler, a completer) so that a panic in it becomes an internal error:
 /// a bug in one handler is not a reason to leave a request unanswered.
-async fn caught<T>(f: impl Future<Output = Result<T, HandlerError>>) -> Result<T, HandlerError> {
+pub(super) async fn caught<T>(f: impl Future<Output = Result<T, HandlerError>>) -> Result<T, HandlerError> {
     AssertUnwindSafe(f).catch_unwind().await.unwrap_or_else(|_| {
         tracing::error!("handler panicked");
         Err(HandlerError::Internal("the handler failed".into()))
@@ -105,7 +105,7 @@ impl Router {
         self.finish(&req.id, cx, outcome)
     }
 
-    fn finish(&self, id: &RequestId, cx: &Cx<'_>, outcome: Result<Vec<u8>, HandlerError>) -> Reply {
+    pub(super) fn finish(&self, id: &RequestId, cx: &Cx<'_>, outcome: Result<Vec<u8>, HandlerError>) -> Reply {
         match outcome {
             Ok(body) => Reply::ok(body),
             Err(e) => {
@@ -164,7 +164,13 @@ impl Router {
         Ok(self.encode(cx, &req.id, &result, None))
     }
 
-    fn context(&self, id: &RequestId, cx: &Cx<'_>, out: Arc<dyn Outbound>, input: InputMode) -> RequestContext {
+    pub(super) fn context(
+        &self,
+        id: &RequestId,
+        cx: &Cx<'_>,
+        out: Arc<dyn Outbound>,
+        input: InputMode,
+    ) -> RequestContext {
         RequestContext::new(Inner {
             request_id: id.clone(),
             version: cx.version,
@@ -188,6 +194,12 @@ impl Router {
             Ok(i) => i,
             Err(e) => return self.finish(&req.id, cx, Err(e)),
         };
+        if cx.stateless
+            && invocation.method == methods::TOOLS_CALL
+            && let Some(reply) = self.call_as_task(&req, cx, &invocation).await
+        {
+            return reply;
+        }
         let input = match self.input_mode(&invocation, cx).await {
             Ok(mode) => mode,
             Err(e) => return self.finish(&req.id, cx, Err(e)),
@@ -200,26 +212,39 @@ impl Router {
             return Reply::cancelled(&req.id);
         };
         if let Some((asked, answers)) = ctx.take_round() {
-            let digest = RequestStateCodec::digest(&invocation.arguments);
-            let round = Round { answers, asked: asked.keys().cloned().collect() };
-            let (token, _) = self.request_states.issue(
-                invocation.method,
-                &invocation.target,
-                digest,
-                cx.inbound.principal.as_deref(),
-                round,
-                now_ms(),
-            );
-            let result = InputRequiredResult { input_requests: Some(asked), request_state: Some(token) };
-            let wire = WireResult {
-                body: &result,
-                result_type: Some(ResultType::InputRequired),
-                cache: None,
-                meta: Some(&self.server().result_meta),
-            };
-            return Reply::ok(jsonrpc::encode_result(&req.id, &wire));
+            return self.input_required(&req.id, &invocation, cx, asked, answers);
         }
         self.finish(&req.id, cx, outcome)
+    }
+
+    /// 2026-07-28: the `InputRequiredResult` of a round that asked for input, with the
+    /// signed `requestState` that carries the answers so far and what was asked.
+    pub(super) fn input_required(
+        &self,
+        id: &RequestId,
+        invocation: &Invocation,
+        cx: &Cx<'_>,
+        asked: BTreeMap<String, mcp_protocol::model::InputRequest>,
+        answers: BTreeMap<String, Value>,
+    ) -> Reply {
+        let digest = RequestStateCodec::digest(&invocation.arguments);
+        let round = Round { answers, asked: asked.keys().cloned().collect() };
+        let (token, _) = self.request_states.issue(
+            invocation.method,
+            &invocation.target,
+            digest,
+            cx.inbound.principal.as_deref(),
+            round,
+            now_ms(),
+        );
+        let result = InputRequiredResult { input_requests: Some(asked), request_state: Some(token) };
+        let wire = WireResult {
+            body: &result,
+            result_type: Some(ResultType::InputRequired),
+            cache: None,
+            meta: Some(&self.server().result_meta),
+        };
+        Reply::ok(jsonrpc::encode_result(id, &wire))
     }
 
     fn invocation(&self, req: &Request<'_>) -> Result<Invocation, HandlerError> {
@@ -264,7 +289,7 @@ impl Router {
 
     /// Session era: push requests to the client. 2026-07-28: MRTR, with the answers from a
     /// verified, not-yet-used `requestState` plus this round's `inputResponses`.
-    async fn input_mode(&self, inv: &Invocation, cx: &Cx<'_>) -> Result<InputMode, HandlerError> {
+    pub(super) async fn input_mode(&self, inv: &Invocation, cx: &Cx<'_>) -> Result<InputMode, HandlerError> {
         if !cx.stateless {
             // Stdio is one process: its answers always reach the request that waits.
             if !self.config.shared_signals && cx.inbound.transport != Transport::Stdio {

@@ -10,6 +10,7 @@ mod inbound;
 mod reply;
 mod session;
 mod stateless;
+mod tasks;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -65,6 +66,12 @@ pub struct RouterConfig {
     /// instance handles one event at a time and the one waiting is never the one the other
     /// end's event reaches. Without it those features are refused with an error that says so.
     pub shared_signals: bool,
+    /// Whether calls may become tasks (the tasks extension), their work run in this process:
+    /// true where the process runs on after a response (the local gateway, stdio, tests).
+    /// False on Lambda, whose environment is frozen once the response is sent.
+    pub run_tasks: bool,
+    /// How long a task is kept after its creation.
+    pub task_ttl: Duration,
 }
 
 /// The slots of a principal's live sessions.
@@ -87,12 +94,16 @@ impl Default for RouterConfig {
             max_subscriptions: 256,
             max_sessions_per_principal: Some(100),
             shared_signals: true,
+            run_tasks: false,
+            task_ttl: Duration::from_secs(3600),
         }
     }
 }
 
 /// One handler instance: a server definition over shared state. Many routers (instances)
-/// may share the same state; none keeps anything another would need.
+/// may share the same state; none keeps anything another would need. Cheap to clone (a
+/// task's work holds a clone).
+#[derive(Clone)]
 pub struct Router {
     /// The server's name in the deployment: the key of its sessions, topics and registry
     /// entries.

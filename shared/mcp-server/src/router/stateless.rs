@@ -25,6 +25,7 @@ fn name_member(method: &str) -> Option<&'static str> {
     match method {
         methods::TOOLS_CALL | methods::PROMPTS_GET => Some("name"),
         methods::RESOURCES_READ => Some("uri"),
+        methods::TASKS_GET | methods::TASKS_UPDATE | methods::TASKS_CANCEL => Some("taskId"),
         _ => None,
     }
 }
@@ -99,6 +100,9 @@ impl Router {
             | methods::PROMPTS_LIST
             | methods::PROMPTS_GET
             | methods::COMPLETION_COMPLETE => self.catalogue(req, &cx, out).await,
+            methods::TASKS_GET | methods::TASKS_UPDATE | methods::TASKS_CANCEL if self.offers_tasks() => {
+                self.task_method(&req, &cx).await
+            }
             other => {
                 let e = ErrorObject::method_not_found(other);
                 Reply::error(Some(&req.id), &e, ReplyStatus::MethodNotFound)
@@ -188,11 +192,23 @@ impl Router {
         None
     }
 
+    /// Whether this server offers the tasks extension: a tool of it may become a task, and
+    /// this deployment runs tasks.
+    fn offers_tasks(&self) -> bool {
+        self.config.run_tasks
+            && self.server().tools.iter().any(|t| t.task_support != crate::tool::TaskSupport::Forbidden)
+    }
+
     fn discover(&self, req: &Request<'_>) -> Reply {
         let server = self.server();
+        let mut capabilities = server.capabilities.clone();
+        if self.offers_tasks() {
+            let extensions = capabilities.extensions.get_or_insert_with(Default::default);
+            extensions.insert(mcp_protocol::model::tasks::TASKS_EXTENSION.into(), json!({}));
+        }
         let result = DiscoverResult {
             supported_versions: ProtocolVersion::supported(Era::Stateless).into_iter().map(str::to_owned).collect(),
-            capabilities: server.capabilities.clone(),
+            capabilities,
             instructions: server.instructions.clone(),
         };
         Reply::ok(self.stateless_result(&req.id, &result, Some(server.list_cache)))

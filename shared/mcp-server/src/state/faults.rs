@@ -22,7 +22,8 @@ use futures_util::stream::BoxStream;
 
 use super::{
     ConnectionRecord, ConnectionStore, EventLog, KvStore, LoggingLevel, MessageBus, NonceStore, RateCounter,
-    SessionRecord, SessionStore, StateError, StateHandles, StateResult, Subscriber, SubscriptionStore, Versions,
+    SessionRecord, SessionStore, StateError, StateHandles, StateResult, Subscriber, SubscriptionStore, TaskRecord,
+    TaskStore, Versions,
 };
 
 /// How a faulty call fails.
@@ -155,6 +156,7 @@ impl Faults {
             kv: Arc::new(Faulty { inner: state.kv, faults: self.clone() }),
             versions: Arc::new(Faulty { inner: state.versions, faults: self.clone() }),
             rates: Arc::new(Faulty { inner: state.rates, faults: self.clone() }),
+            tasks: Arc::new(Faulty { inner: state.tasks, faults: self.clone() }),
         }
     }
 
@@ -328,6 +330,19 @@ impl Versions for Faulty<dyn Versions> {
     }
     async fn keep_copy(&self, key: &str, version: u64, record: &[u8], ttl_ms: u64) -> StateResult<()> {
         self.faults.run(self.inner.keep_copy(key, version, record, ttl_ms)).await
+    }
+}
+
+#[async_trait]
+impl TaskStore for Faulty<dyn TaskStore> {
+    async fn create(&self, task: &TaskRecord) -> StateResult<()> {
+        self.faults.run(self.inner.create(task)).await
+    }
+    async fn get(&self, id: &str) -> StateResult<Option<TaskRecord>> {
+        self.faults.run(self.inner.get(id)).await
+    }
+    async fn replace(&self, task: &TaskRecord) -> StateResult<bool> {
+        self.faults.run(self.inner.replace(task)).await
     }
 }
 

@@ -9,6 +9,7 @@ pub mod faults;
 pub mod l1;
 pub mod memory;
 pub mod records;
+pub mod tasks;
 #[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
@@ -18,6 +19,7 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
 pub use records::{ConnectionRecord, DeliveryTarget, SessionRecord, Subscriber};
+pub use tasks::{MemoryTasks, TaskRecord, TaskStore};
 
 pub use mcp_protocol::model::LoggingLevel;
 
@@ -190,6 +192,8 @@ pub struct StateHandles {
     pub versions: Arc<dyn Versions>,
     /// Shared counters: rate limits, and the slots of caps a race could otherwise pass.
     pub rates: Arc<dyn RateCounter>,
+    /// Tasks of the tasks extension.
+    pub tasks: Arc<dyn TaskStore>,
 }
 
 impl StateHandles {
@@ -213,6 +217,7 @@ impl StateHandles {
             kv: m.clone(),
             versions: m.clone(),
             rates: m,
+            tasks: Arc::new(MemoryTasks::default()),
         }
     }
 }

@@ -29,6 +29,50 @@ pub async fn run_all(state: &StateHandles) {
     versions_change_on_every_bump(state).await;
     l1_never_serves_a_stale_session(state).await;
     rate_windows_count_and_reset(state).await;
+    tasks_are_read_back_and_replaced_only_over_what_was_read(state).await;
+}
+
+/// A task is found once created (and not created twice); a replace wins only over the
+/// version it read, so of two writers that read the same version one loses and reads again.
+pub async fn tasks_are_read_back_and_replaced_only_over_what_was_read(state: &StateHandles) {
+    use mcp_protocol::model::TaskStatus;
+    let now = now_ms();
+    let task = super::TaskRecord {
+        id: random_id(),
+        server: "suite".into(),
+        principal: Some("alice".into()),
+        tool: "slow".into(),
+        arguments: serde_json::json!({ "seconds": 1 }),
+        capabilities: serde_json::json!({}),
+        status: TaskStatus::Working,
+        status_message: None,
+        created_at_ms: now,
+        updated_at_ms: now,
+        ttl_ms: 60_000,
+        input_requests: Default::default(),
+        answers: Default::default(),
+        result: None,
+        error: None,
+        version: 0,
+    };
+    state.tasks.create(&task).await.unwrap();
+    assert_eq!(state.tasks.create(&task).await, Err(super::StateError::Conflict), "an id is taken once");
+    assert_eq!(state.tasks.get(&task.id).await.unwrap().as_ref(), Some(&task), "read back at once");
+    let cancelled = super::TaskRecord { status: TaskStatus::Cancelled, version: 1, ..task.clone() };
+    let completed = super::TaskRecord {
+        status: TaskStatus::Completed,
+        result: Some(serde_json::json!({})),
+        version: 1,
+        ..task.clone()
+    };
+    assert!(state.tasks.replace(&cancelled).await.unwrap(), "the first writer of version 0 wins");
+    assert!(!state.tasks.replace(&completed).await.unwrap(), "the second, which read version 0 too, loses");
+    let stored = state.tasks.get(&task.id).await.unwrap().unwrap();
+    assert_eq!((stored.status, stored.version), (TaskStatus::Cancelled, 1));
+    assert!(state.tasks.get(&random_id()).await.unwrap().is_none());
+    let expired = super::TaskRecord { id: random_id(), created_at_ms: now - 120_000, ..task };
+    state.tasks.create(&expired).await.unwrap();
+    assert!(state.tasks.get(&expired.id).await.unwrap().is_none(), "a task past its lifetime is gone");
 }
 
 async fn rate_windows_count_and_reset(state: &StateHandles) {

@@ -1,0 +1,403 @@
+//! The tasks extension (`io.modelcontextprotocol/tasks`, 2026-07-28): a `tools/call` of a
+//! tool with task support, from a client that declares the extension, becomes a task. The
+//! router writes the task (readable by `tasks/get` on any instance before the handle is
+//! returned), answers with its handle, and runs the tool's handler on without the request.
+//! The handler's input requests become the task's `inputRequests`; `tasks/update` records
+//! answers and, once none is missing, runs the handler again with all of them (as an MRTR
+//! round would). `tasks/cancel` marks the task cancelled and signals the instance running it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::sync::Notify;
+
+use mcp_protocol::jsonrpc::{self, Request, RequestId};
+use mcp_protocol::model::tasks::{TASKS_EXTENSION, TaskIdParams, UpdateTaskParams};
+use mcp_protocol::model::{ClientCapabilities, ResultType, TaskStatus, WireResult};
+use mcp_protocol::{ErrorCode, ErrorObject, methods};
+
+use super::catalogue::{Invocation, caught};
+use super::{Cx, Reply, ReplyStatus, Router};
+use crate::context::{Inner, InputMode, MrtrRound, RequestContext};
+use crate::error::{HandlerError, InputError};
+use crate::ids::random_id;
+use crate::outbound::Discard;
+use crate::state::{StateResult, TaskRecord, now_ms};
+use crate::tool::TaskSupport;
+
+/// How often clients are asked to poll `tasks/get`.
+const POLL_INTERVAL_MS: u64 = 500;
+/// The largest result a task keeps: its record, with the result inside, must fit in one
+/// DynamoDB item (400 KB), beside the arguments and the answers.
+pub const MAX_TASK_RESULT_BYTES: usize = 300 * 1024;
+/// How many times a task write that lost to a concurrent one is tried again.
+const WRITE_ATTEMPTS: usize = 16;
+
+/// Whether a request's client declares the tasks extension.
+pub(super) fn declares_tasks(capabilities: &ClientCapabilities) -> bool {
+    capabilities.extensions.as_ref().is_some_and(|e| e.contains_key(TASKS_EXTENSION))
+}
+
+/// The signal that stops a task's running work.
+fn cancel_key(task_id: &str) -> String {
+    format!("task-cancel:{task_id}")
+}
+
+/// `-32021`: the request needs the tasks extension, which its client did not declare.
+fn missing_extension(id: &RequestId) -> Reply {
+    let e = ErrorObject::new(
+        ErrorCode::MISSING_CLIENT_CAPABILITY,
+        format!("this request needs the tasks extension ({TASKS_EXTENSION}) in the client's capabilities"),
+    )
+    .with_data(json!({ "requiredCapabilities": { "extensions": { TASKS_EXTENSION: {} } } }));
+    Reply::error(Some(id), &e, ReplyStatus::BadRequest)
+}
+
+/// `-32602`: no task with this id that the caller may see (another principal's task is
+/// answered the same way: its existence is not revealed).
+fn unknown_task(id: &RequestId, task_id: &str) -> Reply {
+    let e = ErrorObject::invalid_params(format!("unknown task: {task_id}")).with_data(json!({ "taskId": task_id }));
+    Reply::error(Some(id), &e, ReplyStatus::Ok)
+}
+
+/// How the outcome of one run of a task's work changes the task.
+enum Outcome {
+    /// The tool's result (a tool error is a result too).
+    Completed(Value),
+    /// Input the work needs before it can go on.
+    InputRequired(BTreeMap<String, mcp_protocol::model::InputRequest>),
+    /// A protocol error.
+    Failed(ErrorObject),
+}
+
+/// A completed outcome, unless its result is larger than a task keeps: then the task fails
+/// with an error that names the limit.
+fn kept(result: Value) -> Outcome {
+    let size = serde_json::to_vec(&result).map_or(usize::MAX, |b| b.len());
+    if size > MAX_TASK_RESULT_BYTES {
+        return Outcome::Failed(ErrorObject::internal(format!(
+            "the tool's result is {size} bytes; a task keeps results of at most {MAX_TASK_RESULT_BYTES} bytes"
+        )));
+    }
+    Outcome::Completed(result)
+}
+
+impl Router {
+    /// A `tools/call` in 2026-07-28: `None` when it runs as an ordinary call, or the reply
+    /// when it becomes a task (or is refused for lack of the extension).
+    pub(super) async fn call_as_task(&self, req: &Request<'_>, cx: &Cx<'_>, inv: &Invocation) -> Option<Reply> {
+        let server = self.server();
+        let tool = server.tool(&inv.target)?;
+        match (tool.task_support, declares_tasks(&cx.capabilities)) {
+            (TaskSupport::Forbidden, _) | (TaskSupport::Optional, false) => return None,
+            (TaskSupport::Required, false) => return Some(missing_extension(&req.id)),
+            _ => {}
+        }
+        if !self.config.run_tasks {
+            if tool.task_support == TaskSupport::Optional {
+                return None;
+            }
+            let e = HandlerError::Internal(format!(
+                "tool {} runs only as a task, and this deployment runs none",
+                inv.target
+            ));
+            return Some(self.finish(&req.id, cx, Err(e)));
+        }
+        // Arguments the schema refuses are reported as any call reports them: at once.
+        tool.validate_arguments(&inv.arguments).ok()?;
+        let mut answers = BTreeMap::new();
+        if let Some(before) = &tool.before_task {
+            let input = match self.input_mode(inv, cx).await {
+                Ok(mode) => mode,
+                Err(e) => return Some(self.finish(&req.id, cx, Err(e))),
+            };
+            let ctx = self.context(&req.id, cx, Arc::new(Discard), input);
+            let args = inv.arguments.as_object().cloned().unwrap_or_default();
+            match caught(before(ctx.clone(), args)).await {
+                Ok(()) => answers = ctx.answers(),
+                Err(HandlerError::Input(InputError::Required)) => {
+                    return Some(match ctx.take_round() {
+                        Some((asked, given)) => self.input_required(&req.id, inv, cx, asked, given),
+                        None => self.finish(&req.id, cx, Err(HandlerError::Internal("input required".into()))),
+                    });
+                }
+                Err(e) => return Some(self.finish(&req.id, cx, Err(e))),
+            }
+        }
+        Some(self.create_task(&req.id, cx, inv, answers).await)
+    }
+
+    /// Writes the task, starts its work, and answers with its handle.
+    async fn create_task(
+        &self,
+        id: &RequestId,
+        cx: &Cx<'_>,
+        inv: &Invocation,
+        answers: BTreeMap<String, Value>,
+    ) -> Reply {
+        let now = now_ms();
+        let task = TaskRecord {
+            id: random_id(),
+            server: self.name.to_string(),
+            principal: cx.inbound.principal.clone(),
+            tool: inv.target.clone(),
+            arguments: inv.arguments.clone(),
+            capabilities: serde_json::to_value(&cx.capabilities).unwrap_or(Value::Null),
+            status: TaskStatus::Working,
+            status_message: None,
+            created_at_ms: now,
+            updated_at_ms: now,
+            ttl_ms: self.config.task_ttl.as_millis() as u64,
+            input_requests: BTreeMap::new(),
+            answers,
+            result: None,
+            error: None,
+            version: 0,
+        };
+        // The handle goes out only once a `tasks/get` anywhere would find the task.
+        if let Err(e) = self.state.tasks.create(&task).await {
+            return self.finish(id, cx, Err(e.into()));
+        }
+        self.start_task(task.id.clone());
+        let info = task.info(Some(POLL_INTERVAL_MS));
+        let wire = WireResult {
+            body: &info,
+            result_type: Some(ResultType::Task),
+            cache: None,
+            meta: Some(&self.server().result_meta),
+        };
+        Reply::ok(jsonrpc::encode_result(id, &wire))
+    }
+
+    /// Runs a task's work on without the request that started it.
+    fn start_task(&self, task_id: String) {
+        let router = self.clone();
+        tokio::spawn(async move { router.run_task(&task_id).await });
+    }
+
+    /// One run of a task's work: the handler with every answer given so far, until it
+    /// returns, asks for input, or the task is cancelled.
+    async fn run_task(&self, task_id: &str) {
+        let task = match self.state.tasks.get(task_id).await {
+            Ok(Some(t)) if t.status == TaskStatus::Working => t,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(task_id, error = %e, "task not read; it is not run");
+                return;
+            }
+        };
+        // Subscribed before the work starts: a cancellation cannot fall in between.
+        let cancelled = self.signals.wait(&cancel_key(task_id)).await.ok();
+        let ctx = self.task_context(&task);
+        let server = self.server();
+        let outcome = match server.tool(&task.tool) {
+            None => Outcome::Failed(ErrorObject::invalid_params(format!("Unknown tool: {}", task.tool))),
+            Some(tool) => {
+                let args = task.arguments.as_object().cloned().unwrap_or_default();
+                let work = caught((tool.handler)(ctx.clone(), args));
+                let result = match cancelled {
+                    Some(mut signal) => tokio::select! {
+                        r = work => r,
+                        Some(_) = signal.next() => {
+                            ctx.cancel();
+                            return;
+                        }
+                    },
+                    None => work.await,
+                };
+                match result {
+                    Ok(result) => match tool.validate_output(&result) {
+                        Ok(()) => kept(serde_json::to_value(&result).unwrap_or(Value::Null)),
+                        Err(why) => Outcome::Failed(ErrorObject::internal(format!(
+                            "tool {} returned output that violates its outputSchema: {why}",
+                            task.tool
+                        ))),
+                    },
+                    Err(HandlerError::Input(InputError::Required)) => match ctx.take_round() {
+                        Some((asked, _)) => Outcome::InputRequired(asked),
+                        None => Outcome::Failed(ErrorObject::internal("input required")),
+                    },
+                    Err(e) => Outcome::Failed(e.to_wire(true)),
+                }
+            }
+        };
+        let written = self
+            .change_task(task_id, |t| {
+                // A task cancelled (or finished) meanwhile keeps its final status.
+                if t.status != TaskStatus::Working {
+                    return false;
+                }
+                match &outcome {
+                    Outcome::Completed(result) => {
+                        t.status = TaskStatus::Completed;
+                        t.result = Some(result.clone());
+                    }
+                    Outcome::InputRequired(asked) => {
+                        t.status = TaskStatus::InputRequired;
+                        t.input_requests = asked.clone();
+                    }
+                    Outcome::Failed(error) => {
+                        t.status = TaskStatus::Failed;
+                        t.status_message = Some(error.message.clone());
+                        t.error = serde_json::to_value(error).ok();
+                    }
+                }
+                true
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(task_id, error = %e, "task outcome not written");
+        }
+    }
+
+    /// The context a task's work runs with: the creating request's principal and client
+    /// capabilities, its answers so far, no stream (a task sends no notifications of its
+    /// own: clients follow it with `tasks/get`).
+    fn task_context(&self, task: &TaskRecord) -> RequestContext {
+        let capabilities = serde_json::from_value(task.capabilities.clone()).unwrap_or_default();
+        RequestContext::new(Inner {
+            request_id: RequestId::String(task.id.clone()),
+            version: mcp_protocol::model::ProtocolVersion::V2026_07_28,
+            capabilities,
+            principal: task.principal.clone(),
+            progress_token: None,
+            log_threshold: None,
+            out: Arc::new(Discard),
+            input: InputMode::Mrtr(Mutex::new(MrtrRound { answers: task.answers.clone(), ..Default::default() })),
+            notifier: self.notifier.clone(),
+            kv: self.state.kv.clone(),
+            cancelled: AtomicBool::new(false),
+            cancel_notify: Notify::new(),
+        })
+    }
+
+    /// Reads the task, lets `change` edit it, and writes it back unless another write came
+    /// first (then reads again). `change` returns whether there is anything to write.
+    /// Returns the task as written (or as read, when nothing was), `None` if it is gone.
+    async fn change_task(
+        &self,
+        task_id: &str,
+        mut change: impl FnMut(&mut TaskRecord) -> bool,
+    ) -> StateResult<Option<TaskRecord>> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(mut task) = self.state.tasks.get(task_id).await? else { return Ok(None) };
+            if !change(&mut task) {
+                return Ok(Some(task));
+            }
+            task.version += 1;
+            task.updated_at_ms = now_ms().max(task.updated_at_ms);
+            if self.state.tasks.replace(&task).await? {
+                return Ok(Some(task));
+            }
+        }
+        Err(crate::state::StateError::Conflict)
+    }
+
+    /// `tasks/get`, `tasks/update`, `tasks/cancel`. The extension is checked first: a
+    /// client that did not declare it learns nothing about any task id.
+    pub(super) async fn task_method(&self, req: &Request<'_>, cx: &Cx<'_>) -> Reply {
+        if !declares_tasks(&cx.capabilities) {
+            return missing_extension(&req.id);
+        }
+        let params: UpdateTaskParams = match req.method.as_ref() {
+            methods::TASKS_UPDATE => match req.params_as() {
+                Ok(p) => p,
+                Err(e) => return Reply::error(Some(&req.id), &e, ReplyStatus::Ok),
+            },
+            _ => match req.params_as::<TaskIdParams>() {
+                Ok(p) => UpdateTaskParams { task_id: p.task_id, input_responses: Default::default() },
+                Err(e) => return Reply::error(Some(&req.id), &e, ReplyStatus::Ok),
+            },
+        };
+        let task_id = params.task_id.as_str();
+        let owner = cx.inbound.principal.clone();
+        let visible = move |t: &TaskRecord| t.principal == owner && t.server == *self.name;
+        let outcome = match req.method.as_ref() {
+            methods::TASKS_GET => self.state.tasks.get(task_id).await.map(|t| t.filter(&visible)),
+            methods::TASKS_UPDATE => self.update_task(task_id, params.input_responses, &visible).await,
+            _ => self.cancel_task(task_id, &visible).await,
+        };
+        let task = match outcome {
+            Ok(Some(task)) => task,
+            Ok(None) => return unknown_task(&req.id, task_id),
+            Err(e) => return self.finish(&req.id, cx, Err(e.into())),
+        };
+        if req.method == methods::TASKS_GET {
+            return Reply::ok(self.stateless_result(&req.id, &task.detailed(Some(POLL_INTERVAL_MS)), None));
+        }
+        // `tasks/update` and `tasks/cancel` are acknowledged with an empty result.
+        Reply::ok(self.stateless_result(&req.id, &Map::new(), None))
+    }
+
+    /// Records the answers the task asked for (others are ignored); once none is missing,
+    /// the task works again and its work runs again with every answer.
+    async fn update_task(
+        &self,
+        task_id: &str,
+        responses: BTreeMap<String, Value>,
+        visible: &(dyn Fn(&TaskRecord) -> bool + Sync),
+    ) -> StateResult<Option<TaskRecord>> {
+        let mut resumed = false;
+        let task = self
+            .change_task(task_id, |t| {
+                resumed = false;
+                if !visible(t) || t.status != TaskStatus::InputRequired {
+                    return false;
+                }
+                let mut changed = false;
+                for (key, answer) in &responses {
+                    if answer.is_object() && t.input_requests.remove(key).is_some() {
+                        t.answers.insert(key.clone(), answer.clone());
+                        changed = true;
+                    }
+                }
+                if changed && t.input_requests.is_empty() {
+                    t.status = TaskStatus::Working;
+                    resumed = true;
+                }
+                changed
+            })
+            .await?;
+        match task {
+            Some(t) if visible(&t) => {
+                if resumed {
+                    self.start_task(t.id.clone());
+                }
+                Ok(Some(t))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Marks the task cancelled (a finished task stays as it is: cancelling it is not an
+    /// error) and signals whichever instance runs its work.
+    async fn cancel_task(
+        &self,
+        task_id: &str,
+        visible: &(dyn Fn(&TaskRecord) -> bool + Sync),
+    ) -> StateResult<Option<TaskRecord>> {
+        let task = self
+            .change_task(task_id, |t| {
+                if !visible(t) || t.status.is_terminal() {
+                    return false;
+                }
+                t.status = TaskStatus::Cancelled;
+                t.status_message = Some("cancelled by the client".into());
+                t.input_requests.clear();
+                true
+            })
+            .await?;
+        match task {
+            Some(t) if visible(&t) => {
+                if let Err(e) = self.signals.send(&cancel_key(task_id), Vec::new()).await {
+                    tracing::warn!(task_id, error = %e, "cancellation not signalled; the work runs to its end");
+                }
+                Ok(Some(t))
+            }
+            _ => Ok(None),
+        }
+    }
+}

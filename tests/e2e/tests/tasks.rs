@@ -1,0 +1,119 @@
+//! Tasks (the tasks extension) across instances: a task started on one instance is
+//! followed, cancelled and collected on others, and another principal sees none of it.
+//! With the test command's backends (DynamoDB, Redis) these run against them; otherwise in
+//! memory.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use e2e::{Collected, meta, shared_state};
+use mcp_server::{HttpHeaders, Inbound, Outbound, RequestStateCodec, Router, RouterConfig, Transport};
+
+/// Three instances of the reference server over one state, running tasks in this process.
+async fn instances() -> Vec<Router> {
+    let state = shared_state().await;
+    let codec = RequestStateCodec::ephemeral();
+    let config = RouterConfig { run_tasks: true, ..RouterConfig::default() };
+    (0..3)
+        .map(|_| {
+            let server = Arc::new(reference_server::server().unwrap());
+            Router::new(server, state.clone().with_l1(), codec.clone(), config.clone(), None)
+        })
+        .collect()
+}
+
+/// A 2026-07-28 request over HTTP from `principal`, declaring the tasks extension.
+async fn request(router: &Router, principal: &str, method: &str, name: &str, params: Value) -> Value {
+    let headers = HttpHeaders {
+        protocol_version: Some("2026-07-28".into()),
+        method: Some(method.into()),
+        name: Some(name.into()),
+        params: Vec::new(),
+    };
+    let inbound = Inbound { principal: Some(principal.into()), http: Some(headers), ..Inbound::new(Transport::Http) };
+    send(router, &inbound, method, params).await
+}
+
+/// The same request over a WebSocket connection of its own.
+async fn request_over_websocket(router: &Router, principal: &str, method: &str, params: Value) -> Value {
+    let connection = mcp_server::ids::random_id();
+    let inbound = Inbound {
+        principal: Some(principal.into()),
+        session_id: Some(connection),
+        ..Inbound::new(Transport::WebSocket)
+    };
+    send(router, &inbound, method, params).await
+}
+
+async fn send(router: &Router, inbound: &Inbound, method: &str, mut params: Value) -> Value {
+    params["_meta"] = meta(json!({ "extensions": { "io.modelcontextprotocol/tasks": {} } }));
+    let message = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let inbound = inbound.clone();
+    let out = Arc::new(Collected::default()) as Arc<dyn Outbound>;
+    let reply = router.handle(message.to_string().as_bytes(), &inbound, out).await;
+    serde_json::from_slice(&reply.body.unwrap()).unwrap()
+}
+
+async fn start_survey(router: &Router, principal: &str, sources: u32) -> String {
+    let params = json!({ "name": "survey", "arguments": { "topic": "tides", "sources": sources } });
+    let handle = request(router, principal, "tools/call", "survey", params).await;
+    assert_eq!(handle["result"]["resultType"], "task", "{handle}");
+    handle["result"]["taskId"].as_str().unwrap().to_owned()
+}
+
+async fn get(router: &Router, principal: &str, task: &str) -> Value {
+    request(router, principal, "tasks/get", task, json!({ "taskId": task })).await
+}
+
+/// Polls `tasks/get` on `router` until the task is in a final status (10 s at most).
+async fn finished(router: &Router, principal: &str, task: &str) -> Value {
+    for _ in 0..100 {
+        let got = get(router, principal, task).await;
+        if ["completed", "failed", "cancelled"].contains(&got["result"]["status"].as_str().unwrap_or_default()) {
+            return got["result"].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("task {task} did not finish");
+}
+
+#[tokio::test]
+async fn a_task_started_on_one_instance_is_collected_on_another_and_hidden_from_other_principals() {
+    let r = instances().await;
+    let task = start_survey(&r[0], "alice", 1).await;
+    // Readable at once, anywhere: the handle came only after the task was written.
+    assert!(get(&r[1], "alice", &task).await["result"]["status"].is_string());
+    let done = finished(&r[2], "alice", &task).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["structuredContent"]["sources"], 1);
+    // Collected over another transport too: a WebSocket connection that did not start it.
+    let over_websocket = request_over_websocket(&r[1], "alice", "tasks/get", json!({ "taskId": task })).await;
+    assert_eq!(over_websocket["result"]["result"], done["result"], "{over_websocket}");
+    // Another principal's tasks/get, update and cancel are answered as for an unknown id.
+    for method in ["tasks/get", "tasks/cancel", "tasks/update"] {
+        let refused = request(&r[1], "bob", method, &task, json!({ "taskId": task, "inputResponses": {} })).await;
+        assert_eq!(refused["error"]["code"], -32602, "{method}: {refused}");
+    }
+}
+
+#[tokio::test]
+async fn a_task_cancelled_on_another_instance_stops_and_stays_cancelled() {
+    let r = instances().await;
+    let task = start_survey(&r[0], "alice", 60).await;
+    let ack = request(&r[1], "alice", "tasks/cancel", &task, json!({ "taskId": task })).await;
+    assert_eq!(ack["result"], json!({ "resultType": "complete", "_meta": ack["result"]["_meta"] }), "{ack}");
+    let done = finished(&r[2], "alice", &task).await;
+    assert_eq!(done["status"], "cancelled", "{done}");
+    // The work on the first instance was told to stop: nothing it does later replaces the
+    // final status (a second cancel is acknowledged and changes nothing either).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let again = request(&r[2], "alice", "tasks/cancel", &task, json!({ "taskId": task })).await;
+    assert_eq!(again["result"]["resultType"], "complete");
+    let later = get(&r[1], "alice", &task).await;
+    assert_eq!(later["result"]["status"], "cancelled");
+    assert_eq!(later["result"]["lastUpdatedAt"], done["lastUpdatedAt"], "no write after the cancellation");
+}
