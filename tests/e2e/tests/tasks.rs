@@ -15,9 +15,12 @@ use mcp_server::{HttpHeaders, Inbound, Outbound, RequestStateCodec, Router, Rout
 
 /// Three instances of the reference server over one state, running tasks in this process.
 async fn instances() -> Vec<Router> {
+    instances_with(RouterConfig { run_tasks: true, ..RouterConfig::default() }).await
+}
+
+async fn instances_with(config: RouterConfig) -> Vec<Router> {
     let state = shared_state().await;
     let codec = RequestStateCodec::ephemeral();
-    let config = RouterConfig { run_tasks: true, ..RouterConfig::default() };
     (0..3)
         .map(|_| {
             let server = Arc::new(reference_server::server().unwrap());
@@ -84,12 +87,23 @@ async fn finished(router: &Router, principal: &str, task: &str) -> Value {
 #[tokio::test]
 async fn a_task_started_on_one_instance_is_collected_on_another_and_hidden_from_other_principals() {
     let r = instances().await;
-    let task = start_survey(&r[0], "alice", 1).await;
+    let task = start_survey(&r[0], "alice", 2).await;
     // Readable at once, anywhere: the handle came only after the task was written.
     assert!(get(&r[1], "alice", &task).await["result"]["status"].is_string());
+    // The work's progress shows as the task's status message.
+    let mut seen = None;
+    for _ in 0..30 {
+        let got = get(&r[1], "alice", &task).await;
+        if let Some(message) = got["result"]["statusMessage"].as_str() {
+            seen = Some(message.to_owned());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(seen.as_deref().is_some_and(|m| m.ends_with("of 2")), "{seen:?}");
     let done = finished(&r[2], "alice", &task).await;
     assert_eq!(done["status"], "completed", "{done}");
-    assert_eq!(done["result"]["structuredContent"]["sources"], 1);
+    assert_eq!(done["result"]["structuredContent"]["sources"], 2);
     // Collected over another transport too: a WebSocket connection that did not start it.
     let over_websocket = request_over_websocket(&r[1], "alice", "tasks/get", json!({ "taskId": task })).await;
     assert_eq!(over_websocket["result"]["result"], done["result"], "{over_websocket}");
@@ -116,4 +130,21 @@ async fn a_task_cancelled_on_another_instance_stops_and_stays_cancelled() {
     let later = get(&r[1], "alice", &task).await;
     assert_eq!(later["result"]["status"], "cancelled");
     assert_eq!(later["result"]["lastUpdatedAt"], done["lastUpdatedAt"], "no write after the cancellation");
+}
+
+#[tokio::test]
+async fn a_principal_holds_at_most_its_cap_of_unfinished_tasks_and_a_cancel_gives_a_place_back() {
+    let config = RouterConfig { run_tasks: true, max_tasks_per_principal: Some(2), ..RouterConfig::default() };
+    let r = instances_with(config).await;
+    // Principals unique to this run: the backends may outlive one run.
+    let (alice, bob) = (mcp_server::ids::random_id(), mcp_server::ids::random_id());
+    let first = start_survey(&r[0], &alice, 60).await;
+    start_survey(&r[1], &alice, 60).await;
+    let params = json!({ "name": "survey", "arguments": { "topic": "tides", "sources": 60 } });
+    let third = request(&r[2], &alice, "tools/call", "survey", params.clone()).await;
+    assert_eq!(third["error"]["code"], -32010, "{third}");
+    start_survey(&r[2], &bob, 1).await;
+    request(&r[0], &alice, "tasks/cancel", &first, json!({ "taskId": first })).await;
+    let again = request(&r[2], &alice, "tools/call", "survey", params).await;
+    assert_eq!(again["result"]["resultType"], "task", "{again}");
 }

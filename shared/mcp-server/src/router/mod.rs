@@ -72,6 +72,9 @@ pub struct RouterConfig {
     pub run_tasks: bool,
     /// How long a task is kept after its creation.
     pub task_ttl: Duration,
+    /// Most unfinished tasks one principal may hold (callers without a principal share one
+    /// bound), counted as slots in the shared store; `None`: no limit.
+    pub max_tasks_per_principal: Option<u64>,
 }
 
 /// The slots of a principal's live sessions.
@@ -96,6 +99,7 @@ impl Default for RouterConfig {
             shared_signals: true,
             run_tasks: false,
             task_ttl: Duration::from_secs(3600),
+            max_tasks_per_principal: Some(100),
         }
     }
 }

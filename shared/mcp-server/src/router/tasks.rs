@@ -33,12 +33,19 @@ const POLL_INTERVAL_MS: u64 = 500;
 /// The largest result a task keeps: its record, with the result inside, must fit in one
 /// DynamoDB item (400 KB), beside the arguments and the answers.
 pub const MAX_TASK_RESULT_BYTES: usize = 300 * 1024;
+/// How often a task's progress may update its status message (each update is one write).
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 /// How many times a task write that lost to a concurrent one is tried again.
 const WRITE_ATTEMPTS: usize = 16;
 
 /// Whether a request's client declares the tasks extension.
 pub(super) fn declares_tasks(capabilities: &ClientCapabilities) -> bool {
     capabilities.extensions.as_ref().is_some_and(|e| e.contains_key(TASKS_EXTENSION))
+}
+
+/// The slots of a principal's unfinished tasks.
+fn tasks_key(principal: Option<&str>) -> String {
+    format!("tasks:{}", principal.unwrap_or("anonymous"))
 }
 
 /// The signal that stops a task's running work.
@@ -71,6 +78,53 @@ enum Outcome {
     InputRequired(BTreeMap<String, mcp_protocol::model::InputRequest>),
     /// A protocol error.
     Failed(ErrorObject),
+}
+
+/// Where a task's work sends what a request would stream: its progress becomes the task's
+/// `statusMessage` (at most one write a second); anything else has no reader (clients follow
+/// a task with `tasks/get`).
+struct TaskProgress {
+    router: Router,
+    task_id: String,
+    last: Mutex<Option<std::time::Instant>>,
+}
+
+#[async_trait::async_trait]
+impl crate::outbound::Outbound for TaskProgress {
+    async fn send(&self, message: Vec<u8>) -> Result<(), crate::outbound::OutboundClosed> {
+        let Ok(note) = serde_json::from_slice::<Value>(&message) else { return Ok(()) };
+        if note["method"] != mcp_protocol::model::notifications::PROGRESS {
+            return Ok(());
+        }
+        {
+            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| at.elapsed() < PROGRESS_EVERY) {
+                return Ok(());
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        let p = &note["params"];
+        let status = match (p["message"].as_str(), p["progress"].as_f64(), p["total"].as_f64()) {
+            (Some(message), _, _) => message.to_owned(),
+            (None, Some(done), Some(total)) => format!("{done} of {total}"),
+            (None, Some(done), None) => format!("{done} done"),
+            _ => return Ok(()),
+        };
+        let written = self
+            .router
+            .change_task(&self.task_id, |t| {
+                if t.status != TaskStatus::Working {
+                    return false;
+                }
+                t.status_message = Some(status.clone());
+                true
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::debug!(task_id = self.task_id, error = %e, "task progress not written");
+        }
+        Ok(())
+    }
 }
 
 /// A completed outcome, unless its result is larger than a task keeps: then the task fails
@@ -157,8 +211,24 @@ impl Router {
             error: None,
             version: 0,
         };
+        // A principal's unfinished tasks are bounded: each holds a slot until it finishes (or
+        // its lifetime ends, for one whose work died).
+        if let Some(cap) = self.config.max_tasks_per_principal {
+            match self.state.rates.acquire(&tasks_key(task.principal.as_deref()), &task.id, cap, task.ttl_ms).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    let e = ErrorObject::new(
+                        ErrorCode::LIMIT_EXCEEDED,
+                        format!("at most {cap} unfinished tasks per principal: cancel one or wait for one to finish"),
+                    );
+                    return Reply::error(Some(id), &e, ReplyStatus::Ok);
+                }
+                Err(e) => tracing::warn!(error = %e, "task counter unavailable: task let through"),
+            }
+        }
         // The handle goes out only once a `tasks/get` anywhere would find the task.
         if let Err(e) = self.state.tasks.create(&task).await {
+            self.release_slot(&task).await;
             return self.finish(id, cx, Err(e.into()));
         }
         self.start_task(task.id.clone());
@@ -170,6 +240,15 @@ impl Router {
             meta: Some(&self.server().result_meta),
         };
         Reply::ok(jsonrpc::encode_result(id, &wire))
+    }
+
+    /// Gives back the slot a task held (it finished, or was never written).
+    async fn release_slot(&self, task: &TaskRecord) {
+        if self.config.max_tasks_per_principal.is_some()
+            && let Err(e) = self.state.rates.release(&tasks_key(task.principal.as_deref()), &task.id).await
+        {
+            tracing::warn!(task_id = task.id, error = %e, "task slot not given back; it lapses with the task");
+        }
     }
 
     /// Runs a task's work on without the request that started it.
@@ -248,14 +327,16 @@ impl Router {
                 true
             })
             .await;
-        if let Err(e) = written {
-            tracing::warn!(task_id, error = %e, "task outcome not written");
+        match written {
+            Ok(Some(t)) if t.status.is_terminal() => self.release_slot(&t).await,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(task_id, error = %e, "task outcome not written"),
         }
     }
 
     /// The context a task's work runs with: the creating request's principal and client
-    /// capabilities, its answers so far, no stream (a task sends no notifications of its
-    /// own: clients follow it with `tasks/get`).
+    /// capabilities, its answers so far; its progress becomes the task's status message (a
+    /// task sends no notifications of its own: clients follow it with `tasks/get`).
     fn task_context(&self, task: &TaskRecord) -> RequestContext {
         let capabilities = serde_json::from_value(task.capabilities.clone()).unwrap_or_default();
         RequestContext::new(Inner {
@@ -263,9 +344,10 @@ impl Router {
             version: mcp_protocol::model::ProtocolVersion::V2026_07_28,
             capabilities,
             principal: task.principal.clone(),
-            progress_token: None,
+            // Progress is asked for on the task's behalf: it becomes its status message.
+            progress_token: Some(RequestId::String(task.id.clone())),
             log_threshold: None,
-            out: Arc::new(Discard),
+            out: Arc::new(TaskProgress { router: self.clone(), task_id: task.id.clone(), last: Mutex::new(None) }),
             input: InputMode::Mrtr(Mutex::new(MrtrRound { answers: task.answers.clone(), ..Default::default() })),
             notifier: self.notifier.clone(),
             kv: self.state.kv.clone(),
@@ -392,6 +474,7 @@ impl Router {
             .await?;
         match task {
             Some(t) if visible(&t) => {
+                self.release_slot(&t).await;
                 if let Err(e) = self.signals.send(&cancel_key(task_id), Vec::new()).await {
                     tracing::warn!(task_id, error = %e, "cancellation not signalled; the work runs to its end");
                 }
