@@ -58,9 +58,8 @@ pub async fn forget_connection(state: &StateHandles, connection_id: &str) -> Sta
     // removes itself. Then what hangs off the connection, all at once; its record last, and
     // only if all of that went: the record is what a later sweep finds to finish the job.
     // The principal's place among its live sessions goes with the session.
-    let principal = state.sessions.get(connection_id).await?.and_then(|s| s.principal);
-    state.sessions.delete(connection_id).await?;
-    if let Some(principal) = principal {
+    let deleted = state.sessions.delete(connection_id).await?;
+    if let Some(principal) = deleted.and_then(|s| s.principal) {
         let _ = state.rates.release(&crate::router::sessions_key(&principal), connection_id).await;
     }
     let listener = crate::router::listen_subscriber(connection_id);

@@ -110,7 +110,18 @@ impl SessionStore for DynamoState {
         self.set_if_live(session_pk(id), SESSION, INITIALIZED, AttributeValue::Bool(true)).await
     }
 
-    async fn delete(&self, id: &str) -> StateResult<bool> {
-        self.delete_existing(session_pk(id), SESSION).await
+    async fn delete(&self, id: &str) -> StateResult<Option<SessionRecord>> {
+        let r = self
+            .call()
+            .delete_item()
+            .table_name(&*self.table)
+            .set_key(Some(key(session_pk(id), SESSION)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match r.map_err(state_error)?.attributes {
+            Some(item) if !item.is_empty() => Ok(Some(record(&item)?)),
+            _ => Ok(None),
+        }
     }
 }

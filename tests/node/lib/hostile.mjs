@@ -265,3 +265,19 @@ export class RawWs {
 
   destroy() { this.sock.destroy(); }
 }
+
+/**
+ * Sends six messages (`message(id)` for ids 1 to 6) on `client` when five a minute are
+ * allowed, and checks that exactly one is refused with -32010 and a retry hint. Messages are
+ * handled concurrently, so which one is the sixth counted is not fixed. Returns the replies.
+ */
+export async function sixthMessageIsLimited(client, message) {
+  for (let id = 1; id <= 6; id++) client.send(message(id));
+  const replies = [];
+  for (let id = 1; id <= 6; id++) replies.push((await client.next((f) => f.json?.id === id)).json);
+  const refused = replies.filter((r) => r.error);
+  if (refused.length !== 1) throw new Error(`expected one refusal: ${JSON.stringify(replies)}`);
+  if (refused[0].error.code !== -32010) throw new Error(`expected -32010: ${JSON.stringify(refused[0])}`);
+  if (!(refused[0].error.data?.retryAfterMs > 0)) throw new Error(`no retryAfterMs: ${JSON.stringify(refused[0])}`);
+  return replies;
+}

@@ -303,7 +303,7 @@ impl HttpEdge {
         }
         let state = router.state();
         match state.sessions.delete(&session_id).await {
-            Ok(true) => {
+            Ok(Some(_)) => {
                 let _ = state.subscriptions.remove_subscriber(&session_id).await;
                 if let Some(principal) = &principal {
                     let _ = state.rates.release(&mcp_server::router::sessions_key(principal), &session_id).await;
@@ -311,7 +311,7 @@ impl HttpEdge {
                 stream::close_session_streams(state, &session_id).await;
                 empty(StatusCode::OK)
             }
-            Ok(false) => error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found"),
+            Ok(None) => error_response(StatusCode::NOT_FOUND, ErrorCode::SESSION_NOT_FOUND, "Session not found"),
             Err(e) => error_response(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::INTERNAL_ERROR, &e.to_string()),
         }
     }

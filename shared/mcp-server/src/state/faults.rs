@@ -234,7 +234,7 @@ impl SessionStore for Faulty<dyn SessionStore> {
     async fn mark_initialized(&self, id: &str) -> StateResult<bool> {
         self.faults.run(self.inner.mark_initialized(id)).await
     }
-    async fn delete(&self, id: &str) -> StateResult<bool> {
+    async fn delete(&self, id: &str) -> StateResult<Option<SessionRecord>> {
         self.faults.run(self.inner.delete(id)).await
     }
 }

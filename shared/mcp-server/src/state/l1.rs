@@ -120,7 +120,7 @@ impl SessionStore for CachedSessions {
         Ok(done)
     }
 
-    async fn delete(&self, id: &str) -> StateResult<bool> {
+    async fn delete(&self, id: &str) -> StateResult<Option<SessionRecord>> {
         let done = self.inner.delete(id).await?;
         self.changed(id).await;
         Ok(done)

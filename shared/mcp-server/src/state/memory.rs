@@ -124,8 +124,8 @@ impl SessionStore for MemoryState {
         })
     }
 
-    async fn delete(&self, id: &str) -> StateResult<bool> {
-        Ok(lock(&self.sessions)?.remove(id).is_some())
+    async fn delete(&self, id: &str) -> StateResult<Option<SessionRecord>> {
+        Ok(lock(&self.sessions)?.remove(id))
     }
 }
 

@@ -54,8 +54,9 @@ pub trait SessionStore: Send + Sync {
     async fn set_log_level(&self, id: &str, level: LoggingLevel) -> StateResult<bool>;
     /// Marks `notifications/initialized` as received; `false` if there is no session.
     async fn mark_initialized(&self, id: &str) -> StateResult<bool>;
-    /// Removes a session; `false` if there was none.
-    async fn delete(&self, id: &str) -> StateResult<bool>;
+    /// Removes a session and returns what it was (its principal's place goes with it);
+    /// `None` if there was none.
+    async fn delete(&self, id: &str) -> StateResult<Option<SessionRecord>>;
 }
 
 /// WebSocket connections, keyed by the API Gateway connection id.

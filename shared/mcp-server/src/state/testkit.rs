@@ -144,8 +144,9 @@ pub async fn sessions_create_get_update_delete(state: &StateHandles) {
     let got = state.sessions.get(&id).await.unwrap().unwrap();
     assert_eq!(got.log_level, Some(LoggingLevel::Warning));
     assert!(got.initialized);
-    assert!(state.sessions.delete(&id).await.unwrap());
-    assert!(!state.sessions.delete(&id).await.unwrap());
+    let deleted = state.sessions.delete(&id).await.unwrap();
+    assert_eq!(deleted.map(|s| s.id), Some(id.clone()), "the deleted session is returned");
+    assert!(state.sessions.delete(&id).await.unwrap().is_none());
     assert_eq!(state.sessions.get(&id).await.unwrap(), None);
     assert!(!state.sessions.set_log_level(&id, LoggingLevel::Info).await.unwrap());
 }
@@ -360,7 +361,7 @@ pub async fn l1_never_serves_a_stale_session(state: &StateHandles) {
     // A third instance, cold, is served from the shared copy, and sees the same record.
     let c = state.clone().with_l1();
     assert_eq!(c.sessions.get(&id).await.unwrap().unwrap().log_level, Some(LoggingLevel::Error));
-    assert!(a.sessions.delete(&id).await.unwrap());
+    assert!(a.sessions.delete(&id).await.unwrap().is_some());
     assert_eq!(b.sessions.get(&id).await.unwrap(), None, "a session deleted elsewhere is gone here too");
     assert_eq!(c.sessions.get(&id).await.unwrap(), None, "and its shared copy is stale");
 }
