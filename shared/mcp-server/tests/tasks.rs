@@ -21,7 +21,13 @@ fn server() -> Server {
         .task_support(TaskSupport::Required)
         .handler(|_ctx: RequestContext, _: Map<String, Value>| async move { Ok(CallToolResult::text("done")) })
         .unwrap();
-    Server::builder("tasks", "1").tool(big).tool(only_task).build().unwrap()
+    let near_limit = ToolDef::builder("near_limit")
+        .task_support(TaskSupport::Optional)
+        .handler(|_ctx: RequestContext, _: Map<String, Value>| async move {
+            Ok(CallToolResult::text("r".repeat(280 * 1024)))
+        })
+        .unwrap();
+    Server::builder("tasks", "1").tool(big).tool(only_task).tool(near_limit).build().unwrap()
 }
 
 fn with_tasks() -> TestClient {
@@ -71,4 +77,24 @@ async fn a_tool_that_runs_only_as_a_task_tells_a_client_without_the_extension_wh
 async fn the_server_lists_the_extension_when_a_tool_may_become_a_task() {
     let discovered = with_tasks().request("server/discover", json!({})).await.unwrap();
     assert_eq!(discovered["capabilities"]["extensions"]["io.modelcontextprotocol/tasks"], json!({}));
+}
+
+#[tokio::test]
+async fn a_task_whose_record_with_its_result_would_not_fit_one_item_fails_naming_the_limit() {
+    // Each part fits (arguments, a result under its own bound); together they would not.
+    let client = with_tasks();
+    let padding = "p".repeat(120 * 1024);
+    let call = json!({ "name": "near_limit", "arguments": { "padding": padding } });
+    let handle = client.request("tools/call", call).await.unwrap();
+    let done = finished(&client, handle["taskId"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(done["error"]["message"].as_str().unwrap().contains("a task keeps at most"), "{done}");
+}
+
+#[tokio::test]
+async fn task_ids_that_this_server_never_issues_are_unknown_without_a_lookup() {
+    for id in ["", "../x", &"a".repeat(65), "a b"] {
+        let got = with_tasks().request("tasks/get", json!({ "taskId": id })).await;
+        assert!(matches!(got, Err(TestError::Rpc(ref e)) if e.code.0 == -32602), "{id:?}: {got:?}");
+    }
 }

@@ -22,10 +22,10 @@ use mcp_protocol::{ErrorCode, ErrorObject, methods};
 use super::catalogue::{Invocation, caught};
 use super::{Cx, Reply, ReplyStatus, Router};
 use crate::context::{Inner, InputMode, MrtrRound, RequestContext};
-use crate::error::{HandlerError, InputError};
+use crate::error::HandlerError;
 use crate::ids::random_id;
 use crate::outbound::Discard;
-use crate::state::{StateResult, TaskRecord, now_ms};
+use crate::state::{StateError, StateResult, TaskRecord, now_ms};
 use crate::tool::TaskSupport;
 
 /// How often clients are asked to poll `tasks/get`.
@@ -35,6 +35,8 @@ const POLL_INTERVAL_MS: u64 = 500;
 pub const MAX_TASK_RESULT_BYTES: usize = 300 * 1024;
 /// How often a task's progress may update its status message (each update is one write).
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The largest task record: one DynamoDB item is at most 400 KB, attribute names included.
+const MAX_TASK_RECORD_BYTES: usize = 380 * 1024;
 /// How many times a task write that lost to a concurrent one is tried again.
 const WRITE_ATTEMPTS: usize = 16;
 
@@ -45,7 +47,10 @@ pub(super) fn declares_tasks(capabilities: &ClientCapabilities) -> bool {
 
 /// The slots of a principal's unfinished tasks.
 fn tasks_key(principal: Option<&str>) -> String {
-    format!("tasks:{}", principal.unwrap_or("anonymous"))
+    match principal {
+        Some(principal) => format!("tasks:principal:{principal}"),
+        None => "tasks:anonymous".into(),
+    }
 }
 
 /// The signal that stops a task's running work.
@@ -68,6 +73,14 @@ fn missing_extension(id: &RequestId) -> Reply {
 fn unknown_task(id: &RequestId, task_id: &str) -> Reply {
     let e = ErrorObject::invalid_params(format!("unknown task: {task_id}")).with_data(json!({ "taskId": task_id }));
     Reply::error(Some(id), &e, ReplyStatus::Ok)
+}
+
+/// Why a task was not created.
+enum Refused {
+    /// The principal holds this many unfinished tasks already.
+    Limited(u64),
+    /// The store did not write it.
+    State(StateError),
 }
 
 /// How the outcome of one run of a task's work changes the task.
@@ -145,20 +158,24 @@ impl Router {
     pub(super) async fn call_as_task(&self, req: &Request<'_>, cx: &Cx<'_>, inv: &Invocation) -> Option<Reply> {
         let server = self.server();
         let tool = server.tool(&inv.target)?;
-        match (tool.task_support, declares_tasks(&cx.capabilities)) {
-            (TaskSupport::Forbidden, _) | (TaskSupport::Optional, false) => return None,
-            (TaskSupport::Required, false) => return Some(missing_extension(&req.id)),
-            _ => {}
+        if tool.task_support == TaskSupport::Forbidden {
+            return None;
         }
         if !self.config.run_tasks {
             if tool.task_support == TaskSupport::Optional {
                 return None;
             }
+            // Not "declare the extension": this deployment does not offer it.
             let e = HandlerError::Internal(format!(
                 "tool {} runs only as a task, and this deployment runs none",
                 inv.target
             ));
             return Some(self.finish(&req.id, cx, Err(e)));
+        }
+        match (tool.task_support, declares_tasks(&cx.capabilities)) {
+            (TaskSupport::Optional, false) => return None,
+            (TaskSupport::Required, false) => return Some(missing_extension(&req.id)),
+            _ => {}
         }
         // Arguments the schema refuses are reported as any call reports them: at once.
         tool.validate_arguments(&inv.arguments).ok()?;
@@ -170,14 +187,12 @@ impl Router {
             };
             let ctx = self.context(&req.id, cx, Arc::new(Discard), input);
             let args = inv.arguments.as_object().cloned().unwrap_or_default();
-            match caught(before(ctx.clone(), args)).await {
+            let outcome = caught(before(ctx.clone(), args)).await;
+            if let Some((asked, given)) = ctx.take_round() {
+                return Some(self.input_required(&req.id, inv, cx, asked, given));
+            }
+            match outcome {
                 Ok(()) => answers = ctx.answers(),
-                Err(HandlerError::Input(InputError::Required)) => {
-                    return Some(match ctx.take_round() {
-                        Some((asked, given)) => self.input_required(&req.id, inv, cx, asked, given),
-                        None => self.finish(&req.id, cx, Err(HandlerError::Internal("input required".into()))),
-                    });
-                }
                 Err(e) => return Some(self.finish(&req.id, cx, Err(e))),
             }
         }
@@ -211,27 +226,25 @@ impl Router {
             error: None,
             version: 0,
         };
-        // A principal's unfinished tasks are bounded: each holds a slot until it finishes (or
-        // its lifetime ends, for one whose work died).
-        if let Some(cap) = self.config.max_tasks_per_principal {
-            match self.state.rates.acquire(&tasks_key(task.principal.as_deref()), &task.id, cap, task.ttl_ms).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    let e = ErrorObject::new(
-                        ErrorCode::LIMIT_EXCEEDED,
-                        format!("at most {cap} unfinished tasks per principal: cancel one or wait for one to finish"),
-                    );
-                    return Reply::error(Some(id), &e, ReplyStatus::Ok);
-                }
-                Err(e) => tracing::warn!(error = %e, "task counter unavailable: task let through"),
+        // Admitted, written and started apart from this request: a client that leaves
+        // meanwhile cannot stop it halfway (a slot taken and never given back, a task written
+        // and never run).
+        let router = self.clone();
+        let record = task.clone();
+        let admitted = tokio::spawn(async move { router.admit(&record).await })
+            .await
+            .unwrap_or_else(|e| Err(Refused::State(StateError::Unavailable(format!("task not created: {e}")))));
+        match admitted {
+            Ok(()) => {}
+            Err(Refused::Limited(cap)) => {
+                let e = ErrorObject::new(
+                    ErrorCode::LIMIT_EXCEEDED,
+                    format!("at most {cap} unfinished tasks per principal: cancel one or wait for one to finish"),
+                );
+                return Reply::error(Some(id), &e, ReplyStatus::Ok);
             }
+            Err(Refused::State(e)) => return self.finish(id, cx, Err(e.into())),
         }
-        // The handle goes out only once a `tasks/get` anywhere would find the task.
-        if let Err(e) = self.state.tasks.create(&task).await {
-            self.release_slot(&task).await;
-            return self.finish(id, cx, Err(e.into()));
-        }
-        self.start_task(task.id.clone());
         let info = task.info(Some(POLL_INTERVAL_MS));
         let wire = WireResult {
             body: &info,
@@ -240,6 +253,32 @@ impl Router {
             meta: Some(&self.server().result_meta),
         };
         Reply::ok(jsonrpc::encode_result(id, &wire))
+    }
+
+    /// Takes the principal's slot for the task, writes it (the handle goes out only once a
+    /// `tasks/get` anywhere would find it), and starts its work.
+    async fn admit(&self, task: &TaskRecord) -> Result<(), Refused> {
+        // A principal's unfinished tasks are bounded: each holds a slot until it finishes (or
+        // its lifetime ends, for one whose work died).
+        if let Some(cap) = self.config.max_tasks_per_principal {
+            match self.state.rates.acquire(&tasks_key(task.principal.as_deref()), &task.id, cap, task.ttl_ms).await {
+                Ok(true) => {}
+                Ok(false) => return Err(Refused::Limited(cap)),
+                Err(e) => tracing::warn!(error = %e, "task counter unavailable: task let through"),
+            }
+        }
+        match self.state.tasks.create(task).await {
+            Ok(()) => {}
+            // A retried create whose first attempt was applied finds its own task.
+            Err(StateError::Conflict) if self.state.tasks.get(&task.id).await.ok().flatten().as_ref() == Some(task) => {
+            }
+            Err(e) => {
+                self.release_slot(task).await;
+                return Err(Refused::State(e));
+            }
+        }
+        self.start_task(task.id.clone());
+        Ok(())
     }
 
     /// Gives back the slot a task held (it finished, or was never written).
@@ -260,23 +299,33 @@ impl Router {
     /// One run of a task's work: the handler with every answer given so far, until it
     /// returns, asks for input, or the task is cancelled.
     async fn run_task(&self, task_id: &str) {
+        // Subscribed before the task is read: a cancellation written after the read is
+        // signalled after the subscription, so it cannot fall in between.
+        let cancelled = self.signals.wait(&cancel_key(task_id)).await.ok();
         let task = match self.state.tasks.get(task_id).await {
             Ok(Some(t)) if t.status == TaskStatus::Working => t,
             Ok(_) => return,
             Err(e) => {
                 tracing::warn!(task_id, error = %e, "task not read; it is not run");
+                self.fail_unwritten(task_id, &format!("the task could not be read to run: {e}")).await;
                 return;
             }
         };
-        // Subscribed before the work starts: a cancellation cannot fall in between.
-        let cancelled = self.signals.wait(&cancel_key(task_id)).await.ok();
         let ctx = self.task_context(&task);
+        // The work ends with the task's lifetime at the latest.
+        let lifetime = std::time::Duration::from_millis(task.expires_at_ms().saturating_sub(now_ms()));
         let server = self.server();
         let outcome = match server.tool(&task.tool) {
             None => Outcome::Failed(ErrorObject::invalid_params(format!("Unknown tool: {}", task.tool))),
             Some(tool) => {
                 let args = task.arguments.as_object().cloned().unwrap_or_default();
-                let work = caught((tool.handler)(ctx.clone(), args));
+                let work = async {
+                    let run = caught((tool.handler)(ctx.clone(), args));
+                    match tokio::time::timeout(lifetime, run).await {
+                        Ok(r) => r,
+                        Err(_) => Err(HandlerError::Internal("the task's lifetime ended before its work".into())),
+                    }
+                };
                 let result = match cancelled {
                     Some(mut signal) => tokio::select! {
                         r = work => r,
@@ -287,19 +336,18 @@ impl Router {
                     },
                     None => work.await,
                 };
-                match result {
-                    Ok(result) => match tool.validate_output(&result) {
+                // Input asked for wins over how the handler ended (it may have turned the
+                // "input required" error into one of its own), as in an ordinary call.
+                match (result, ctx.take_round()) {
+                    (_, Some((asked, _))) => Outcome::InputRequired(asked),
+                    (Ok(result), None) => match tool.validate_output(&result) {
                         Ok(()) => kept(serde_json::to_value(&result).unwrap_or(Value::Null)),
                         Err(why) => Outcome::Failed(ErrorObject::internal(format!(
                             "tool {} returned output that violates its outputSchema: {why}",
                             task.tool
                         ))),
                     },
-                    Err(HandlerError::Input(InputError::Required)) => match ctx.take_round() {
-                        Some((asked, _)) => Outcome::InputRequired(asked),
-                        None => Outcome::Failed(ErrorObject::internal("input required")),
-                    },
-                    Err(e) => Outcome::Failed(e.to_wire(true)),
+                    (Err(e), None) => Outcome::Failed(e.to_wire(true)),
                 }
             }
         };
@@ -313,6 +361,16 @@ impl Router {
                     Outcome::Completed(result) => {
                         t.status = TaskStatus::Completed;
                         t.result = Some(result.clone());
+                        let size = serde_json::to_vec(&*t).map_or(usize::MAX, |b| b.len());
+                        if size > MAX_TASK_RECORD_BYTES {
+                            let e = ErrorObject::internal(format!(
+                                "the task with its result is {size} bytes; a task keeps at most {MAX_TASK_RECORD_BYTES}"
+                            ));
+                            t.status = TaskStatus::Failed;
+                            t.result = None;
+                            t.status_message = Some(e.message.clone());
+                            t.error = serde_json::to_value(e).ok();
+                        }
                     }
                     Outcome::InputRequired(asked) => {
                         t.status = TaskStatus::InputRequired;
@@ -330,7 +388,34 @@ impl Router {
         match written {
             Ok(Some(t)) if t.status.is_terminal() => self.release_slot(&t).await,
             Ok(_) => {}
-            Err(e) => tracing::warn!(task_id, error = %e, "task outcome not written"),
+            Err(e) => {
+                tracing::warn!(task_id, error = %e, "task outcome not written");
+                self.fail_unwritten(task_id, &format!("the task's outcome could not be written: {e}")).await;
+            }
+        }
+    }
+
+    /// When a run's outcome cannot be written (a store that refuses it, or does not answer),
+    /// the task still ends: `failed`, with nothing but the reason, so that it neither stays
+    /// `working` nor keeps its principal's place.
+    async fn fail_unwritten(&self, task_id: &str, reason: &str) {
+        let failed = self
+            .change_task(task_id, |t| {
+                if t.status.is_terminal() {
+                    return false;
+                }
+                t.status = TaskStatus::Failed;
+                t.input_requests.clear();
+                t.result = None;
+                t.status_message = Some(reason.to_owned());
+                t.error = serde_json::to_value(ErrorObject::internal(reason)).ok();
+                true
+            })
+            .await;
+        match failed {
+            Ok(Some(t)) => self.release_slot(&t).await,
+            Ok(None) => {}
+            Err(e) => tracing::error!(task_id, error = %e, "task left unfinished; it lapses with its lifetime"),
         }
     }
 
@@ -374,8 +459,13 @@ impl Router {
             if self.state.tasks.replace(&task).await? {
                 return Ok(Some(task));
             }
+            // Lost to another write, or won and then lost the answer (a retried call whose
+            // first attempt was applied): in the second case the stored task is this one.
+            if self.state.tasks.get(task_id).await?.as_ref() == Some(&task) {
+                return Ok(Some(task));
+            }
         }
-        Err(crate::state::StateError::Conflict)
+        Err(StateError::Conflict)
     }
 
     /// `tasks/get`, `tasks/update`, `tasks/cancel`. The extension is checked first: a
@@ -395,12 +485,34 @@ impl Router {
             },
         };
         let task_id = params.task_id.as_str();
+        // Ids are this server's own (`random_id`): anything else names no task, and is not
+        // made into a storage key.
+        let ours = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if task_id.is_empty() || task_id.len() > 64 || !task_id.bytes().all(ours) {
+            return unknown_task(&req.id, task_id);
+        }
         let owner = cx.inbound.principal.clone();
-        let visible = move |t: &TaskRecord| t.principal == owner && t.server == *self.name;
         let outcome = match req.method.as_ref() {
-            methods::TASKS_GET => self.state.tasks.get(task_id).await.map(|t| t.filter(&visible)),
-            methods::TASKS_UPDATE => self.update_task(task_id, params.input_responses, &visible).await,
-            _ => self.cancel_task(task_id, &visible).await,
+            methods::TASKS_GET => {
+                let visible = |t: &TaskRecord| t.principal == owner && t.server == *self.name;
+                self.state.tasks.get(task_id).await.map(|t| t.filter(visible))
+            }
+            method => {
+                // A change, and the run it may start, finish apart from this request: a
+                // client that leaves meanwhile cannot leave a task resumed and never run.
+                let router = self.clone();
+                let (task_id, cancel) = (task_id.to_owned(), method == methods::TASKS_CANCEL);
+                let responses = params.input_responses;
+                tokio::spawn(async move {
+                    let visible = |t: &TaskRecord| t.principal == owner && t.server == *router.name;
+                    match cancel {
+                        true => router.cancel_task(&task_id, &visible).await,
+                        false => router.update_task(&task_id, responses, &visible).await,
+                    }
+                })
+                .await
+                .unwrap_or_else(|e| Err(StateError::Unavailable(format!("task not changed: {e}"))))
+            }
         };
         let task = match outcome {
             Ok(Some(task)) => task,
