@@ -84,7 +84,7 @@ async fn lists_are_paginated_with_opaque_cursors() {
             None => break,
         }
     }
-    assert_eq!(names.len(), 7);
+    assert_eq!(names.len(), 8);
     assert_eq!(pages, 4);
     let (body, _, _) =
         send(&r, &inbound, json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"cursor":"bogus"}})).await;
