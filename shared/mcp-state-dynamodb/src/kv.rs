@@ -7,7 +7,7 @@
 //! filter on `exp`, DynamoDB's TTL deletes them later.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use mcp_server::state::{KvStore, StateResult, now_ms};
 
@@ -67,15 +67,7 @@ impl KvStore for DynamoState {
     }
 
     async fn delete(&self, scope: &str, k: &str) -> StateResult<bool> {
-        let r = self
-            .call()
-            .delete_item()
-            .table_name(&*self.table)
-            .set_key(Some(key(partition(scope), k)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(state_error)?;
+        let old = self.delete_returning(partition(scope), k).await?;
         self.call()
             .delete_item()
             .table_name(&*self.table)
@@ -83,7 +75,7 @@ impl KvStore for DynamoState {
             .send()
             .await
             .map_err(state_error)?;
-        Ok(r.attributes.is_some_and(|a| !a.is_empty() && unexpired(&a)))
+        Ok(old.is_some_and(|a| unexpired(&a)))
     }
 
     async fn keys(&self, scope: &str, prefix: &str, limit: usize) -> StateResult<Vec<String>> {

@@ -67,7 +67,8 @@ impl DynamoState {
         Ok(r.map_err(state_error)?.item.filter(live))
     }
 
-    pub(crate) async fn delete_existing(&self, pk: String, sk: &str) -> StateResult<bool> {
+    /// Deletes an item and returns what it was; `None` if there was none.
+    pub(crate) async fn delete_returning(&self, pk: String, sk: &str) -> StateResult<Option<Item>> {
         let r = self
             .call()
             .delete_item()
@@ -76,7 +77,11 @@ impl DynamoState {
             .return_values(ReturnValue::AllOld)
             .send()
             .await;
-        Ok(r.map_err(state_error)?.attributes.is_some_and(|a| !a.is_empty()))
+        Ok(r.map_err(state_error)?.attributes.filter(|a| !a.is_empty()))
+    }
+
+    pub(crate) async fn delete_existing(&self, pk: String, sk: &str) -> StateResult<bool> {
+        Ok(self.delete_returning(pk, sk).await?.is_some())
     }
 }
 
@@ -111,17 +116,6 @@ impl SessionStore for DynamoState {
     }
 
     async fn delete(&self, id: &str) -> StateResult<Option<SessionRecord>> {
-        let r = self
-            .call()
-            .delete_item()
-            .table_name(&*self.table)
-            .set_key(Some(key(session_pk(id), SESSION)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match r.map_err(state_error)?.attributes {
-            Some(item) if !item.is_empty() => Ok(Some(record(&item)?)),
-            _ => Ok(None),
-        }
+        self.delete_returning(session_pk(id), SESSION).await?.map(|item| record(&item)).transpose()
     }
 }

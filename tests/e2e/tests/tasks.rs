@@ -55,9 +55,8 @@ async fn request_over_websocket(router: &Router, principal: &str, method: &str, 
 async fn send(router: &Router, inbound: &Inbound, method: &str, mut params: Value) -> Value {
     params["_meta"] = meta(json!({ "extensions": { "io.modelcontextprotocol/tasks": {} } }));
     let message = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let inbound = inbound.clone();
     let out = Arc::new(Collected::default()) as Arc<dyn Outbound>;
-    let reply = router.handle(message.to_string().as_bytes(), &inbound, out).await;
+    let reply = router.handle(message.to_string().as_bytes(), inbound, out).await;
     serde_json::from_slice(&reply.body.unwrap()).unwrap()
 }
 
