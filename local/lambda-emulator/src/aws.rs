@@ -62,6 +62,9 @@ pub struct ProxyConfig {
     pub connections_access_key: Option<String>,
     /// The Lambda Invoke API (for tools registered as Lambda functions).
     pub lambda_upstream: Option<String>,
+    /// The service's own functions (a task worker invoked by the functions that create
+    /// tasks): an invoke of one of them is served here; other functions go upstream.
+    pub own_functions: Option<Arc<crate::InvokeApi>>,
     pub permission: Permission,
 }
 
@@ -85,6 +88,11 @@ impl AwsProxy {
 
     async fn forward(&self, service: &str, request: http::Request<Bytes>) -> http::Response<Bytes> {
         let c = &self.config;
+        if let (Some(own), "lambda") = (&c.own_functions, service)
+            && let Some(response) = own.handle(&request).await
+        {
+            return response;
+        }
         let (upstream, path) = match service {
             "execute-api" => {
                 // `/{stage}/@connections/{id}` at the API; `/@connections/{id}` at the gateway.
@@ -234,7 +242,7 @@ fn name_calls(c: &ProxyConfig, request: &http::Request<Bytes>) -> (String, Vec<(
 }
 
 /// `%3A` -> `:` (bytes that do not decode are kept as they are).
-fn percent_decode(text: &str) -> String {
+pub(crate) fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -312,6 +320,7 @@ mod tests {
             connections_upstream: None,
             connections_access_key: None,
             lambda_upstream: None,
+            own_functions: None,
             permission: Arc::new(|_, _| Ok(())),
         }
     }

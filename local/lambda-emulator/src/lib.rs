@@ -17,6 +17,7 @@
 
 pub mod aws;
 mod environment;
+pub mod invoke_api;
 mod pool;
 pub mod records;
 mod runtime_api;
@@ -30,6 +31,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 pub use aws::{AwsCall, AwsEndpoint, AwsProxy, Caller, ProxyConfig};
+pub use invoke_api::InvokeApi;
 use pool::Pool;
 use records::Recorder;
 
@@ -49,6 +51,11 @@ pub struct FunctionConfig {
     /// Environments at most (the function's concurrency); more invocations at once are
     /// throttled.
     pub max_environments: usize,
+    /// Retries of an asynchronous (`Event`) invocation whose run failed.
+    pub async_retries: u32,
+    /// How long an asynchronous invocation may wait for an environment (throttled) before
+    /// it is dropped.
+    pub max_event_age: Duration,
 }
 
 /// Stands for an environment's own AWS endpoint (`http://127.0.0.1:PORT`) in a variable.
@@ -126,6 +133,13 @@ impl LambdaService {
 
     pub fn has(&self, function: &str) -> bool {
         self.pools.contains_key(function)
+    }
+
+    /// The function a name or ARN (unqualified, or `:$LATEST`) designates, with its
+    /// configuration.
+    pub fn resolve(&self, name_or_arn: &str) -> Option<Arc<FunctionConfig>> {
+        let unqualified = name_or_arn.strip_suffix(":$LATEST").unwrap_or(name_or_arn);
+        self.pools.values().map(|p| p.config()).find(|f| f.name == unqualified || f.arn == unqualified)
     }
 
     /// Invokes `function` with `event` (synchronously, as API Gateway and Function URLs do):

@@ -50,6 +50,10 @@ impl Pool {
         }
     }
 
+    pub fn config(&self) -> Arc<FunctionConfig> {
+        self.function.clone()
+    }
+
     pub fn counts(&self) -> (usize, usize) {
         let all =
             self.all.lock().map(|a| a.iter().filter(|e| e.is_alive()).cloned().collect::<Vec<_>>()).unwrap_or_default();

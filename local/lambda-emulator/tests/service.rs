@@ -33,6 +33,8 @@ fn service_with(
         timeout,
         memory_mb: 128,
         max_environments,
+        async_retries: 0,
+        max_event_age: Duration::from_secs(60),
     };
     let config = ServiceConfig { region: "eu-west-1".into(), records, ..ServiceConfig::default() };
     LambdaService::new(config, vec![function]).unwrap()

@@ -72,6 +72,10 @@ pub struct Args {
     /// once; 0 for no limit (the default in process; the template's with --functions).
     #[arg(long, env = "MCP_HTTP_STREAMS_PER_CALLER", overrides_with = "http_streams_per_caller")]
     pub http_streams_per_caller: Option<u64>,
+    /// A task's runner renews its lease three times in this many seconds; a task whose runner
+    /// stopped fails this long after (default 60; the template's with --functions).
+    #[arg(long, env = "MCP_TASK_LEASE_SECONDS", overrides_with = "task_lease_seconds")]
+    pub task_lease_seconds: Option<u64>,
     /// GET and listen streams the whole gateway may hold open at once; 0 for no limit (the
     /// default in process; the template's with --functions).
     #[arg(long, env = "MCP_HTTP_STREAMS", overrides_with = "http_streams")]
@@ -209,6 +213,7 @@ impl Args {
             max_in_flight: self.max_in_flight.unwrap_or(0),
             registry_table: self.registry_table.clone(),
             lambda_endpoint: self.lambda_endpoint.clone(),
+            task_lease_seconds: self.task_lease_seconds.unwrap_or(0),
             faults: self.faults.clone(),
             ..Settings::new(Host::LongRunning)
         })

@@ -16,7 +16,6 @@ use crate::cli::Args;
 use crate::connections::LocalConnections;
 
 pub struct Deployment {
-    shared: Shared,
     instances: Vec<App>,
     next: AtomicUsize,
     /// With `--auth`: what API Gateway's `$connect` authorizer would run.
@@ -47,7 +46,7 @@ impl Deployment {
             .map(|_| App::new(&shared, server()?, sink.clone()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(anyhow::Error::from_boxed)?;
-        Ok(Deployment { shared, instances, next: AtomicUsize::new(0), authorizer, sink })
+        Ok(Deployment { instances, next: AtomicUsize::new(0), authorizer, sink })
     }
 
     /// The next instance, round-robin.
@@ -66,16 +65,17 @@ impl Deployment {
     }
 
     /// Runs the sweeper every `every`, as the deployment's schedule runs the sweeper function
-    /// every minute: connections whose token has expired are closed even if they stay silent.
+    /// every minute: connections whose token has expired are closed even if they stay silent,
+    /// and tasks whose runner stopped fail.
     pub fn spawn_sweeper(&self, every: Duration) -> tokio::task::JoinHandle<()> {
-        let state = self.shared.state().clone();
+        let router = self.instances[0].router.clone();
         let sink = self.sink.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tick.tick().await;
-                if let Err(why) = mcp_edge::sweeper::close_lapsed(&state, &sink).await {
+                if let Err(why) = mcp_edge::sweeper::sweep(&router, &sink).await {
                     tracing::warn!(%why, "sweeper run failed; the next one retries");
                 }
             }

@@ -35,6 +35,7 @@ const FILES: &[(&str, &str)] = &[
         "functions/src/bin/http-function.rs",
         include_str!("../../../templates/server/functions/src/bin/http-function.rs"),
     ),
+    ("functions/src/bin/task-worker.rs", include_str!("../../../templates/server/functions/src/bin/task-worker.rs")),
     ("gateway/Cargo.toml", include_str!("../../../templates/server/gateway/Cargo.toml")),
     ("gateway/src/main.rs", include_str!("../../../templates/server/gateway/src/main.rs")),
 ];

@@ -42,6 +42,12 @@ pub struct Function {
     pub unmodelled_policies: Vec<String>,
     /// `Events` of type `Schedule` with a `rate(...)` expression.
     pub schedules: Vec<Duration>,
+    /// How often an asynchronous invocation that failed is tried again
+    /// (`EventInvokeConfig.MaximumRetryAttempts`; Lambda's default is 2).
+    pub async_retries: u32,
+    /// How long an asynchronous invocation may wait to be run
+    /// (`EventInvokeConfig.MaximumEventAgeInSeconds`; Lambda's default is 6 hours).
+    pub max_event_age: Duration,
     /// `FunctionUrlConfig.InvokeMode` (`BUFFERED` or `RESPONSE_STREAM`), when it has a URL.
     pub url_invoke_mode: Option<String>,
 }
@@ -82,6 +88,16 @@ impl Stack {
                 })
                 .transpose()
         };
+        let event_invoke = |key: &str| -> Result<Option<u64>, TemplateError> {
+            p["EventInvokeConfig"]
+                .get(key)
+                .map(|v| {
+                    scalar_text(v).parse::<u64>().map_err(|_| {
+                        TemplateError::Invalid(context(&format!("EventInvokeConfig.{key} is not a number")))
+                    })
+                })
+                .transpose()
+        };
         let environment = p["Environment"]["Variables"]
             .as_object()
             .map(|vars| vars.iter().map(|(k, v)| (k.clone(), scalar_text(v))).collect())
@@ -105,6 +121,8 @@ impl Stack {
             timeout: number("Timeout")?.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
             memory_mb: number("MemorySize")?.map_or(DEFAULT_MEMORY_MB, |m| m as u32),
             reserved_concurrency: number("ReservedConcurrentExecutions")?.map(|n| n as u32),
+            async_retries: event_invoke("MaximumRetryAttempts")?.map_or(2, |n| n as u32),
+            max_event_age: Duration::from_secs(event_invoke("MaximumEventAgeInSeconds")?.unwrap_or(6 * 3600)),
             architecture: p["Architectures"][0].as_str().unwrap_or("x86_64").to_owned(),
             environment,
             in_vpc,

@@ -65,7 +65,7 @@ impl App {
             server.clone(),
             state.clone(),
             shared.request_states.clone(),
-            router_config(settings, shared_signals),
+            router_config(settings, shared_signals, shared.task_launcher.clone()),
             Some(sink.clone()),
         );
         if let Some(registry) = &shared.registry {
@@ -129,12 +129,16 @@ impl App {
     /// One run of the sweeper: closes the connections whose token or lifetime has ended
     /// (through `MCP_CONNECTIONS_ENDPOINT`; the sweeper sees no API Gateway events).
     pub async fn sweep(&self) -> Result<mcp_edge::sweeper::Sweep, String> {
-        mcp_edge::sweeper::close_lapsed(self.router.state(), &self.sink).await
+        mcp_edge::sweeper::sweep(&self.router, &self.sink).await
     }
 }
 
 /// The router's limits from the settings (the router's own defaults where they say nothing).
-fn router_config(settings: &Settings, shared_signals: bool) -> RouterConfig {
+fn router_config(
+    settings: &Settings,
+    shared_signals: bool,
+    task_launcher: Option<Arc<dyn mcp_server::TaskLauncher>>,
+) -> RouterConfig {
     let defaults = RouterConfig::default();
     let max_sessions_per_principal = match settings.sessions_per_principal {
         // Without shared counters a session's place would be given back on another
@@ -144,8 +148,12 @@ fn router_config(settings: &Settings, shared_signals: bool) -> RouterConfig {
         Some(0) => None,
         Some(n) => Some(n),
     };
-    // A task's work runs on after the response that returns its handle: only where the
-    // process runs on too.
-    let run_tasks = settings.host == Host::LongRunning;
-    RouterConfig { shared_signals, max_sessions_per_principal, run_tasks, ..defaults }
+    // A task's work runs on after the response that returns its handle: where the process
+    // runs on too, or in the worker function's own invocations.
+    let run_tasks = settings.host == Host::LongRunning || task_launcher.is_some();
+    let task_lease = match settings.task_lease_seconds {
+        0 => defaults.task_lease,
+        seconds => std::time::Duration::from_secs(seconds),
+    };
+    RouterConfig { shared_signals, max_sessions_per_principal, run_tasks, task_launcher, task_lease, ..defaults }
 }

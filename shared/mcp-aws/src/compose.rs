@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_server::registry::{RegistryStore, ToolInvoker};
-use mcp_server::{RequestStateCodec, StateHandles};
+use mcp_server::{RequestStateCodec, StateHandles, TaskLauncher};
 use mcp_state_dynamodb::DynamoState;
 use mcp_state_dynamodb::registry::DynamoRegistry;
 
 use crate::BoxError;
+use crate::lambda_tasks::LambdaTaskLauncher;
 use crate::lambda_tools::LambdaInvoker;
 use crate::lazy_redis::LazyRedis;
 use crate::settings::{Host, KeySource, MIN_KEY_BYTES, Settings};
@@ -27,6 +28,8 @@ pub struct Shared {
     state: StateHandles,
     pub(crate) registry: Option<Registry>,
     pub(crate) request_states: RequestStateCodec,
+    /// Where tasks' work runs, when not in this process (the worker function).
+    pub(crate) task_launcher: Option<Arc<dyn TaskLauncher>>,
 }
 
 /// The registry's store and the invoker of its Lambda-backed tools.
@@ -92,7 +95,13 @@ impl Shared {
         };
         let request_states = request_states(&settings.request_state_key, &sdk).await?;
         mcp_server::observe::key_principal_hashes(request_states.derived_key("principal-hash"));
-        Ok(Shared { settings, sdk, state, registry, request_states })
+        let task_launcher = match (&settings.task_worker, settings.host) {
+            (Some(worker), Host::Lambda) => {
+                Some(Arc::new(LambdaTaskLauncher::new(&sdk, worker.clone())) as Arc<dyn TaskLauncher>)
+            }
+            _ => None,
+        };
+        Ok(Shared { settings, sdk, state, registry, request_states, task_launcher })
     }
 
     /// Whether a signal sent on one instance reaches another: Redis carries it, or every

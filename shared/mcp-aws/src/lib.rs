@@ -14,6 +14,7 @@ pub mod compose;
 pub mod elasticache;
 pub mod emf;
 pub mod function_url;
+pub mod lambda_tasks;
 pub mod lambda_tools;
 mod lazy_redis;
 #[cfg(feature = "otel")]
@@ -92,7 +93,8 @@ pub async fn run_http(server: impl ServerFn) -> Result<(), lambda_runtime::Error
 }
 
 /// The whole life of the sweeper function, run on a schedule: each event (its content does
-/// not matter) closes the connections that have lapsed since the last runs.
+/// not matter) closes the connections that have lapsed since the last runs, and fails the
+/// tasks whose worker stopped.
 pub async fn run_sweeper(server: impl ServerFn) -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::{LambdaEvent, service_fn};
     let telemetry = &init_logging();
@@ -102,7 +104,27 @@ pub async fn run_sweeper(server: impl ServerFn) -> Result<(), lambda_runtime::Er
         let sweep = app.sweep().await;
         telemetry.event_done().await;
         let sweep = sweep.map_err(lambda_runtime::Error::from)?;
-        Ok::<_, lambda_runtime::Error>(serde_json::json!({ "closed": sweep.closed, "failed": sweep.failed }))
+        Ok::<_, lambda_runtime::Error>(serde_json::json!({
+            "closed": sweep.closed, "failed": sweep.failed, "tasksFailed": sweep.tasks_failed,
+        }))
+    }))
+    .await
+}
+
+/// The whole life of the task worker function: each event is one run of a task's work
+/// ([`mcp_server::TaskRun`], sent by the function that created or resumed the task), carried
+/// out to its end within the invocation, which stops the work in time to record that it did
+/// not finish when its deadline comes first.
+pub async fn run_task_worker(server: impl ServerFn) -> Result<(), lambda_runtime::Error> {
+    use lambda_runtime::{LambdaEvent, service_fn};
+    let telemetry = &init_logging();
+    let app = app_from_env(server).await?;
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<mcp_server::TaskRun>| async move {
+        let deadline_ms = event.context.deadline;
+        app.router.run_task(&event.payload, Some(deadline_ms)).await;
+        telemetry.event_done().await;
+        Ok::<_, lambda_runtime::Error>(serde_json::json!({ "taskId": event.payload.task_id }))
     }))
     .await
 }

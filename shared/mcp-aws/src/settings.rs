@@ -107,6 +107,13 @@ pub struct Settings {
     /// `MCP_LAMBDA_ENDPOINT`: the Lambda Invoke API of Lambda-backed tools (for a local
     /// emulator); unset: AWS Lambda (or the SDK's `AWS_ENDPOINT_URL*`).
     pub lambda_endpoint: Option<String>,
+    /// `MCP_TASK_WORKER`: the function that runs tasks' work (an asynchronous invoke per
+    /// run). Unset on Lambda: calls never become tasks. Ignored in a long-running process,
+    /// which runs the work itself.
+    pub task_worker: Option<String>,
+    /// `MCP_TASK_LEASE_SECONDS`: how long a task's worker may go unheard of before its task
+    /// fails; unset or 0: the router's default (60 s).
+    pub task_lease_seconds: u64,
     /// `MCP_FAULTS`: faults injected into every state call (for trying clients against a
     /// misbehaving backend; never in a deployment).
     pub faults: Option<FaultPlan>,
@@ -135,6 +142,8 @@ impl Settings {
             max_in_flight: 0,
             registry_table: None,
             lambda_endpoint: None,
+            task_worker: None,
+            task_lease_seconds: 0,
             faults: None,
         }
     }
@@ -166,6 +175,8 @@ impl Settings {
             max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
             registry_table: var("MCP_REGISTRY_TABLE"),
             lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),
+            task_worker: var("MCP_TASK_WORKER"),
+            task_lease_seconds: count("MCP_TASK_LEASE_SECONDS")?,
             faults,
             ..Settings::new(Host::Lambda)
         })

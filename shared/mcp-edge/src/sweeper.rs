@@ -10,7 +10,7 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 
 use mcp_server::state::now_ms;
-use mcp_server::{ConnectionSink, PostError, StateHandles, forget_connection};
+use mcp_server::{ConnectionSink, PostError, Router, StateHandles, forget_connection};
 
 /// How far back a run looks: a sweeper down for up to 20 minutes still closes every lapsed
 /// connection (late), and a record is kept longer than this
@@ -26,6 +26,24 @@ pub struct Sweep {
     pub closed: usize,
     /// Connections that could not be closed or forgotten; the next run tries again.
     pub failed: usize,
+    /// Tasks failed because their worker stopped renewing its lease.
+    pub tasks_failed: usize,
+}
+
+/// One run of the sweeper: lapsed connections closed ([`close_lapsed`]), and the tasks of
+/// `router`'s deployment whose worker stopped failed (a task failed neither here nor by a
+/// `tasks/get` would otherwise stay `working` for its whole lifetime).
+pub async fn sweep(router: &Router, sink: &Arc<dyn ConnectionSink>) -> Result<Sweep, String> {
+    let tasks = router.fail_stalled_tasks(std::time::Duration::from_millis(LOOK_BACK_MS)).await;
+    let mut sweep = close_lapsed(router.state(), sink).await?;
+    match tasks {
+        Ok(failed) => sweep.tasks_failed = failed,
+        Err(e) => return Err(format!("stalled tasks not swept: {e}")),
+    }
+    if sweep.tasks_failed > 0 {
+        tracing::info!(tasks_failed = sweep.tasks_failed, "tasks whose worker stopped failed");
+    }
+    Ok(sweep)
 }
 
 /// One run: every connection that lapsed in the look-back window is closed and forgotten.
@@ -52,7 +70,7 @@ pub async fn close_lapsed(state: &StateHandles, sink: &Arc<dyn ConnectionSink>) 
         .collect::<Vec<bool>>()
         .await;
     let closed = outcomes.iter().filter(|ok| **ok).count();
-    let sweep = Sweep { closed, failed: outcomes.len() - closed };
+    let sweep = Sweep { closed, failed: outcomes.len() - closed, tasks_failed: 0 };
     if sweep != Sweep::default() {
         tracing::info!(closed = sweep.closed, failed = sweep.failed, "lapsed connections swept");
     }

@@ -63,7 +63,7 @@ async fn closed_or_gone_connections_are_forgotten_with_their_rows() {
     });
     let dyn_sink: Arc<dyn ConnectionSink> = sink.clone();
     let sweep = close_lapsed(&state, &dyn_sink).await.unwrap();
-    assert_eq!(sweep, Sweep { closed: 2, failed: 0 });
+    assert_eq!(sweep, Sweep { closed: 2, failed: 0, tasks_failed: 0 });
     let mut closed = sink.closed.lock().unwrap().clone();
     closed.sort();
     assert_eq!(closed, ["closes", "gone"]);
@@ -87,5 +87,5 @@ async fn a_connection_that_cannot_be_closed_stays_for_the_next_run() {
     assert_eq!(state.subscriptions.subscribers("resource:note://swept").await.unwrap().len(), 1);
 
     let working: Arc<dyn ConnectionSink> = Arc::new(Closer { answer: |_| Ok(()), closed: Mutex::default() });
-    assert_eq!(close_lapsed(&state, &working).await.unwrap(), Sweep { closed: 1, failed: 0 });
+    assert_eq!(close_lapsed(&state, &working).await.unwrap(), Sweep { closed: 1, failed: 0, tasks_failed: 0 });
 }

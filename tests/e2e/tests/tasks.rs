@@ -147,3 +147,75 @@ async fn a_principal_holds_at_most_its_cap_of_unfinished_tasks_and_a_cancel_give
     let again = request(&r[2], &alice, "tools/call", "survey", params).await;
     assert_eq!(again["result"]["resultType"], "task", "{again}");
 }
+
+/// Runs handed to a worker that has not run them yet (one that never starts, or that gets
+/// its event twice).
+#[derive(Debug, Default)]
+struct HeldRuns(std::sync::Mutex<Vec<mcp_server::TaskRun>>);
+
+#[async_trait::async_trait]
+impl mcp_server::TaskLauncher for HeldRuns {
+    async fn launch(&self, run: &mcp_server::TaskRun) -> Result<(), String> {
+        self.0.lock().unwrap().push(run.clone());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_task_whose_worker_never_runs_fails_at_the_sweep_and_gives_its_place_back() {
+    let held = Arc::new(HeldRuns::default());
+    let config = RouterConfig {
+        run_tasks: true,
+        task_launcher: Some(held.clone()),
+        task_lease: Duration::from_secs(1),
+        max_tasks_per_principal: Some(1),
+        ..RouterConfig::default()
+    };
+    let routers = instances_with(config).await;
+    let principal = format!("sweep-{}", mcp_server::ids::random_id());
+    let task = start_survey(&routers[0], &principal, 1).await;
+    assert_eq!(held.0.lock().unwrap().len(), 1, "the run went to the worker");
+    let refused = request(&routers[1], &principal, "tools/call", "survey", survey_params()).await;
+    assert_eq!(refused["error"]["code"], -32010, "the cap holds while the task is unfinished: {refused}");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // The sweep (another instance's) finds it by its lapsed lease, without a tasks/get.
+    let failed = routers[2].fail_stalled_tasks(Duration::from_secs(600)).await.unwrap();
+    assert!(failed >= 1, "{failed} failed");
+    let swept = get(&routers[1], &principal, &task).await;
+    assert_eq!(swept["result"]["status"], "failed", "{swept}");
+    assert!(swept["result"]["statusMessage"].as_str().unwrap().contains("worker stopped"), "{swept}");
+    // Its place is back; the late worker finds nothing to run.
+    let next = start_survey(&routers[1], &principal, 1).await;
+    let late = held.0.lock().unwrap()[0].clone();
+    routers[0].run_task(&late, None).await;
+    assert_eq!(finished(&routers[0], &principal, &task).await["status"], "failed");
+    // A run delivered twice runs once: the first claims it, the second finds it claimed.
+    let run = held.0.lock().unwrap()[1].clone();
+    assert_eq!(run.task_id, next);
+    tokio::join!(routers[0].run_task(&run, None), routers[2].run_task(&run, None));
+    let done = finished(&routers[1], &principal, &next).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["structuredContent"]["sources"], 1);
+}
+
+#[tokio::test]
+async fn a_task_whose_worker_stops_fails_at_the_next_tasks_get() {
+    let held = Arc::new(HeldRuns::default());
+    let config = RouterConfig {
+        run_tasks: true,
+        task_launcher: Some(held.clone()),
+        task_lease: Duration::from_secs(1),
+        ..RouterConfig::default()
+    };
+    let routers = instances_with(config).await;
+    let task = start_survey(&routers[0], "alice", 1).await;
+    assert_eq!(get(&routers[1], "alice", &task).await["result"]["status"], "working");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let got = get(&routers[1], "alice", &task).await;
+    assert_eq!(got["result"]["status"], "failed", "{got}");
+    assert!(got["result"]["error"]["message"].as_str().unwrap().contains("worker stopped"), "{got}");
+}
+
+fn survey_params() -> Value {
+    json!({ "name": "survey", "arguments": { "topic": "tides", "sources": 1 } })
+}

@@ -42,6 +42,7 @@ export function statelessHeaders(msg) {
   };
   if (['tools/call', 'prompts/get'].includes(msg.method)) headers['mcp-name'] = msg.params?.name;
   if (msg.method === 'resources/read') headers['mcp-name'] = msg.params?.uri;
+  if (['tasks/get', 'tasks/update', 'tasks/cancel'].includes(msg.method)) headers['mcp-name'] = msg.params?.taskId;
   return headers;
 }
 

@@ -99,8 +99,11 @@ impl Lane {
                 max_environments: f
                     .reserved_concurrency
                     .map_or(args.max_environments, |r| args.max_environments.min(r as usize)),
+                async_retries: f.async_retries,
+                max_event_age: f.max_event_age,
             });
         }
+        let own_functions = Arc::new(lambda_emulator::InvokeApi::default());
         let proxy = AwsProxy::new(ProxyConfig {
             region: stage.region.clone(),
             account: stage.account.clone(),
@@ -109,6 +112,7 @@ impl Lane {
             connections_upstream: Some(base_url.to_owned()),
             connections_access_key: Some(connections.access_key().to_owned()),
             lambda_upstream: args.lambda_endpoint.clone(),
+            own_functions: Some(own_functions.clone()),
             permission: permissions_for_proxy,
         });
         let service = LambdaService::new(
@@ -120,7 +124,9 @@ impl Lane {
             },
             configs,
         )?;
-        let lane = Lane { service: Arc::new(service), connections, stage, routes, url, out, functions, permissions };
+        let service = Arc::new(service);
+        own_functions.attach(&service);
+        let lane = Lane { service, connections, stage, routes, url, out, functions, permissions };
         lane.spawn_schedules();
         Ok(lane)
     }

@@ -37,6 +37,7 @@ pub fn settings(args: &Args, auth: Option<&mcp_auth::AuthConfig>) -> anyhow::Res
         ("HttpStreamsPerCaller", args.http_streams_per_caller),
         ("HttpStreams", args.http_streams),
         ("SessionsPerPrincipal", args.sessions_per_principal),
+        ("TaskLeaseSeconds", args.task_lease_seconds),
     ] {
         if let Some(n) = value {
             p.insert(parameter.into(), n.to_string());

@@ -66,10 +66,18 @@ pub struct RouterConfig {
     /// instance handles one event at a time and the one waiting is never the one the other
     /// end's event reaches. Without it those features are refused with an error that says so.
     pub shared_signals: bool,
-    /// Whether calls may become tasks (the tasks extension), their work run in this process:
-    /// true where the process runs on after a response (the local gateway, stdio, tests).
-    /// False on Lambda, whose environment is frozen once the response is sent.
+    /// Whether calls may become tasks (the tasks extension): true where their work can run
+    /// on after the response, in this process (the local gateway, stdio, tests) or through
+    /// [`task_launcher`](Self::task_launcher). False on Lambda without a worker function,
+    /// whose environment is frozen once the response is sent.
     pub run_tasks: bool,
+    /// Where a task's work runs: `None` in this process; otherwise each run is handed to
+    /// the launcher (on Lambda, an asynchronous invoke of the worker function).
+    pub task_launcher: Option<Arc<dyn crate::TaskLauncher>>,
+    /// How long a task's runner may go unheard of (it renews its lease three times as
+    /// often): a task whose runner stops (its process killed, its invocation timed out)
+    /// fails this long after, at the latest at the next sweep.
+    pub task_lease: Duration,
     /// How long a task is kept after its creation.
     pub task_ttl: Duration,
     /// Most unfinished tasks one principal may hold (callers without a principal share one
@@ -98,6 +106,8 @@ impl Default for RouterConfig {
             max_sessions_per_principal: Some(100),
             shared_signals: true,
             run_tasks: false,
+            task_launcher: None,
+            task_lease: Duration::from_secs(60),
             task_ttl: Duration::from_secs(3600),
             max_tasks_per_principal: Some(100),
         }

@@ -5,6 +5,11 @@
 //! The handler's input requests become the task's `inputRequests`; `tasks/update` records
 //! answers and, once none is missing, runs the handler again with all of them (as an MRTR
 //! round would). `tasks/cancel` marks the task cancelled and signals the instance running it.
+//!
+//! Each run of the work holds a lease on the task: named when the run is started, claimed
+//! once by its runner (this process, or a worker invocation on Lambda), renewed while the
+//! work goes on. A task whose lease lapses (its runner was killed, timed out, or never
+//! started) fails: at the next sweep, or at the next `tasks/get`, whichever comes first.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
@@ -25,7 +30,8 @@ use crate::context::{Inner, InputMode, MrtrRound, RequestContext};
 use crate::error::HandlerError;
 use crate::ids::random_id;
 use crate::outbound::Discard;
-use crate::state::{StateError, StateResult, TaskRecord, now_ms};
+use crate::state::{StateError, StateResult, TaskLease, TaskRecord, now_ms};
+use crate::task_launch::TaskRun;
 use crate::tool::TaskSupport;
 
 /// How often clients are asked to poll `tasks/get`.
@@ -39,6 +45,21 @@ const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 const MAX_TASK_RECORD_BYTES: usize = 380 * 1024;
 /// How many times a task write that lost to a concurrent one is tried again.
 const WRITE_ATTEMPTS: usize = 16;
+/// What a worker keeps of its invocation's time to write the outcome, when the work has to
+/// stop for the invocation's deadline.
+const DEADLINE_MARGIN_MS: u64 = 10_000;
+/// Why a task whose runner stopped renewing its lease failed.
+const RUNNER_LOST: &str =
+    "the task's worker stopped before its work finished (killed, crashed, timed out or never started)";
+
+/// Stops the lease renewal of a run when the run ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 /// Whether a request's client declares the tasks extension.
 pub(super) fn declares_tasks(capabilities: &ClientCapabilities) -> bool {
@@ -225,6 +246,7 @@ impl Router {
             result: None,
             error: None,
             version: 0,
+            lease: Some(self.new_lease(now)),
         };
         // Admitted, written and started apart from this request: a client that leaves
         // meanwhile cannot stop it halfway (a slot taken and never given back, a task written
@@ -277,8 +299,17 @@ impl Router {
                 return Err(Refused::State(e));
             }
         }
-        self.start_task(task.id.clone());
+        self.start_task(task).await;
         Ok(())
+    }
+
+    /// A lease for a run about to be started: unclaimed, lapsing unless a runner claims it.
+    fn new_lease(&self, now: u64) -> TaskLease {
+        TaskLease { run: random_id(), claimed: false, until_ms: now + self.lease_ms() }
+    }
+
+    fn lease_ms(&self) -> u64 {
+        self.config.task_lease.as_millis().max(1) as u64
     }
 
     /// Gives back the slot a task held (it finished, or was never written).
@@ -290,30 +321,102 @@ impl Router {
         }
     }
 
-    /// Runs a task's work on without the request that started it.
-    fn start_task(&self, task_id: String) {
-        let router = self.clone();
-        tokio::spawn(async move { router.run_task(&task_id).await });
+    /// Starts the run the task's lease names, on without the request that started it: in
+    /// this process, or handed to the launcher (then it is started before this returns, so
+    /// a Lambda environment frozen after its response has nothing left to do).
+    async fn start_task(&self, task: &TaskRecord) {
+        let Some(lease) = &task.lease else { return };
+        let run = TaskRun { task_id: task.id.clone(), run: lease.run.clone() };
+        match &self.config.task_launcher {
+            None => {
+                let router = self.clone();
+                tokio::spawn(async move { router.run_task(&run, None).await });
+            }
+            Some(launcher) => {
+                if let Err(e) = launcher.launch(&run).await {
+                    tracing::warn!(task_id = task.id, error = %e, "task worker not started");
+                    self.fail_unwritten(&task.id, &format!("the task's worker could not be started: {e}")).await;
+                }
+            }
+        }
+    }
+
+    /// Takes the run: `Some(task)` if this call claimed it, `None` if it is not to be run
+    /// (claimed already, replaced by a later run, finished, cancelled or gone).
+    async fn claim(&self, run: &TaskRun) -> StateResult<Option<TaskRecord>> {
+        let until_ms = now_ms() + self.lease_ms();
+        let mut took = false;
+        let task = self
+            .change_task(&run.task_id, |t| {
+                took =
+                    t.status == TaskStatus::Working && t.lease.as_ref().is_some_and(|l| l.run == run.run && !l.claimed);
+                if took {
+                    t.lease = Some(TaskLease { run: run.run.clone(), claimed: true, until_ms });
+                }
+                took
+            })
+            .await?;
+        Ok(task.filter(|_| took))
+    }
+
+    /// Renews the run's lease every third of its length until the run ends (the returned
+    /// guard is dropped) or the task moves on without it.
+    fn keep_lease(&self, run: &TaskRun) -> AbortOnDrop {
+        let (router, run) = (self.clone(), run.clone());
+        let every = std::time::Duration::from_millis((self.lease_ms() / 3).max(1));
+        AbortOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let until_ms = now_ms() + router.lease_ms();
+                let mut ours = false;
+                let renewed = router
+                    .change_task(&run.task_id, |t| {
+                        ours = t.status == TaskStatus::Working
+                            && t.lease.as_ref().is_some_and(|l| l.run == run.run && l.claimed);
+                        if let Some(lease) = t.lease.as_mut().filter(|_| ours) {
+                            lease.until_ms = until_ms;
+                        }
+                        ours
+                    })
+                    .await;
+                match renewed {
+                    Ok(_) if !ours => return,
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(task_id = run.task_id, error = %e, "task lease not renewed"),
+                }
+            }
+        }))
     }
 
     /// One run of a task's work: the handler with every answer given so far, until it
-    /// returns, asks for input, or the task is cancelled.
-    async fn run_task(&self, task_id: &str) {
+    /// returns, asks for input, or the task is cancelled. The worker function calls this
+    /// with the event it was invoked with and its invocation's deadline (epoch ms): the work
+    /// stops in time to write that it did not finish.
+    pub async fn run_task(&self, run: &TaskRun, deadline_ms: Option<u64>) {
+        let task_id = run.task_id.as_str();
         // Subscribed before the task is read: a cancellation written after the read is
         // signalled after the subscription, so it cannot fall in between.
         let cancelled = self.signals.wait(&cancel_key(task_id)).await.ok();
-        let task = match self.state.tasks.get(task_id).await {
-            Ok(Some(t)) if t.status == TaskStatus::Working => t,
-            Ok(_) => return,
+        let task = match self.claim(run).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return,
             Err(e) => {
-                tracing::warn!(task_id, error = %e, "task not read; it is not run");
+                tracing::warn!(task_id, error = %e, "task not claimed; it is not run");
                 self.fail_unwritten(task_id, &format!("the task could not be read to run: {e}")).await;
                 return;
             }
         };
+        let _renewing = self.keep_lease(run);
         let ctx = self.task_context(&task);
-        // The work ends with the task's lifetime at the latest.
-        let lifetime = std::time::Duration::from_millis(task.expires_at_ms().saturating_sub(now_ms()));
+        // The work ends with the task's lifetime at the latest, and before its worker's
+        // invocation does.
+        let now = now_ms();
+        let lifetime = task.expires_at_ms().saturating_sub(now);
+        let (limit, why) = match deadline_ms.map(|d| d.saturating_sub(now + DEADLINE_MARGIN_MS)) {
+            Some(left) if left < lifetime => (left, "the task's work did not finish within its worker's time limit"),
+            _ => (lifetime, "the task's lifetime ended before its work"),
+        };
+        let limit = std::time::Duration::from_millis(limit);
         let server = self.server();
         let outcome = match server.tool(&task.tool) {
             None => Outcome::Failed(ErrorObject::invalid_params(format!("Unknown tool: {}", task.tool))),
@@ -321,9 +424,9 @@ impl Router {
                 let args = task.arguments.as_object().cloned().unwrap_or_default();
                 let work = async {
                     let run = caught((tool.handler)(ctx.clone(), args));
-                    match tokio::time::timeout(lifetime, run).await {
+                    match tokio::time::timeout(limit, run).await {
                         Ok(r) => r,
-                        Err(_) => Err(HandlerError::Internal("the task's lifetime ended before its work".into())),
+                        Err(_) => Err(HandlerError::Internal(why.into())),
                     }
                 };
                 let result = match cancelled {
@@ -353,10 +456,12 @@ impl Router {
         };
         let written = self
             .change_task(task_id, |t| {
-                // A task cancelled (or finished) meanwhile keeps its final status.
-                if t.status != TaskStatus::Working {
+                // A task cancelled (or finished, or failed for a lapsed lease) meanwhile
+                // keeps its final status.
+                if t.status != TaskStatus::Working || t.lease.as_ref().is_none_or(|l| l.run != run.run) {
                     return false;
                 }
+                t.lease = None;
                 match &outcome {
                     Outcome::Completed(result) => {
                         t.status = TaskStatus::Completed;
@@ -406,6 +511,7 @@ impl Router {
                 }
                 t.status = TaskStatus::Failed;
                 t.input_requests.clear();
+                t.lease = None;
                 t.result = None;
                 t.status_message = Some(reason.to_owned());
                 t.error = serde_json::to_value(ErrorObject::internal(reason)).ok();
@@ -416,6 +522,51 @@ impl Router {
             Ok(Some(t)) => self.release_slot(&t).await,
             Ok(None) => {}
             Err(e) => tracing::error!(task_id, error = %e, "task left unfinished; it lapses with its lifetime"),
+        }
+    }
+
+    /// Fails the tasks whose runner's lease lapsed in the last `look_back`: their worker was
+    /// killed, timed out or never started. The sweeper calls this on every run. Returns how
+    /// many it failed.
+    pub async fn fail_stalled_tasks(&self, look_back: std::time::Duration) -> StateResult<usize> {
+        let now = now_ms();
+        let from = now.saturating_sub(look_back.as_millis() as u64);
+        let stalled = self.state.tasks.stalled(from, now).await?;
+        let mut failed = 0;
+        for task_id in stalled {
+            match self.fail_if_stalled(&task_id).await {
+                Ok(Some(_)) => failed += 1,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(task_id, error = %e, "stalled task not failed; the next sweep retries"),
+            }
+        }
+        Ok(failed)
+    }
+
+    /// Fails the task if its runner's lease has lapsed; the failed task, if this call
+    /// failed it.
+    async fn fail_if_stalled(&self, task_id: &str) -> StateResult<Option<TaskRecord>> {
+        let mut lapsed = false;
+        let task = self
+            .change_task(task_id, |t| {
+                lapsed = t.status == TaskStatus::Working && t.lease.as_ref().is_some_and(|l| l.until_ms <= now_ms());
+                if lapsed {
+                    let e = ErrorObject::internal(RUNNER_LOST);
+                    t.status = TaskStatus::Failed;
+                    t.lease = None;
+                    t.status_message = Some(e.message.clone());
+                    t.error = serde_json::to_value(e).ok();
+                }
+                lapsed
+            })
+            .await?;
+        match task.filter(|_| lapsed) {
+            Some(t) => {
+                tracing::warn!(task_id, "task failed: its worker stopped renewing its lease");
+                self.release_slot(&t).await;
+                Ok(Some(t))
+            }
+            None => Ok(None),
         }
     }
 
@@ -495,7 +646,18 @@ impl Router {
         let outcome = match req.method.as_ref() {
             methods::TASKS_GET => {
                 let visible = |t: &TaskRecord| t.principal == owner && t.server == *self.name;
-                self.state.tasks.get(task_id).await.map(|t| t.filter(visible))
+                match self.state.tasks.get(task_id).await {
+                    // A runner that stopped is noticed by whoever looks first: the client
+                    // need not wait for the sweep to learn that its task failed.
+                    Ok(Some(t)) if visible(&t) && t.lease.as_ref().is_some_and(|l| l.until_ms <= now_ms()) => {
+                        // Boxed: a rare path that would otherwise enlarge every request's future.
+                        match Box::pin(self.fail_if_stalled(task_id)).await {
+                            Ok(Some(failed)) => Ok(Some(failed)),
+                            _ => self.state.tasks.get(task_id).await.map(|t| t.filter(visible)),
+                        }
+                    }
+                    other => other.map(|t| t.filter(visible)),
+                }
             }
             method => {
                 // A change, and the run it may start, finish apart from this request: a
@@ -550,6 +712,7 @@ impl Router {
                 }
                 if changed && t.input_requests.is_empty() {
                     t.status = TaskStatus::Working;
+                    t.lease = Some(self.new_lease(now_ms()));
                     resumed = true;
                 }
                 changed
@@ -558,7 +721,7 @@ impl Router {
         match task {
             Some(t) if visible(&t) => {
                 if resumed {
-                    self.start_task(t.id.clone());
+                    self.start_task(&t).await;
                 }
                 Ok(Some(t))
             }
@@ -581,6 +744,7 @@ impl Router {
                 t.status = TaskStatus::Cancelled;
                 t.status_message = Some("cancelled by the client".into());
                 t.input_requests.clear();
+                t.lease = None;
                 true
             })
             .await?;

@@ -344,6 +344,9 @@ impl TaskStore for Faulty<dyn TaskStore> {
     async fn replace(&self, task: &TaskRecord) -> StateResult<bool> {
         self.faults.run(self.inner.replace(task)).await
     }
+    async fn stalled(&self, from_ms: u64, to_ms: u64) -> StateResult<Vec<String>> {
+        self.faults.run(self.inner.stalled(from_ms, to_ms)).await
+    }
 }
 
 #[async_trait]

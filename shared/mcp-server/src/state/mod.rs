@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use futures_util::stream::BoxStream;
 
 pub use records::{ConnectionRecord, DeliveryTarget, SessionRecord, Subscriber};
-pub use tasks::{MemoryTasks, TaskRecord, TaskStore};
+pub use tasks::{MemoryTasks, TaskLease, TaskRecord, TaskStore};
 
 pub use mcp_protocol::model::LoggingLevel;
 

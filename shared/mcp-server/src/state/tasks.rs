@@ -51,6 +51,24 @@ pub struct TaskRecord {
     pub error: Option<Value>,
     /// Bumped by every replace: the condition of the next one.
     pub version: u64,
+    /// Who runs the work, while the task is `working`: past its `until_ms` unrenewed, the
+    /// runner is taken for dead and the task fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<TaskLease>,
+}
+
+/// A run of a task's work, and how long it may go unheard of. The run is named when it is
+/// started (at creation, or when the last answer arrives); the runner claims it, once, and
+/// renews it while the work goes on. A duplicate start (an asynchronous invoke delivered
+/// twice) finds the run claimed and does nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskLease {
+    /// The run's id, carried by the event that starts it.
+    pub run: String,
+    /// Whether a runner has taken it.
+    pub claimed: bool,
+    /// When it lapses unless renewed.
+    pub until_ms: u64,
 }
 
 impl TaskRecord {
@@ -96,6 +114,9 @@ pub trait TaskStore: Send + Sync {
     /// Replaces the task if its stored version is still `task.version - 1`; `false` when
     /// another write came first (the caller reads again and decides again).
     async fn replace(&self, task: &TaskRecord) -> StateResult<bool>;
+    /// The tasks whose lease ran out in `[from_ms, to_ms)`, as their records last said (the
+    /// caller reads each again before it acts: a lease renewed meanwhile is not lapsed).
+    async fn stalled(&self, from_ms: u64, to_ms: u64) -> StateResult<Vec<String>>;
 }
 
 /// Tasks in this process's memory.
@@ -131,5 +152,11 @@ impl TaskStore for MemoryTasks {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn stalled(&self, from_ms: u64, to_ms: u64) -> StateResult<Vec<String>> {
+        let tasks = self.tasks.lock().map_err(|_| StateError::Unavailable("poisoned".into()))?;
+        let lapsed = |t: &TaskRecord| t.lease.as_ref().is_some_and(|l| (from_ms..to_ms).contains(&l.until_ms));
+        Ok(tasks.values().filter(|t| lapsed(t)).map(|t| t.id.clone()).collect())
     }
 }

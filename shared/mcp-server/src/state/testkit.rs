@@ -54,6 +54,7 @@ pub async fn tasks_are_read_back_and_replaced_only_over_what_was_read(state: &St
         result: None,
         error: None,
         version: 0,
+        lease: None,
     };
     state.tasks.create(&task).await.unwrap();
     assert_eq!(state.tasks.create(&task).await, Err(super::StateError::Conflict), "an id is taken once");
@@ -73,6 +74,23 @@ pub async fn tasks_are_read_back_and_replaced_only_over_what_was_read(state: &St
     let expired = super::TaskRecord { id: random_id(), created_at_ms: now - 120_000, ..task };
     state.tasks.create(&expired).await.unwrap();
     assert!(state.tasks.get(&expired.id).await.unwrap().is_none(), "a task past its lifetime is gone");
+
+    // Leases: a task whose runner lapsed is found by the minute it lapsed in; one renewed
+    // since is found where its new lease will lapse, and one without a lease nowhere.
+    let lease = |until_ms| Some(super::TaskLease { run: random_id(), claimed: true, until_ms });
+    let lapsed = super::TaskRecord { id: random_id(), lease: lease(now - 1_000), ..cancelled.clone() };
+    let running = super::TaskRecord { id: random_id(), lease: lease(now + 90_000), ..cancelled.clone() };
+    let idle = super::TaskRecord { id: random_id(), ..cancelled.clone() };
+    for t in [&lapsed, &running, &idle] {
+        state.tasks.create(t).await.unwrap();
+    }
+    let stalled = state.tasks.stalled(now - 5 * 60_000, now).await.unwrap();
+    assert!(stalled.contains(&lapsed.id), "{stalled:?}");
+    assert!(!stalled.contains(&running.id) && !stalled.contains(&idle.id), "{stalled:?}");
+    let renewed = super::TaskRecord { lease: lease(now + 60_000), version: lapsed.version + 1, ..lapsed.clone() };
+    assert!(state.tasks.replace(&renewed).await.unwrap());
+    assert!(!state.tasks.stalled(now - 5 * 60_000, now).await.unwrap().contains(&lapsed.id), "renewed");
+    assert!(state.tasks.stalled(now, now + 120_000).await.unwrap().contains(&lapsed.id), "lapses later");
 }
 
 async fn rate_windows_count_and_reset(state: &StateHandles) {
