@@ -16,6 +16,8 @@ use crate::{InvokeError, LambdaService};
 
 /// How long a throttled asynchronous invocation waits before it tries again.
 const THROTTLED_WAIT: Duration = Duration::from_millis(500);
+/// How long a failed asynchronous invocation waits before its retry.
+const RETRY_WAIT: Duration = Duration::from_secs(1);
 
 /// The Invoke API of one [`LambdaService`], attached once the service exists (the service's
 /// AWS endpoint, which serves this API, is built before it).
@@ -86,9 +88,15 @@ async fn run_event(service: Arc<LambdaService>, function: String, event: Bytes, 
         match service.invoke_buffered(&function, event.clone()).await {
             Ok(_) => return,
             Err(InvokeError::Throttled(_)) if queued.elapsed() < max_age => tokio::time::sleep(THROTTLED_WAIT).await,
+            Err(InvokeError::Throttled(n)) => {
+                tracing::warn!(%function, environments = n, "asynchronous invocation too old to run; dropped");
+                return;
+            }
             Err(e) if failures < retries => {
                 failures += 1;
                 tracing::warn!(%function, error = %e, attempt = failures, "asynchronous invocation failed; retried");
+                // Lambda waits a minute, then two; a pause here keeps the order of things.
+                tokio::time::sleep(RETRY_WAIT).await;
             }
             Err(e) => {
                 tracing::warn!(%function, error = %e, "asynchronous invocation failed; dropped");

@@ -155,5 +155,16 @@ fn router_config(
         0 => defaults.task_lease,
         seconds => std::time::Duration::from_secs(seconds),
     };
-    RouterConfig { shared_signals, max_sessions_per_principal, run_tasks, task_launcher, task_lease, ..defaults }
+    // Without shared counters a task's place would be given back where it was not taken (the
+    // worker, the sweeper, another instance): the cap would only ever grow.
+    let max_tasks_per_principal = if shared_signals { defaults.max_tasks_per_principal } else { None };
+    RouterConfig {
+        shared_signals,
+        max_sessions_per_principal,
+        run_tasks,
+        task_launcher,
+        task_lease,
+        max_tasks_per_principal,
+        ..defaults
+    }
 }

@@ -30,12 +30,12 @@ pub struct Sweep {
     pub tasks_failed: usize,
 }
 
-/// One run of the sweeper: lapsed connections closed ([`close_lapsed`]), and the tasks of
-/// `router`'s deployment whose worker stopped failed (a task failed neither here nor by a
+/// One run of the sweeper: lapsed connections closed ([`close_lapsed`]), then the tasks in
+/// the deployment's store whose worker stopped failed (a task failed neither here nor by a
 /// `tasks/get` would otherwise stay `working` for its whole lifetime).
 pub async fn sweep(router: &Router, sink: &Arc<dyn ConnectionSink>) -> Result<Sweep, String> {
-    let tasks = router.fail_stalled_tasks(std::time::Duration::from_millis(LOOK_BACK_MS)).await;
     let mut sweep = close_lapsed(router.state(), sink).await?;
+    let tasks = router.fail_stalled_tasks(std::time::Duration::from_millis(LOOK_BACK_MS)).await;
     match tasks {
         Ok(failed) => sweep.tasks_failed = failed,
         Err(e) => return Err(format!("stalled tasks not swept: {e}")),

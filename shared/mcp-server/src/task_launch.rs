@@ -23,7 +23,8 @@ pub struct TaskRun {
 /// Starts a task's run somewhere that outlives the request that asked for it.
 #[async_trait]
 pub trait TaskLauncher: Send + Sync + std::fmt::Debug {
-    /// Hands `run` to a worker. Returns once the worker is sure to get it (an asynchronous
-    /// invoke is accepted); the run itself goes on without the caller.
+    /// Hands `run` to a worker. Returns once it is accepted (an asynchronous invoke queued);
+    /// the run itself goes on without the caller. An accepted run may still never start (an
+    /// event dropped after waiting too long): its unclaimed lease lapses, and the task fails.
     async fn launch(&self, run: &TaskRun) -> Result<(), String>;
 }

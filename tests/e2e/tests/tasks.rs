@@ -168,6 +168,7 @@ async fn a_task_whose_worker_never_runs_fails_at_the_sweep_and_gives_its_place_b
         run_tasks: true,
         task_launcher: Some(held.clone()),
         task_lease: Duration::from_secs(1),
+        task_start_grace: Duration::from_secs(1),
         max_tasks_per_principal: Some(1),
         ..RouterConfig::default()
     };
@@ -205,6 +206,7 @@ async fn a_task_whose_worker_stops_fails_at_the_next_tasks_get() {
         run_tasks: true,
         task_launcher: Some(held.clone()),
         task_lease: Duration::from_secs(1),
+        task_start_grace: Duration::from_secs(1),
         ..RouterConfig::default()
     };
     let routers = instances_with(config).await;
@@ -218,4 +220,50 @@ async fn a_task_whose_worker_stops_fails_at_the_next_tasks_get() {
 
 fn survey_params() -> Value {
     json!({ "name": "survey", "arguments": { "topic": "tides", "sources": 1 } })
+}
+
+/// Iterations of `ticking`'s work so far.
+static TICKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// A server whose one tool works in small steps, counting them, for as long as it is let.
+fn ticking() -> mcp_server::Server {
+    use mcp_protocol::model::CallToolResult;
+    let tool = mcp_server::ToolDef::builder("tick")
+        .task_support(mcp_server::TaskSupport::Optional)
+        .handler(|_ctx: mcp_server::RequestContext, _: serde_json::Map<String, Value>| async move {
+            for _ in 0..1500 {
+                TICKS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(CallToolResult::text("ticked"))
+        })
+        .unwrap();
+    mcp_server::Server::builder("ticking", "1").tool(tool).build().unwrap()
+}
+
+#[tokio::test]
+async fn a_run_whose_cancellation_cannot_reach_it_stops_when_it_finds_its_lease_gone() {
+    // Two instances whose buses do not meet (a Lambda deployment without Redis): the
+    // cancellation's signal stays on the instance that received it.
+    let state = shared_state().await;
+    let apart = mcp_server::StateHandles { bus: mcp_server::StateHandles::in_memory().bus, ..state.clone() };
+    let config = RouterConfig { run_tasks: true, task_lease: Duration::from_millis(300), ..RouterConfig::default() };
+    let codec = RequestStateCodec::ephemeral();
+    let runner = Router::new(Arc::new(ticking()), state, codec.clone(), config.clone(), None);
+    let other = Router::new(Arc::new(ticking()), apart, codec, config, None);
+    let params = json!({ "name": "tick", "arguments": {} });
+    let handle = request(&runner, "alice", "tools/call", "tick", params).await;
+    let task = handle["result"]["taskId"].as_str().unwrap().to_owned();
+    while TICKS.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let cancelled = request(&other, "alice", "tasks/cancel", &task, json!({ "taskId": task })).await;
+    assert!(cancelled.get("error").is_none(), "{cancelled}");
+    // The run renews its lease every 100 ms: the renewal after the cancellation finds the
+    // task gone from it, and the work is dropped.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let before = TICKS.load(std::sync::atomic::Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(TICKS.load(std::sync::atomic::Ordering::SeqCst), before, "the work went on after its cancellation");
+    assert_eq!(get(&runner, "alice", &task).await["result"]["status"], "cancelled");
 }

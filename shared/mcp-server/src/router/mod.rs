@@ -76,8 +76,12 @@ pub struct RouterConfig {
     pub task_launcher: Option<Arc<dyn crate::TaskLauncher>>,
     /// How long a task's runner may go unheard of (it renews its lease three times as
     /// often): a task whose runner stops (its process killed, its invocation timed out)
-    /// fails this long after, at the latest at the next sweep.
+    /// fails once this has passed, at the next `tasks/get` or at the first sweep after.
     pub task_lease: Duration,
+    /// How long a run handed to the [`task_launcher`](Self::task_launcher) may take to be
+    /// claimed (an asynchronous invoke waits up to a minute for an environment, then one
+    /// starts cold) before its task fails as never started. In process: `task_lease`.
+    pub task_start_grace: Duration,
     /// How long a task is kept after its creation.
     pub task_ttl: Duration,
     /// Most unfinished tasks one principal may hold (callers without a principal share one
@@ -108,6 +112,7 @@ impl Default for RouterConfig {
             run_tasks: false,
             task_launcher: None,
             task_lease: Duration::from_secs(60),
+            task_start_grace: Duration::from_secs(90),
             task_ttl: Duration::from_secs(3600),
             max_tasks_per_principal: Some(100),
         }

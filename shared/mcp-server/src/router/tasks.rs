@@ -48,6 +48,10 @@ const WRITE_ATTEMPTS: usize = 16;
 /// What a worker keeps of its invocation's time to write the outcome, when the work has to
 /// stop for the invocation's deadline.
 const DEADLINE_MARGIN_MS: u64 = 10_000;
+/// Stalled tasks one sweep looks at (the rest wait for the next run, a minute later)...
+const SWEPT_PER_RUN: usize = 1000;
+/// ...and at once.
+const SWEEP_CONCURRENCY: usize = 16;
 /// Why a task whose runner stopped renewing its lease failed.
 const RUNNER_LOST: &str =
     "the task's worker stopped before its work finished (killed, crashed, timed out or never started)";
@@ -303,9 +307,14 @@ impl Router {
         Ok(())
     }
 
-    /// A lease for a run about to be started: unclaimed, lapsing unless a runner claims it.
+    /// A lease for a run about to be started: unclaimed, lapsing unless a runner claims it
+    /// in time (a worker invocation may wait for an environment and start cold).
     fn new_lease(&self, now: u64) -> TaskLease {
-        TaskLease { run: random_id(), claimed: false, until_ms: now + self.lease_ms() }
+        let grace = match self.config.task_launcher {
+            Some(_) => self.config.task_start_grace.as_millis() as u64,
+            None => self.lease_ms(),
+        };
+        TaskLease { run: random_id(), claimed_by: None, until_ms: now + grace.max(1) }
     }
 
     fn lease_ms(&self) -> u64 {
@@ -335,7 +344,8 @@ impl Router {
             Some(launcher) => {
                 if let Err(e) = launcher.launch(&run).await {
                     tracing::warn!(task_id = task.id, error = %e, "task worker not started");
-                    self.fail_unwritten(&task.id, &format!("the task's worker could not be started: {e}")).await;
+                    let why = format!("the task's worker could not be started: {e}");
+                    self.fail_unwritten(&task.id, Some(&run.run), &why).await;
                 }
             }
         }
@@ -343,15 +353,16 @@ impl Router {
 
     /// Takes the run: `Some(task)` if this call claimed it, `None` if it is not to be run
     /// (claimed already, replaced by a later run, finished, cancelled or gone).
-    async fn claim(&self, run: &TaskRun) -> StateResult<Option<TaskRecord>> {
+    async fn claim(&self, run: &TaskRun, runner: &str) -> StateResult<Option<TaskRecord>> {
         let until_ms = now_ms() + self.lease_ms();
         let mut took = false;
         let task = self
             .change_task(&run.task_id, |t| {
-                took =
-                    t.status == TaskStatus::Working && t.lease.as_ref().is_some_and(|l| l.run == run.run && !l.claimed);
+                took = t.status == TaskStatus::Working
+                    && t.lease.as_ref().is_some_and(|l| l.run == run.run && l.claimed_by.is_none());
                 if took {
-                    t.lease = Some(TaskLease { run: run.run.clone(), claimed: true, until_ms });
+                    let claimed_by = Some(runner.to_owned());
+                    t.lease = Some(TaskLease { run: run.run.clone(), claimed_by, until_ms });
                 }
                 took
             })
@@ -359,12 +370,22 @@ impl Router {
         Ok(task.filter(|_| took))
     }
 
-    /// Renews the run's lease every third of its length until the run ends (the returned
-    /// guard is dropped) or the task moves on without it.
-    fn keep_lease(&self, run: &TaskRun) -> AbortOnDrop {
-        let (router, run) = (self.clone(), run.clone());
+    /// Renews the run's lease every third of its length until the run ends (the guard is
+    /// dropped). The receiver resolves when the run has lost the task: it moved on without it
+    /// (cancelled, failed for a lapsed lease, which a cancellation that cannot reach this
+    /// instance also ends up as), or the last lease written has run out unrenewed. The work
+    /// then stops: whoever holds the task now must not see it go on.
+    fn keep_lease(
+        &self,
+        run: &TaskRun,
+        runner: &str,
+        until_ms: u64,
+    ) -> (AbortOnDrop, tokio::sync::oneshot::Receiver<()>) {
+        let (router, run, runner) = (self.clone(), run.clone(), runner.to_owned());
+        let (lost, lost_rx) = tokio::sync::oneshot::channel();
         let every = std::time::Duration::from_millis((self.lease_ms() / 3).max(1));
-        AbortOnDrop(tokio::spawn(async move {
+        let renewing = tokio::spawn(async move {
+            let mut held_until = until_ms;
             loop {
                 tokio::time::sleep(every).await;
                 let until_ms = now_ms() + router.lease_ms();
@@ -372,7 +393,9 @@ impl Router {
                 let renewed = router
                     .change_task(&run.task_id, |t| {
                         ours = t.status == TaskStatus::Working
-                            && t.lease.as_ref().is_some_and(|l| l.run == run.run && l.claimed);
+                            && t.lease
+                                .as_ref()
+                                .is_some_and(|l| l.run == run.run && l.claimed_by.as_ref() == Some(&runner));
                         if let Some(lease) = t.lease.as_mut().filter(|_| ours) {
                             lease.until_ms = until_ms;
                         }
@@ -380,12 +403,18 @@ impl Router {
                     })
                     .await;
                 match renewed {
-                    Ok(_) if !ours => return,
-                    Ok(_) => {}
+                    Ok(_) if !ours => break,
+                    Ok(_) => held_until = until_ms,
+                    Err(e) if now_ms() >= held_until => {
+                        tracing::warn!(task_id = run.task_id, error = %e, "task lease lapsed unrenewed; the work stops");
+                        break;
+                    }
                     Err(e) => tracing::warn!(task_id = run.task_id, error = %e, "task lease not renewed"),
                 }
             }
-        }))
+            let _ = lost.send(());
+        });
+        (AbortOnDrop(renewing), lost_rx)
     }
 
     /// One run of a task's work: the handler with every answer given so far, until it
@@ -397,16 +426,19 @@ impl Router {
         // Subscribed before the task is read: a cancellation written after the read is
         // signalled after the subscription, so it cannot fall in between.
         let cancelled = self.signals.wait(&cancel_key(task_id)).await.ok();
-        let task = match self.claim(run).await {
+        let runner = random_id();
+        let task = match self.claim(run, &runner).await {
             Ok(Some(t)) => t,
             Ok(None) => return,
             Err(e) => {
+                // Not failed here: this may be a late copy of a run another runner holds. An
+                // unclaimed run's lease lapses, and the task fails then.
                 tracing::warn!(task_id, error = %e, "task not claimed; it is not run");
-                self.fail_unwritten(task_id, &format!("the task could not be read to run: {e}")).await;
                 return;
             }
         };
-        let _renewing = self.keep_lease(run);
+        let held_until = task.lease.as_ref().map_or(0, |l| l.until_ms);
+        let (_renewing, mut lost) = self.keep_lease(run, &runner, held_until);
         let ctx = self.task_context(&task);
         // The work ends with the task's lifetime at the latest, and before its worker's
         // invocation does.
@@ -436,8 +468,18 @@ impl Router {
                             ctx.cancel();
                             return;
                         }
+                        _ = &mut lost => {
+                            ctx.cancel();
+                            return;
+                        }
                     },
-                    None => work.await,
+                    None => tokio::select! {
+                        r = work => r,
+                        _ = &mut lost => {
+                            ctx.cancel();
+                            return;
+                        }
+                    },
                 };
                 // Input asked for wins over how the handler ended (it may have turned the
                 // "input required" error into one of its own), as in an ordinary call.
@@ -495,18 +537,23 @@ impl Router {
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(task_id, error = %e, "task outcome not written");
-                self.fail_unwritten(task_id, &format!("the task's outcome could not be written: {e}")).await;
+                let why = format!("the task's outcome could not be written: {e}");
+                self.fail_unwritten(task_id, Some(&run.run), &why).await;
             }
         }
     }
 
     /// When a run's outcome cannot be written (a store that refuses it, or does not answer),
-    /// the task still ends: `failed`, with nothing but the reason, so that it neither stays
-    /// `working` nor keeps its principal's place.
-    async fn fail_unwritten(&self, task_id: &str, reason: &str) {
+    /// or its worker cannot be started, the task still ends: `failed`, with nothing but the
+    /// reason, so that it neither stays `working` nor keeps its principal's place. Only while
+    /// the task is still `run`'s (when given): a later run, or a cancellation, is left alone.
+    async fn fail_unwritten(&self, task_id: &str, run: Option<&str>, reason: &str) {
         let failed = self
             .change_task(task_id, |t| {
-                if t.status.is_terminal() {
+                let ours = run.is_none_or(|run| {
+                    t.status == TaskStatus::Working && t.lease.as_ref().is_some_and(|l| l.run == run)
+                });
+                if t.status.is_terminal() || !ours {
                     return false;
                 }
                 t.status = TaskStatus::Failed;
@@ -532,14 +579,20 @@ impl Router {
         let now = now_ms();
         let from = now.saturating_sub(look_back.as_millis() as u64);
         let stalled = self.state.tasks.stalled(from, now).await?;
-        let mut failed = 0;
-        for task_id in stalled {
-            match self.fail_if_stalled(&task_id).await {
-                Ok(Some(_)) => failed += 1,
-                Ok(None) => {}
-                Err(e) => tracing::warn!(task_id, error = %e, "stalled task not failed; the next sweep retries"),
-            }
-        }
+        let failed = futures_util::stream::iter(stalled.into_iter().take(SWEPT_PER_RUN))
+            .map(|task_id| async move {
+                match self.fail_if_stalled(&task_id).await {
+                    Ok(failed) => failed.is_some(),
+                    Err(e) => {
+                        tracing::warn!(task_id, error = %e, "stalled task not failed; the next sweep retries");
+                        false
+                    }
+                }
+            })
+            .buffer_unordered(SWEEP_CONCURRENCY)
+            .filter(|failed| std::future::ready(*failed))
+            .count()
+            .await;
         Ok(failed)
     }
 
@@ -600,6 +653,7 @@ impl Router {
         task_id: &str,
         mut change: impl FnMut(&mut TaskRecord) -> bool,
     ) -> StateResult<Option<TaskRecord>> {
+        let mut last_error = StateError::Conflict;
         for _ in 0..WRITE_ATTEMPTS {
             let Some(mut task) = self.state.tasks.get(task_id).await? else { return Ok(None) };
             if !change(&mut task) {
@@ -607,8 +661,11 @@ impl Router {
             }
             task.version += 1;
             task.updated_at_ms = now_ms().max(task.updated_at_ms);
-            if self.state.tasks.replace(&task).await? {
-                return Ok(Some(task));
+            match self.state.tasks.replace(&task).await {
+                Ok(true) => return Ok(Some(task)),
+                Ok(false) => {}
+                // Applied or not, the answer is lost: the read below tells.
+                Err(e) => last_error = e,
             }
             // Lost to another write, or won and then lost the answer (a retried call whose
             // first attempt was applied): in the second case the stored task is this one.
@@ -616,7 +673,7 @@ impl Router {
                 return Ok(Some(task));
             }
         }
-        Err(StateError::Conflict)
+        Err(last_error)
     }
 
     /// `tasks/get`, `tasks/update`, `tasks/cancel`. The extension is checked first: a

@@ -65,8 +65,9 @@ pub struct TaskRecord {
 pub struct TaskLease {
     /// The run's id, carried by the event that starts it.
     pub run: String,
-    /// Whether a runner has taken it.
-    pub claimed: bool,
+    /// The runner that took it (an id of its own, so that of two deliveries of one run that
+    /// claim it at once, the one whose write lost can tell), `None` until one has.
+    pub claimed_by: Option<String>,
     /// When it lapses unless renewed.
     pub until_ms: u64,
 }
@@ -114,8 +115,9 @@ pub trait TaskStore: Send + Sync {
     /// Replaces the task if its stored version is still `task.version - 1`; `false` when
     /// another write came first (the caller reads again and decides again).
     async fn replace(&self, task: &TaskRecord) -> StateResult<bool>;
-    /// The tasks whose lease ran out in `[from_ms, to_ms)`, as their records last said (the
-    /// caller reads each again before it acts: a lease renewed meanwhile is not lapsed).
+    /// The tasks whose lease ran out in `[from_ms, to_ms)`, as their records last said, and
+    /// possibly others near it (a store may answer by the minute); the caller reads each again
+    /// before it acts: a lease renewed meanwhile is not lapsed.
     async fn stalled(&self, from_ms: u64, to_ms: u64) -> StateResult<Vec<String>>;
 }
 

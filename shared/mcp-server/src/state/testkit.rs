@@ -77,7 +77,7 @@ pub async fn tasks_are_read_back_and_replaced_only_over_what_was_read(state: &St
 
     // Leases: a task whose runner lapsed is found by the minute it lapsed in; one renewed
     // since is found where its new lease will lapse, and one without a lease nowhere.
-    let lease = |until_ms| Some(super::TaskLease { run: random_id(), claimed: true, until_ms });
+    let lease = |until_ms| Some(super::TaskLease { run: random_id(), claimed_by: Some(random_id()), until_ms });
     let lapsed = super::TaskRecord { id: random_id(), lease: lease(now - 1_000), ..cancelled.clone() };
     let running = super::TaskRecord { id: random_id(), lease: lease(now + 90_000), ..cancelled.clone() };
     let idle = super::TaskRecord { id: random_id(), ..cancelled.clone() };
