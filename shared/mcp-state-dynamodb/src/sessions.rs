@@ -94,7 +94,7 @@ impl SessionStore for DynamoState {
         if self.put_unless_live(i).await? { Ok(()) } else { Err(mcp_server::state::StateError::Conflict) }
     }
 
-    async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>> {
+    async fn get(&self, id: &str) -> StateResult<Option<std::sync::Arc<SessionRecord>>> {
         let Some(item) = self.get_live(session_pk(id), SESSION).await? else { return Ok(None) };
         let mut session: SessionRecord = record(&item)?;
         if let Some(level) = get_s(&item, LOG_LEVEL) {
@@ -103,7 +103,7 @@ impl SessionStore for DynamoState {
         if let Some(AttributeValue::Bool(true)) = item.get(INITIALIZED) {
             session.initialized = true;
         }
-        Ok(Some(session))
+        Ok(Some(std::sync::Arc::new(session)))
     }
 
     async fn set_log_level(&self, id: &str, level: LoggingLevel) -> StateResult<bool> {

@@ -38,7 +38,7 @@ struct Case {
     error_is_handled: bool,
 }
 
-const CASES: [Case; 6] = [
+const CASES: [Case; 7] = [
     Case {
         binary: "ws-connect",
         event: include_str!("../../../shared/mcp-edge/tests/fixtures/connect.json"),
@@ -71,6 +71,8 @@ const CASES: [Case; 6] = [
         error_is_handled: true,
     },
     Case { binary: "ws-sweeper", event: "{}", body: None, error_is_handled: false },
+    // A run of a task that is not in the table: the worker reads it once and has nothing to do.
+    Case { binary: "task-worker", event: r#"{"taskId":"cold-start","run":"r"}"#, body: None, error_is_handled: false },
 ];
 
 const ECHO_CALL: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"hi"},"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;

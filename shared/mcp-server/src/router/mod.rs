@@ -423,7 +423,7 @@ impl Router {
     }
 
     /// Looks up the session a session-era request belongs to.
-    async fn session_of(&self, req: &Request<'_>, inbound: &Inbound) -> Result<SessionRecord, Reply> {
+    async fn session_of(&self, req: &Request<'_>, inbound: &Inbound) -> Result<Arc<SessionRecord>, Reply> {
         let Some(id) = &inbound.session_id else {
             let e = ErrorObject::invalid_request(
                 "Bad Request: no session; send initialize first (or an Mcp-Session-Id header)",

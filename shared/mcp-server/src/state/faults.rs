@@ -225,7 +225,7 @@ impl SessionStore for Faulty<dyn SessionStore> {
     async fn create(&self, session: &SessionRecord) -> StateResult<()> {
         self.faults.run(self.inner.create(session)).await
     }
-    async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>> {
+    async fn get(&self, id: &str) -> StateResult<Option<Arc<SessionRecord>>> {
         self.faults.run(self.inner.get(id)).await
     }
     async fn set_log_level(&self, id: &str, level: LoggingLevel) -> StateResult<bool> {

@@ -7,16 +7,18 @@
 //! Redis (kept with the version it was read at) before the store. If the versions cannot be
 //! read (Redis down), reads go to the store: slower, never stale.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use moka::future::Cache;
 
 use super::{LoggingLevel, SessionRecord, SessionStore, StateResult, Versions, now_ms};
 
 /// How many sessions an instance keeps.
-const CAPACITY: u64 = 10_000;
+const CAPACITY: usize = 10_000;
+/// Locks the sessions are spread over, so that lookups on many threads rarely meet.
+const SHARDS: usize = 16;
 /// An upper bound on how long an entry lives, whatever its version says: the staleness a
 /// write can cause if its version bump fails (Redis unreachable at that moment).
 const TTL: Duration = Duration::from_secs(60);
@@ -28,25 +30,111 @@ const COPY_TTL: Duration = Duration::from_secs(60);
 pub struct CachedSessions {
     inner: Arc<dyn SessionStore>,
     versions: Arc<dyn Versions>,
-    cache: Cache<String, (u64, SessionRecord)>,
+    cache: Entries,
+}
+
+/// The sessions an instance keeps, each with the version it was read at. A lookup takes a
+/// read lock on one shard and hands out the shared record (no copy); a full shard makes room
+/// by dropping an arbitrary entry (an L1 miss costs one read of the shared copy).
+struct Entries {
+    shards: Box<[Shard]>,
+}
+
+/// One lock's share of the entries, by session id (hashed with a fast, randomly seeded hash:
+/// the ids are the server's own, read on every session-era request).
+type Shard = RwLock<HashMap<Box<str>, Entry, foldhash::fast::RandomState>>;
+
+struct Entry {
+    version: u64,
+    session: Arc<SessionRecord>,
+    /// When the entry is no longer served, whatever its version says: the session's expiry,
+    /// or `TTL` after it was kept, whichever comes first.
+    until_ms: u64,
+}
+
+impl Entries {
+    fn new() -> Self {
+        Entries { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect() }
+    }
+
+    fn shard(&self, id: &str) -> &Shard {
+        // FNV-1a over the id: cheap, and ids are random already.
+        let h = id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+        &self.shards[h as usize % SHARDS]
+    }
+
+    /// The session kept for `id` if it was read at `version` and is still live.
+    fn get(&self, id: &str, version: u64) -> Option<Arc<SessionRecord>> {
+        let shard = self.shard(id).read().unwrap_or_else(|e| e.into_inner());
+        let entry = shard.get(id)?;
+        (entry.version == version && entry.until_ms > now_ms()).then(|| entry.session.clone())
+    }
+
+    fn insert(&self, id: &str, version: u64, session: Arc<SessionRecord>) {
+        let mut shard = self.shard(id).write().unwrap_or_else(|e| e.into_inner());
+        if shard.len() >= CAPACITY / SHARDS
+            && !shard.contains_key(id)
+            && let Some(victim) = shard.keys().next().cloned()
+        {
+            shard.remove(&victim);
+        }
+        let until_ms = session.expires_at_ms.min(now_ms() + TTL.as_millis() as u64);
+        shard.insert(id.into(), Entry { version, session, until_ms });
+    }
+
+    fn invalidate(&self, id: &str) {
+        self.shard(id).write().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
 }
 
 fn version_key(id: &str) -> String {
     format!("session:{id}")
 }
 
+/// [`version_key`] built on the stack for ids of ordinary length: a warm lookup allocates
+/// nothing.
+struct VersionKey {
+    buf: [u8; 96],
+    len: usize,
+    long: Option<String>,
+}
+
+impl VersionKey {
+    const PREFIX: &'static [u8] = b"session:";
+
+    fn new(id: &str) -> Self {
+        let mut key = VersionKey { buf: [0; 96], len: Self::PREFIX.len() + id.len(), long: None };
+        match key.buf.get_mut(..key.len) {
+            Some(buf) => {
+                buf[..Self::PREFIX.len()].copy_from_slice(Self::PREFIX);
+                buf[Self::PREFIX.len()..].copy_from_slice(id.as_bytes());
+            }
+            None => key.long = Some(version_key(id)),
+        }
+        key
+    }
+
+    fn as_str(&self) -> &str {
+        match &self.long {
+            Some(long) => long,
+            // A prefix and a `&str`, copied whole: valid UTF-8.
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
 impl CachedSessions {
     /// L1 over `inner`, the store of record; `versions` are the shared versions each write bumps
     /// and each cached read checks.
     pub fn new(inner: Arc<dyn SessionStore>, versions: Arc<dyn Versions>) -> Self {
-        CachedSessions { inner, versions, cache: Cache::builder().max_capacity(CAPACITY).time_to_live(TTL).build() }
+        CachedSessions { inner, versions, cache: Entries::new() }
     }
 
     /// The shared copy, if it was read at the current version and has not expired.
-    async fn shared_copy(&self, key: &str, version: u64) -> Option<SessionRecord> {
+    async fn shared_copy(&self, key: &str, version: u64) -> Option<Arc<SessionRecord>> {
         let (copy_version, bytes) = self.versions.copy(key).await.ok().flatten()?;
         let session: SessionRecord = serde_json::from_slice(&bytes).ok()?;
-        (copy_version == version && session.expires_at_ms > now_ms()).then_some(session)
+        (copy_version == version && session.expires_at_ms > now_ms()).then(|| Arc::new(session))
     }
 
     async fn keep_shared_copy(&self, key: &str, version: u64, session: &SessionRecord) {
@@ -64,7 +152,7 @@ impl CachedSessions {
             // (at most `TTL` / `COPY_TTL`).
             tracing::warn!(session = id, error = %e, "could not bump the session version");
         }
-        self.cache.invalidate(id).await;
+        self.cache.invalidate(id);
     }
 }
 
@@ -78,32 +166,30 @@ impl SessionStore for CachedSessions {
             Ok(v) => self.keep_shared_copy(&key, v, session).await,
             Err(e) => tracing::warn!(session = %session.id, error = %e, "could not bump the session version"),
         }
-        self.cache.invalidate(&session.id).await;
+        self.cache.invalidate(&session.id);
         Ok(())
     }
 
-    async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>> {
-        let key = version_key(id);
-        let version = self.versions.current(&key).await;
+    async fn get(&self, id: &str) -> StateResult<Option<Arc<SessionRecord>>> {
+        let key = VersionKey::new(id);
+        let key = key.as_str();
+        let version = self.versions.current(key).await;
         if let Ok(v) = version {
-            if let Some((cached_v, session)) = self.cache.get(id).await
-                && v == cached_v
-                && session.expires_at_ms > now_ms()
-            {
+            if let Some(session) = self.cache.get(id, v) {
                 return Ok(Some(session));
             }
-            if let Some(session) = self.shared_copy(&key, v).await {
-                self.cache.insert(id.to_owned(), (v, session.clone())).await;
+            if let Some(session) = self.shared_copy(key, v).await {
+                self.cache.insert(id, v, session.clone());
                 return Ok(Some(session));
             }
         }
         let found = self.inner.get(id).await?;
         match (&found, version) {
             (Some(session), Ok(v)) => {
-                self.cache.insert(id.to_owned(), (v, session.clone())).await;
-                self.keep_shared_copy(&key, v, session).await;
+                self.cache.insert(id, v, session.clone());
+                self.keep_shared_copy(key, v, session).await;
             }
-            _ => self.cache.invalidate(id).await,
+            _ => self.cache.invalidate(id),
         }
         Ok(found)
     }
@@ -124,5 +210,17 @@ impl SessionStore for CachedSessions {
         let done = self.inner.delete(id).await?;
         self.changed(id).await;
         Ok(done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{VersionKey, version_key};
+
+    #[test]
+    fn a_version_key_on_the_stack_is_the_same_key_as_one_on_the_heap() {
+        for id in ["", "CjR4XdCaIAMCJ-w=", &"x".repeat(88), &"y".repeat(89), &"é".repeat(60)] {
+            assert_eq!(VersionKey::new(id).as_str(), version_key(id), "{id}");
+        }
     }
 }

@@ -59,7 +59,8 @@ pub struct MemoryState {
     event_seq: AtomicU64,
     writes: AtomicUsize,
     kv: Mutex<BTreeMap<ScopedKey, KvItem>>,
-    versions: Mutex<HashMap<String, u64>>,
+    /// Read on every session-era request (the L1's revalidation): a fast hash.
+    versions: Mutex<HashMap<String, u64, foldhash::fast::RandomState>>,
     copies: Mutex<HashMap<String, SharedCopy>>,
     /// key -> (window end, hits)
     rates: Mutex<HashMap<String, (u64, u64)>>,
@@ -97,9 +98,9 @@ impl SessionStore for MemoryState {
         }
     }
 
-    async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>> {
+    async fn get(&self, id: &str) -> StateResult<Option<Arc<SessionRecord>>> {
         let now = now_ms();
-        Ok(lock(&self.sessions)?.get(id).filter(|s| s.expires_at_ms > now).cloned())
+        Ok(lock(&self.sessions)?.get(id).filter(|s| s.expires_at_ms > now).cloned().map(Arc::new))
     }
 
     async fn set_log_level(&self, id: &str, level: LoggingLevel) -> StateResult<bool> {

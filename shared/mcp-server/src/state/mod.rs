@@ -48,8 +48,8 @@ pub type StateResult<T> = Result<T, StateError>;
 pub trait SessionStore: Send + Sync {
     /// Stores a new session; fails with `Conflict` if the id exists.
     async fn create(&self, session: &SessionRecord) -> StateResult<()>;
-    /// A live (unexpired) session.
-    async fn get(&self, id: &str) -> StateResult<Option<SessionRecord>>;
+    /// A live (unexpired) session, shared: a cached one is handed out without a copy.
+    async fn get(&self, id: &str) -> StateResult<Option<Arc<SessionRecord>>>;
     /// Sets the log level of an existing session; `false` if there is none.
     async fn set_log_level(&self, id: &str, level: LoggingLevel) -> StateResult<bool>;
     /// Marks `notifications/initialized` as received; `false` if there is no session.

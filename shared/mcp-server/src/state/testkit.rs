@@ -156,7 +156,7 @@ pub async fn sessions_create_get_update_delete(state: &StateHandles) {
     let s = session(&id, now_ms() + 60_000);
     state.sessions.create(&s).await.unwrap();
     assert!(state.sessions.create(&s).await.is_err(), "create must be conditional");
-    assert_eq!(state.sessions.get(&id).await.unwrap().as_ref(), Some(&s));
+    assert_eq!(state.sessions.get(&id).await.unwrap().as_deref(), Some(&s));
     assert!(state.sessions.set_log_level(&id, LoggingLevel::Warning).await.unwrap());
     assert!(state.sessions.mark_initialized(&id).await.unwrap());
     let got = state.sessions.get(&id).await.unwrap().unwrap();
