@@ -4,10 +4,11 @@ large WebSocket workload, computed from what the functions were measured to do.
 
     tests/bench/capacity.py DIR...          # DIRs hold the Lambda lane's invocations.jsonl
 
-The per-message figures are not assumed: they are the medians the Lambda lane recorded for
+The per-message figures are not assumed: they are the means the Lambda lane recorded for
 each kind of message (warm invocations of ws-message; `$connect`, `$disconnect` and the
-authorizer for connection churn): the event-to-reply time, the DynamoDB requests and the
-`@connections` posts the lane's AWS endpoint saw, and the Redis commands the function counted.
+authorizer for connection churn): the event-to-reply time (billed per invocation, rounded up
+to the millisecond), the DynamoDB reads and writes and the `@connections` posts the lane's
+AWS endpoint saw, and the Redis commands the function counted.
 The edge's own Redis calls (the rate counter, the in-flight slot), which the function's metrics
 line does not count yet, are added (EDGE_REDIS_CALLS). A synthetic workload (connections,
 messages a second, their mix, how long a connection lives, one large fan-out) is then replayed
@@ -106,15 +107,24 @@ def measure(dirs):
     figures = {}
     for key, rs in groups.items():
         services = [collections.Counter(a.get("service") for a in r.get("aws_requests", [])) for r in rs]
+        writes = [sum(1 for a in r.get("aws_requests", []) if a.get("service") == "dynamodb" and is_write(a)) for r in rs]
         redis = [sum(m.get("redis_calls", 0) for m in r.get("metrics", []) if m.get("event") == "mcp::served") for r in rs]
         figures[key] = {
             "n": len(rs),
-            "ms": statistics.median(r["duration_ms"] for r in rs),
+            "ms": statistics.mean(r["duration_ms"] for r in rs),
+            "billed_ms": statistics.mean(math.ceil(r["duration_ms"]) for r in rs),
             "dynamodb": statistics.mean(s.get("dynamodb", 0) for s in services),
+            "dynamodb_writes": statistics.mean(writes),
             "redis": statistics.mean(redis),
             "posts": statistics.mean(s.get("execute-api", 0) for s in services),
         }
     return figures
+
+
+def is_write(request):
+    """Whether a DynamoDB request the lane saw writes (billed in write units)."""
+    actions = [c.get("action", "") for c in request.get("calls", [])]
+    return any(a.split(":")[-1] in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem") for a in actions)
 
 
 def pick(figures, function, method=None, transport=None, era=None):
@@ -129,10 +139,15 @@ def money(x):
     return f"${x:,.2f}" if x >= 1 else f"${x:,.4f}"
 
 
-def scenario(figures, connections, rate, mix, life_s, fan_out):
+NO_FIGURES = {"ms": 0.0, "billed_ms": 0.0, "dynamodb": 0.0, "dynamodb_writes": 0.0, "redis": 0.0, "posts": 0.0}
+
+
+def scenario(figures, connections, rate, mix, life_s):
     """Costs a month and the limits, for `connections` open WebSocket connections sending
-    `rate` messages a second in the proportions of `mix`, each connection living `life_s`."""
-    per = {"ms": 0.0, "dynamodb": 0.0, "redis": 0.0, "posts": 0.0}
+    `rate` messages a second in the proportions of `mix`, each connection living `life_s`
+    (at most API Gateway's 2 hours)."""
+    life_s = min(life_s, QUOTAS["apigw_connection_hours"] * 3600)
+    per = dict(NO_FIGURES)
     for (method, era), share in mix.items():
         f = pick(figures, "WsMessageFunction", method, "websocket", era)
         for k in per:
@@ -141,7 +156,8 @@ def scenario(figures, connections, rate, mix, life_s, fan_out):
     churn = connections / life_s  # new connections (and as many ends) a second
     connect = pick(figures, "WsConnectFunction")
     disconnect = pick(figures, "WsDisconnectFunction")
-    authorizer = figures.get(("AuthorizerFunction", None, None, None), {"ms": 0.0, "dynamodb": 0, "redis": 0, "posts": 0})
+    authorizer = figures.get(("AuthorizerFunction", None, None, None), NO_FIGURES)
+    starts_and_ends = (connect, disconnect, authorizer)
     p, month = PRICES, SECONDS_A_MONTH
     messages_month = rate * month
     units = rate * (1 + per["posts"]) * month  # each request in, each reply out: one 32 KB unit each
@@ -151,13 +167,17 @@ def scenario(figures, connections, rate, mix, life_s, fan_out):
     # Lambda: one invocation per message, one each per connection start (authorizer,
     # $connect) and end ($disconnect); billed per ms, rounded up.
     invocations = rate + churn * 3
-    billed_ms = rate * math.ceil(per["ms"]) + churn * (math.ceil(connect["ms"]) + math.ceil(disconnect["ms"]) + math.ceil(authorizer["ms"]))
+    billed_ms = rate * per["billed_ms"] + churn * sum(f["billed_ms"] for f in starts_and_ends)
     lambda_cost = (billed_ms / 1000 * MEMORY_GB * p["lambda_gb_second_arm64"] + invocations / 1e6 * p["lambda_request_per_million"]) * month
-    concurrency = (rate * per["ms"] + churn * (connect["ms"] + disconnect["ms"] + authorizer["ms"])) / 1000
-    # DynamoDB: each request as a unit (items here are under 1 KB written, 4 KB read).
-    ddb_per_s = rate * per["dynamodb"] + churn * (connect["dynamodb"] + disconnect["dynamodb"])
-    ddb_cost = ddb_per_s * month / 1e6 * (p["dynamodb_write_unit_per_million"] + p["dynamodb_read_unit_per_million"]) / 2
-    redis_per_s = rate * per["redis"] + churn * (connect["redis"] + disconnect["redis"])
+    concurrency = (rate * per["ms"] + churn * sum(f["ms"] for f in starts_and_ends)) / 1000
+    # DynamoDB: each request one unit (items here are under 1 KB written, 4 KB read; a strong
+    # read is priced as one unit, an eventual one would be half).
+    ddb_per_s = rate * per["dynamodb"] + churn * sum(f["dynamodb"] for f in starts_and_ends)
+    ddb_writes = rate * per["dynamodb_writes"] + churn * sum(f["dynamodb_writes"] for f in starts_and_ends)
+    ddb_cost = month / 1e6 * (
+        ddb_writes * p["dynamodb_write_unit_per_million"] + (ddb_per_s - ddb_writes) * p["dynamodb_read_unit_per_million"]
+    )
+    redis_per_s = rate * per["redis"] + churn * sum(f["redis"] for f in starts_and_ends)
     ecpu_cost = redis_per_s * month / 1e6 * p["elasticache_ecpu_per_million"]
     # Data: a connection's record and session are in DynamoDB; Redis keeps counters and
     # versions (about 200 bytes per connection), at least the 100 MB minimum.
@@ -170,7 +190,7 @@ def scenario(figures, connections, rate, mix, life_s, fan_out):
         ("API Gateway messages", apigw_messages, f"{units / 1e9:,.1f} billion 32 KB units"),
         ("API Gateway connection-minutes", apigw_minutes, f"{connections * month / 60 / 1e9:,.1f} billion minutes"),
         ("Lambda", lambda_cost, f"{invocations:,.0f} invocations/s, {concurrency:,.0f} concurrent, {per['ms']:.2f} ms a message"),
-        ("DynamoDB on demand", ddb_cost, f"{ddb_per_s:,.0f} requests/s ({per['dynamodb']:.2f} a message)"),
+        ("DynamoDB on demand", ddb_cost, f"{ddb_per_s:,.0f} requests/s, {ddb_writes:,.0f} of them writes ({per['dynamodb']:.2f} a message)"),
         ("ElastiCache Serverless ECPUs", ecpu_cost, f"{redis_per_s:,.0f} commands/s ({per['redis']:.2f} a message)"),
         ("ElastiCache Serverless data", redis_data_cost, f"{redis_gb:,.2f} GB"),
         ("NAT gateway (two AZs)", nat_cost, f"{nat_gb:,.0f} GB of @connections posts"),
@@ -206,20 +226,23 @@ def fan_out_model(figures, subscribers, post_ms, shards):
     }
 
 
-def peers(rate, per_million_ours):
+def peers(rate, connections, per_million_ours):
     p = PRICES
     agentcore = p["agentcore_gateway_invocation_per_thousand"] * 1000
     # A Durable Object holding the connections: messages in billed 20:1, replies free; one
     # object per 32,000 connections, hibernating between messages (duration not billed).
     cloudflare = p["cloudflare_do_request_per_million"] / CLOUDFLARE_MESSAGES_PER_REQUEST
     vcpus = math.ceil(rate / CONTAINER_REQUESTS_PER_VCPU)
-    fleet_hour = vcpus * (p["fargate_arm_vcpu_hour"] + 2 * p["fargate_arm_gb_hour"]) + p["alb_hour"] + rate / 25 * p["alb_lcu_hour"] / 40
+    # An ALB's capacity units: the largest of its dimensions; with long-lived WebSockets that
+    # is the active connections (3,000 per LCU), not new connections or rule evaluations.
+    lcus = max(connections / 3_000, rate / 1_000)
+    fleet_hour = vcpus * (p["fargate_arm_vcpu_hour"] + 2 * p["fargate_arm_gb_hour"]) + p["alb_hour"] + lcus * p["alb_lcu_hour"]
     container = fleet_hour / (rate * 3600) * 1e6
     return [
         ("this deployment (API Gateway + Lambda + DynamoDB + ElastiCache)", per_million_ours),
         ("AgentCore Gateway, per tool call (gateway only; the tool's own compute extra)", agentcore),
         ("Cloudflare Durable Objects, WebSocket messages in (20:1), hibernating", cloudflare),
-        (f"a container fleet (Fargate arm64, {vcpus} vCPU at half load, one ALB)", container),
+        (f"a container fleet (Fargate arm64, {vcpus} vCPU at half load, one ALB holding the connections)", container),
     ]
 
 
@@ -236,7 +259,7 @@ def main(argv):
     # The mix: 2026-07-28 clients mostly call tools; lists are served from the L1 mostly.
     mix = {("tools/call", "2026"): 0.6, ("tools/list", "2026"): 0.1, ("tools/call", "session"): 0.25, ("tools/list", "session"): 0.05}
     out = []
-    out.append("Per message, as measured (warm, medians of the lane's invocations):\n")
+    out.append("Per message, as measured (warm, means of the lane's invocations):\n")
     out.append("| function | message | n | ms | DynamoDB | Redis (function) | @connections |")
     out.append("|---|---|---:|---:|---:|---:|---:|")
     for key, f in sorted(figures.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
@@ -244,7 +267,7 @@ def main(argv):
         label = f"{method} ({transport}, {era})" if method else "-"
         out.append(f"| {function} | {label} | {f['n']} | {f['ms']:.1f} | {f['dynamodb']:.2f} | {f['redis']:.2f} | {f['posts']:.2f} |")
     for rate in [int(r) for r in a.rates.split(",")]:
-        s = scenario(figures, a.connections, rate, mix, a.connection_minutes * 60, a.fan_out)
+        s = scenario(figures, a.connections, rate, mix, a.connection_minutes * 60)
         out.append(f"\n### {a.connections:,} connections, {rate:,} messages/s, each connection living {a.connection_minutes:g} min\n")
         out.append("| item | a month | what |")
         out.append("|---|---:|---|")
@@ -258,7 +281,7 @@ def main(argv):
             out.append(f"| {name} | {need:,.0f}{mark} | {quota:,} | {fix} |")
         out.append("\n| instead | per million messages |")
         out.append("|---|---:|")
-        for name, cost in peers(rate, s["per_million"]):
+        for name, cost in peers(rate, a.connections, s["per_million"]):
             out.append(f"| {name} | {money(cost)} |")
     fo = fan_out_model(figures, a.fan_out, a.post_ms, 8)
     out.append(f"\n### One notification to {a.fan_out:,} subscribers\n")

@@ -19,6 +19,9 @@ use super::{LoggingLevel, SessionRecord, SessionStore, StateResult, Versions, no
 const CAPACITY: usize = 10_000;
 /// Locks the sessions are spread over, so that lookups on many threads rarely meet.
 const SHARDS: usize = 16;
+/// Sessions one shard keeps: its share, and a quarter more, since ids do not spread evenly
+/// (so `CAPACITY` sessions fit; at most 12,500 are kept).
+const PER_SHARD: usize = CAPACITY / SHARDS * 5 / 4;
 /// An upper bound on how long an entry lives, whatever its version says: the staleness a
 /// write can cause if its version bump fails (Redis unreachable at that moment).
 const TTL: Duration = Duration::from_secs(60);
@@ -35,7 +38,8 @@ pub struct CachedSessions {
 
 /// The sessions an instance keeps, each with the version it was read at. A lookup takes a
 /// read lock on one shard and hands out the shared record (no copy); a full shard makes room
-/// by dropping an arbitrary entry (an L1 miss costs one read of the shared copy).
+/// by dropping what it no longer serves, else a random entry (an L1 miss costs one read of the
+/// shared copy). Ends are wall-clock milliseconds, as records' expiries are.
 struct Entries {
     shards: Box<[Shard]>,
 }
@@ -57,10 +61,13 @@ impl Entries {
         Entries { shards: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect() }
     }
 
+    /// FNV-1a over the id: cheap, and ids are random already.
+    fn hash(id: &str) -> u32 {
+        id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    }
+
     fn shard(&self, id: &str) -> &Shard {
-        // FNV-1a over the id: cheap, and ids are random already.
-        let h = id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
-        &self.shards[h as usize % SHARDS]
+        &self.shards[Self::hash(id) as usize % SHARDS]
     }
 
     /// The session kept for `id` if it was read at `version` and is still live.
@@ -71,14 +78,20 @@ impl Entries {
     }
 
     fn insert(&self, id: &str, version: u64, session: Arc<SessionRecord>) {
+        let now = now_ms();
         let mut shard = self.shard(id).write().unwrap_or_else(|e| e.into_inner());
-        if shard.len() >= CAPACITY / SHARDS
-            && !shard.contains_key(id)
-            && let Some(victim) = shard.keys().next().cloned()
-        {
-            shard.remove(&victim);
+        if shard.len() >= PER_SHARD && !shard.contains_key(id) {
+            // Room: first from entries no longer served, else one picked at random (by the
+            // new id's hash): unlike the oldest, a random victim does not make a scan over
+            // more sessions than fit miss on every lookup.
+            shard.retain(|_, e| e.until_ms > now);
+            if shard.len() >= PER_SHARD
+                && let Some(victim) = shard.keys().nth(Self::hash(id) as usize % shard.len()).cloned()
+            {
+                shard.remove(&victim);
+            }
         }
-        let until_ms = session.expires_at_ms.min(now_ms() + TTL.as_millis() as u64);
+        let until_ms = session.expires_at_ms.min(now + TTL.as_millis() as u64);
         shard.insert(id.into(), Entry { version, session, until_ms });
     }
 
@@ -215,7 +228,47 @@ impl SessionStore for CachedSessions {
 
 #[cfg(test)]
 mod tests {
-    use super::{VersionKey, version_key};
+    use std::sync::Arc;
+
+    use super::{CAPACITY, Entries, PER_SHARD, VersionKey, version_key};
+    use crate::state::{DeliveryTarget, SessionRecord, now_ms};
+
+    fn session(id: &str, expires_at_ms: u64) -> Arc<SessionRecord> {
+        Arc::new(SessionRecord {
+            id: id.into(),
+            protocol_version: "2025-11-25".into(),
+            client_capabilities: Default::default(),
+            client_info: Default::default(),
+            log_level: None,
+            initialized: true,
+            principal: None,
+            server: None,
+            delivery: DeliveryTarget::Connection(id.into()),
+            created_at_ms: now_ms(),
+            expires_at_ms,
+        })
+    }
+
+    #[test]
+    fn a_full_l1_drops_what_it_no_longer_serves_first_and_stays_bounded() {
+        let l1 = Entries::new();
+        let later = now_ms() + 3_600_000;
+        // Half of the first ids hold sessions already expired: they go first.
+        for i in 0..CAPACITY {
+            let expires = if i % 2 == 0 { now_ms() - 1 } else { later };
+            l1.insert(&format!("old-{i}"), 1, session(&format!("old-{i}"), expires));
+        }
+        for i in 0..CAPACITY / 4 {
+            l1.insert(&format!("new-{i}"), 1, session(&format!("new-{i}"), later));
+        }
+        for shard in l1.shards.iter() {
+            assert!(shard.read().unwrap().len() <= PER_SHARD);
+        }
+        let kept = |prefix: &str, n: usize| (0..n).filter(|i| l1.get(&format!("{prefix}-{i}"), 1).is_some()).count();
+        assert_eq!(kept("new", CAPACITY / 4), CAPACITY / 4, "every new session is kept");
+        assert!(kept("old", CAPACITY) >= CAPACITY / 4, "live old sessions made room only for what did not fit");
+        assert!(l1.get("new-0", 2).is_none(), "another version is not served");
+    }
 
     #[test]
     fn a_version_key_on_the_stack_is_the_same_key_as_one_on_the_heap() {
