@@ -121,6 +121,16 @@ def measure(dirs):
     return figures
 
 
+def replies_in_response(dirs):
+    """Whether the lane's `$default` route had a route response (its api-gateway.json): the
+    replies then went out as the integration's response, which the lane counts as no post."""
+    for d in dirs:
+        for path in glob.glob(os.path.join(d, "**", "api-gateway.json"), recursive=True):
+            with open(path) as f:
+                return "$default" in json.load(f).get("route_responses", [])
+    return False
+
+
 def is_write(request):
     """Whether a DynamoDB request the lane saw writes (billed in write units)."""
     actions = [c.get("action", "") for c in request.get("calls", [])]
@@ -142,10 +152,12 @@ def money(x):
 NO_FIGURES = {"ms": 0.0, "billed_ms": 0.0, "dynamodb": 0.0, "dynamodb_writes": 0.0, "redis": 0.0, "posts": 0.0}
 
 
-def scenario(figures, connections, rate, mix, life_s):
+def scenario(figures, connections, rate, mix, life_s, two_way, post_ms):
     """Costs a month and the limits, for `connections` open WebSocket connections sending
     `rate` messages a second in the proportions of `mix`, each connection living `life_s`
-    (at most API Gateway's 2 hours)."""
+    (at most API Gateway's 2 hours). `two_way`: each reply went out in the integration's
+    response (one message out that is no post); `post_ms`: what a post adds to an
+    invocation on AWS (the lane's posts are on loopback)."""
     life_s = min(life_s, QUOTAS["apigw_connection_hours"] * 3600)
     per = dict(NO_FIGURES)
     # Kinds the lane did not record warm are left out of the mix, and the rest weighed up.
@@ -157,6 +169,10 @@ def scenario(figures, connections, rate, mix, life_s):
         for k in per:
             per[k] += share / sum(recorded.values()) * f[k]
     per["redis"] += EDGE_REDIS_CALLS["websocket"]
+    per["ms"] += per["posts"] * post_ms
+    per["billed_ms"] += per["posts"] * post_ms
+    # Every message of the mix is a request with one reply: posted, or in the response.
+    messages_out = per["posts"] + (1 if two_way else 0)
     churn = connections / life_s  # new connections (and as many ends) a second
     connect = pick(figures, "WsConnectFunction")
     disconnect = pick(figures, "WsDisconnectFunction")
@@ -164,7 +180,7 @@ def scenario(figures, connections, rate, mix, life_s):
     starts_and_ends = (connect, disconnect, authorizer)
     p, month = PRICES, SECONDS_A_MONTH
     messages_month = rate * month
-    units = rate * (1 + per["posts"]) * month  # each request in, each reply out: one 32 KB unit each
+    units = rate * (1 + messages_out) * month  # each request in, each message out: one 32 KB unit each
     first = min(units, 1e9)
     apigw_messages = (first * p["apigw_message_per_million"] + (units - first) * p["apigw_message_per_million_beyond_1b"]) / 1e6
     apigw_minutes = connections * month / 60 * p["apigw_connection_minute_per_million"] / 1e6
@@ -193,7 +209,7 @@ def scenario(figures, connections, rate, mix, life_s):
     rows = [
         ("API Gateway messages", apigw_messages, f"{units / 1e9:,.1f} billion 32 KB units"),
         ("API Gateway connection-minutes", apigw_minutes, f"{connections * month / 60 / 1e9:,.1f} billion minutes"),
-        ("Lambda", lambda_cost, f"{invocations:,.0f} invocations/s, {concurrency:,.0f} concurrent, {per['ms']:.2f} ms a message"),
+        ("Lambda", lambda_cost, f"{invocations:,.0f} invocations/s, {concurrency:,.0f} concurrent, {per['ms']:.2f} ms a message ({per['posts']:.2f} posts at {post_ms:g} ms)"),
         ("DynamoDB on demand", ddb_cost, f"{ddb_per_s:,.0f} requests/s, {ddb_writes:,.0f} of them writes ({per['dynamodb']:.2f} a message)"),
         ("ElastiCache Serverless ECPUs", ecpu_cost, f"{redis_per_s:,.0f} commands/s ({per['redis']:.2f} a message)"),
         ("ElastiCache Serverless data", redis_data_cost, f"{redis_gb:,.2f} GB"),
@@ -203,7 +219,7 @@ def scenario(figures, connections, rate, mix, life_s):
         ("API Gateway new connections/s", churn, QUOTAS["apigw_new_connections_per_second"],
          "raise the quota; spread reconnects (jitter) so the 2-hour ends do not come at once"),
         ("API Gateway requests/s (account)", rate * (1 + per["posts"]), QUOTAS["apigw_account_requests_per_second"],
-         "raise the account throttle; two-way replies (route responses) halve the posts"),
+         "raise the account throttle" if two_way else "raise the account throttle; two-way replies (WebSocketReplies=route-response) post no reply"),
         ("Lambda concurrency", concurrency, QUOTAS["lambda_concurrency"], "raise the account concurrency"),
         ("ElastiCache ECPU/s", redis_per_s, QUOTAS["elasticache_serverless_ecpu_per_second"],
          "fold the edge's counters into one script per message"),
@@ -260,10 +276,13 @@ def main(argv):
     ap.add_argument("--post-ms", type=float, default=20, help="one PostToConnection round trip on AWS")
     a = ap.parse_args(argv)
     figures = measure(a.dirs)
+    two_way = replies_in_response(a.dirs)
     # The mix: 2026-07-28 clients mostly call tools; lists are served from the L1 mostly.
     mix = {("tools/call", "2026"): 0.6, ("tools/list", "2026"): 0.1, ("tools/call", "session"): 0.25, ("tools/list", "session"): 0.05}
     out = []
-    out.append("Per message, as measured (warm, means of the lane's invocations):\n")
+    out.append("Per message, as measured (warm, means of the lane's invocations; replies "
+               + ("in the integration's response, `$default` has a route response" if two_way else "posted through `@connections`")
+               + "):\n")
     out.append("| function | message | n | ms | DynamoDB | Redis (function) | @connections |")
     out.append("|---|---|---:|---:|---:|---:|---:|")
     for key, f in sorted(figures.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
@@ -271,7 +290,7 @@ def main(argv):
         label = f"{method} ({transport}, {era})" if method else "-"
         out.append(f"| {function} | {label} | {f['n']} | {f['ms']:.1f} | {f['dynamodb']:.2f} | {f['redis']:.2f} | {f['posts']:.2f} |")
     for rate in [int(r) for r in a.rates.split(",")]:
-        s = scenario(figures, a.connections, rate, mix, a.connection_minutes * 60)
+        s = scenario(figures, a.connections, rate, mix, a.connection_minutes * 60, two_way, a.post_ms)
         out.append(f"\n### {a.connections:,} connections, {rate:,} messages/s, each connection living {a.connection_minutes:g} min\n")
         for method, era in mix:
             if ("WsMessageFunction", method, "websocket", era) not in figures:

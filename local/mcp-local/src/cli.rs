@@ -89,6 +89,12 @@ pub struct Args {
     /// default applies unless given).
     #[arg(long, env = "MCP_MAX_IN_FLIGHT")]
     pub max_in_flight: Option<u64>,
+    /// How a WebSocket message's reply reaches its client: `route-response` (the default, as
+    /// the template deploys: the `$default` route has a route response, and a reply ready
+    /// within API Gateway's 29 s wait is the integration's response) or `post` (every reply
+    /// through `@connections`). With --functions it sets the template's `WebSocketReplies`.
+    #[arg(long, env = "MCP_WS_REPLIES")]
+    pub ws_replies: Option<mcp_edge::websocket::Replies>,
     /// Instances post to WebSocket connections through this gateway's own `@connections`
     /// endpoint with the AWS SDK client the functions use (as a deployment does), instead of
     /// handing messages over in process. For measuring fan-out the way it runs on AWS.
@@ -211,6 +217,7 @@ impl Args {
             http_streams: self.http_streams.unwrap_or(0),
             sessions_per_principal: self.sessions_per_principal,
             max_in_flight: self.max_in_flight.unwrap_or(0),
+            ws_replies: self.ws_replies.unwrap_or(mcp_edge::websocket::Replies::RouteResponse),
             registry_table: self.registry_table.clone(),
             lambda_endpoint: self.lambda_endpoint.clone(),
             task_lease_seconds: self.task_lease_seconds.unwrap_or(0),

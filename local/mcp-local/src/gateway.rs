@@ -94,12 +94,22 @@ impl Gateway {
         }
     }
 
-    /// A WebSocket route's event, handled as API Gateway hands it to its integration.
+    /// A WebSocket route's event, handled as API Gateway hands it to its integration. Where
+    /// the route has a route response (two-way communication), the integration's response
+    /// body goes to the client as a message, as API Gateway sends it.
     pub async fn websocket(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-        match &self.backend {
-            Backend::InProcess(d) => Box::pin(d.pick().websocket.handle(event)).await,
-            Backend::Lane(lane) => lane.websocket(event).await,
+        let route = event.request_context.route_key.clone().unwrap_or_default();
+        let connection = event.request_context.connection_id.clone().unwrap_or_default();
+        let (response, two_way) = match &self.backend {
+            Backend::InProcess(d) => {
+                (Box::pin(d.pick().websocket.handle(event)).await, d.route_response && route == "$default")
+            }
+            Backend::Lane(lane) => (lane.websocket(event).await, lane.has_route_response(&route)),
+        };
+        if two_way && let Some(body) = response.body.as_ref().map(body_bytes).filter(|b| !b.is_empty()) {
+            let _ = mcp_server::ConnectionSink::post(&*self.connections, &connection, body).await;
         }
+        response
     }
 
     /// A request to the Streamable HTTP endpoint (the Function URL).
@@ -135,5 +145,14 @@ impl StageInfo {
             region: "us-east-1".into(),
             account: "123456789012".into(),
         }
+    }
+}
+
+/// A proxy response's body as API Gateway sends it: text as is, binary decoded.
+fn body_bytes(body: &aws_lambda_events::encodings::Body) -> Vec<u8> {
+    match body {
+        aws_lambda_events::encodings::Body::Text(t) => t.clone().into_bytes(),
+        aws_lambda_events::encodings::Body::Binary(b) => b.clone(),
+        _ => Vec::new(),
     }
 }

@@ -112,7 +112,8 @@ impl App {
         let http = HttpEdge::new(servers.clone(), http_config);
         let websocket = WebSocketEdge::new(servers, sink.clone(), origin)
             .with_rate_limits(rate_limits)
-            .with_max_in_flight(Some(settings.max_in_flight));
+            .with_max_in_flight(Some(settings.max_in_flight))
+            .with_replies(settings.ws_replies);
         Ok(App { router, websocket, http, sink, api_gateway: None })
     }
 

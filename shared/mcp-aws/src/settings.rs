@@ -101,6 +101,11 @@ pub struct Settings {
     /// `MCP_MAX_IN_FLIGHT`: requests one WebSocket connection may have in flight at once;
     /// unset or 0 for no limit.
     pub max_in_flight: u64,
+    /// `MCP_WS_REPLIES`: how a WebSocket message's reply reaches its client: `route-response`
+    /// (the template's default: the `$default` route has a route response, and a reply ready
+    /// within API Gateway's wait is the integration's response) or `post` (unset: every reply
+    /// through `@connections`).
+    pub ws_replies: mcp_edge::websocket::Replies,
     /// `MCP_REGISTRY_TABLE`: the registry table; the served catalogue is then the code's
     /// plus the entries registered under the server's name. Unset: the code's alone.
     pub registry_table: Option<String>,
@@ -140,6 +145,7 @@ impl Settings {
             http_streams: 0,
             sessions_per_principal: None,
             max_in_flight: 0,
+            ws_replies: mcp_edge::websocket::Replies::Post,
             registry_table: None,
             lambda_endpoint: None,
             task_worker: None,
@@ -173,6 +179,10 @@ impl Settings {
                 .map(|_| count("MCP_SESSIONS_PER_PRINCIPAL"))
                 .transpose()?,
             max_in_flight: count("MCP_MAX_IN_FLIGHT")?,
+            ws_replies: var("MCP_WS_REPLIES")
+                .map(|v| v.parse().map_err(|e| SettingsError::Invalid("MCP_WS_REPLIES", e)))
+                .transpose()?
+                .unwrap_or_default(),
             registry_table: var("MCP_REGISTRY_TABLE"),
             lambda_endpoint: var("MCP_LAMBDA_ENDPOINT"),
             task_worker: var("MCP_TASK_WORKER"),

@@ -1,5 +1,8 @@
 //! The API Gateway WebSocket binding: one handler for `$connect`, `$default` and
-//! `$disconnect` events, replying through `@connections` (a [`ConnectionSink`]).
+//! `$disconnect` events. A message's reply is the integration's response where the route
+//! has a route response and the reply is ready within API Gateway's wait
+//! ([`Replies::RouteResponse`]); everything else goes through `@connections` (a
+//! [`ConnectionSink`]).
 //!
 //! This is exactly what the `ws-*` Lambda functions run on AWS and what the local gateway
 //! runs for each frame. See `docs/websocket.md` for the binding.
@@ -34,6 +37,49 @@ const CONNECTION_LIFETIME_MS: u64 = 2 * 3600 * 1000;
 pub const SERVER_PARAMETER: &str = "server";
 /// Connections whose server one instance remembers.
 const KNOWN_CONNECTIONS: u64 = 100_000;
+/// API Gateway stops waiting for a route's integration this long after the message arrived.
+const INTEGRATION_TIMEOUT_MS: i64 = 29_000;
+/// A reply finished later than this before API Gateway stops waiting is posted instead of
+/// returned: the response still has to reach API Gateway, and a late one is dropped.
+const RESPONSE_MARGIN_MS: i64 = 3_000;
+
+/// How a message's reply reaches its client.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Replies {
+    /// Posted through `@connections` (`PostToConnection`): one more HTTPS round trip inside
+    /// the invocation. Right for a route without a route response, where API Gateway drops
+    /// the integration's response.
+    #[default]
+    Post,
+    /// Returned as the integration's response, which API Gateway sends to the client when
+    /// the `$default` route has a route response (two-way communication). A reply not ready
+    /// within API Gateway's 29 s wait (less a margin) is posted instead, as are
+    /// notifications and server-to-client requests.
+    RouteResponse,
+}
+
+impl std::fmt::Display for Replies {
+    /// The name [`Replies::from_str`](std::str::FromStr) reads, as `MCP_WS_REPLIES` and the
+    /// template's `WebSocketReplies` spell it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Replies::Post => "post",
+            Replies::RouteResponse => "route-response",
+        })
+    }
+}
+
+impl std::str::FromStr for Replies {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Replies, String> {
+        match s {
+            "post" => Ok(Replies::Post),
+            "route-response" => Ok(Replies::RouteResponse),
+            other => Err(format!("{other:?}: expected post or route-response")),
+        }
+    }
+}
 
 /// The API Gateway WebSocket edge of one instance: a connection's server is chosen at
 /// `$connect` and kept in its record; replies and server messages are posted through the sink.
@@ -46,6 +92,7 @@ pub struct WebSocketEdge {
     origin: OriginPolicy,
     rate_limits: RateLimits,
     max_in_flight: Option<u64>,
+    replies: Replies,
 }
 
 impl WebSocketEdge {
@@ -63,6 +110,7 @@ impl WebSocketEdge {
             origin,
             rate_limits: RateLimits::default(),
             max_in_flight: None,
+            replies: Replies::Post,
         }
     }
 
@@ -86,8 +134,16 @@ impl WebSocketEdge {
         self
     }
 
-    /// Handles one event by its route key (`$default` when it has none). The response is only
-    /// the route's status (the handshake's, at `$connect`): replies are posted to the connection.
+    /// How replies reach their clients: [`Replies::RouteResponse`] only where the deployment's
+    /// `$default` route has a route response, or the replies are lost.
+    pub fn with_replies(mut self, replies: Replies) -> Self {
+        self.replies = replies;
+        self
+    }
+
+    /// Handles one event by its route key (`$default` when it has none). The response is the
+    /// route's status (the handshake's, at `$connect`) and, with [`Replies::RouteResponse`], a
+    /// message's reply when it is ready in time; other replies are posted to the connection.
     pub async fn handle(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
         let ctx = &event.request_context;
         let Some(connection_id) = ctx.connection_id.clone() else { return status(400) };
@@ -173,20 +229,17 @@ impl WebSocketEdge {
             self.disconnect(&connection_id).await;
             return status(403);
         }
-        let out = Arc::new(ConnectionOutbound { sink: self.sink.clone(), connection_id: connection_id.clone() });
         let body = event.body.as_deref().unwrap_or("");
         if event.is_base64_encoded {
             let e = ErrorObject::invalid_request("binary frames are not supported: send JSON-RPC as text frames");
-            let _ = out.send(jsonrpc::encode_error(None, &e)).await;
-            return status(200);
+            return self.reply(event, &connection_id, jsonrpc::encode_error(None, &e)).await;
         }
         if body.len() > MAX_MESSAGE_BYTES {
             let e = ErrorObject::new(
                 ErrorCode::LIMIT_EXCEEDED,
                 format!("message exceeds the {MAX_MESSAGE_BYTES} byte limit"),
             );
-            let _ = out.send(jsonrpc::encode_error(None, &e)).await;
-            return status(200);
+            return self.reply(event, &connection_id, jsonrpc::encode_error(None, &e)).await;
         }
         let inbound = Inbound {
             transport: Transport::WebSocket,
@@ -197,50 +250,77 @@ impl WebSocketEdge {
             stream_until_ms: None,
         };
         let source = event.request_context.identity.source_ip.as_deref();
-        let verdict = rate::check(self.state(), self.rate_limits, inbound.principal.as_deref(), source).await;
+        // The rate counter and the in-flight slot are asked at once: one Redis round trip.
+        let (verdict, slot) = tokio::join!(
+            rate::check(self.state(), self.rate_limits, inbound.principal.as_deref(), source),
+            self.take_slot(body, &connection_id),
+        );
         if let (Verdict::Limited { retry_after_ms }, Some(limit)) = verdict {
+            self.give_back(slot.unwrap_or(None), &connection_id).await;
             // Requests get an error they can match by id; anything else is dropped.
             if let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) {
                 let e = ErrorObject::new(ErrorCode::LIMIT_EXCEEDED, limit.describe())
                     .with_data(serde_json::json!({ "retryAfterMs": retry_after_ms }));
-                let _ = out.send(jsonrpc::encode_error(Some(&request.id), &e)).await;
+                return self.reply(event, &connection_id, jsonrpc::encode_error(Some(&request.id), &e)).await;
             }
             return status(200);
         }
+        let slot = match slot {
+            Ok(slot) => slot,
+            Err(refusal) => return self.reply(event, &connection_id, refusal).await,
+        };
         let router = match self.router_of(&connection_id, inbound.principal.as_deref()).await {
             Ok(router) => router,
             Err(error) => {
+                self.give_back(slot, &connection_id).await;
                 if let Ok(jsonrpc::Message::Request(request)) = jsonrpc::decode(body.as_bytes()) {
-                    let _ = out.send(jsonrpc::encode_error(Some(&request.id), &error)).await;
+                    return self.reply(event, &connection_id, jsonrpc::encode_error(Some(&request.id), &error)).await;
                 }
                 return status(200);
             }
         };
-        let slot = match self.take_slot(body, &connection_id).await {
-            Ok(slot) => slot,
-            Err(refusal) => {
-                let _ = out.send(refusal).await;
-                return status(200);
+        // Notifications and server-to-client requests of the request go out as they happen.
+        let out = Arc::new(ConnectionOutbound { sink: self.sink.clone(), connection_id: connection_id.clone() });
+        let reply = router.handle(body.as_bytes(), &inbound, out).await;
+        let check_connection = async {
+            if reply.binds_connection {
+                self.unless_gone(&connection_id).await;
             }
         };
-        let reply = router.handle(body.as_bytes(), &inbound, out.clone()).await;
-        if reply.binds_connection {
-            self.unless_gone(&connection_id).await;
-        }
-        if let Some((key, holder)) = slot
-            && let Err(e) = self.state().rates.release(&key, &holder).await
-        {
-            tracing::warn!(connection = %connection_id, error = %e, "in-flight slot not released; it lapses");
-        }
+        tokio::join!(check_connection, self.give_back(slot, &connection_id));
         // A cancelled request is answered with silence here (the client asked for it).
-        if let Some(bytes) = reply.body.filter(|_| reply.status != ReplyStatus::Cancelled) {
-            match self.sink.post(&connection_id, fit(bytes)).await {
-                Ok(()) => {}
-                Err(PostError::Gone(_)) => {
-                    self.disconnect(&connection_id).await;
+        match reply.body.filter(|_| reply.status != ReplyStatus::Cancelled) {
+            Some(bytes) => self.reply(event, &connection_id, fit(bytes)).await,
+            None => status(200),
+        }
+    }
+
+    /// Delivers a message's reply: as the integration's response when the route has a route
+    /// response and API Gateway is still waiting, otherwise through `@connections`.
+    async fn reply(
+        &self,
+        event: &ApiGatewayWebsocketProxyRequest,
+        connection_id: &str,
+        reply: Vec<u8>,
+    ) -> ApiGatewayProxyResponse {
+        let waiting_until = event.request_context.request_time_epoch + INTEGRATION_TIMEOUT_MS - RESPONSE_MARGIN_MS;
+        let reply = match self.replies {
+            Replies::RouteResponse if (now_ms() as i64) < waiting_until => match String::from_utf8(reply) {
+                Ok(text) => {
+                    let mut response = status(200);
+                    response.body = Some(Body::Text(text));
+                    return response;
                 }
-                Err(PostError::Failed(why)) => tracing::warn!(connection = %connection_id, %why, "reply not delivered"),
+                Err(e) => e.into_bytes(),
+            },
+            _ => reply,
+        };
+        match self.sink.post(connection_id, reply).await {
+            Ok(()) => {}
+            Err(PostError::Gone(_)) => {
+                self.disconnect(connection_id).await;
             }
+            Err(PostError::Failed(why)) => tracing::warn!(connection = %connection_id, %why, "reply not delivered"),
         }
         status(200)
     }
@@ -251,6 +331,16 @@ impl WebSocketEdge {
 const SLOT_LAPSE_MS: u64 = 5 * 60 * 1000;
 
 impl WebSocketEdge {
+    /// Gives back a slot [`take_slot`](Self::take_slot) took; one that cannot be given back
+    /// lapses by itself.
+    async fn give_back(&self, slot: Option<(String, String)>, connection_id: &str) {
+        if let Some((key, holder)) = slot
+            && let Err(e) = self.state().rates.release(&key, &holder).await
+        {
+            tracing::warn!(connection = %connection_id, error = %e, "in-flight slot not released; it lapses");
+        }
+    }
+
     /// A slot (its key and holder id) for a request of this connection (`Ok(None)` for other
     /// messages or without a limit), or the error that refuses it. A counter that cannot be
     /// reached refuses nothing.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest;
 
 use mcp_edge::origin::OriginPolicy;
-use mcp_edge::websocket::WebSocketEdge;
+use mcp_edge::websocket::{Replies, WebSocketEdge};
 use mcp_server::{ConnectionSink, PostError, RequestStateCodec, Router, RouterConfig, Server, StateHandles};
 
 #[derive(Default)]
@@ -35,6 +35,20 @@ fn fixture(name: &str) -> ApiGatewayWebsocketProxyRequest {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// An edge over a fixture server and `state`, posting to `sink`, with the origin policy a
+/// deployment uses (API Gateway's Host, browsers' origins refused).
+fn edge(state: &StateHandles, sink: Arc<dyn ConnectionSink>) -> WebSocketEdge {
+    let server = Server::builder("fixture", "1").build().unwrap();
+    let router = Arc::new(Router::new(
+        Arc::new(server),
+        state.clone(),
+        RequestStateCodec::ephemeral(),
+        RouterConfig::default(),
+        Some(sink.clone()),
+    ));
+    WebSocketEdge::new(router, sink, OriginPolicy { allowed_hosts: vec![], allowed_origins: vec![] })
+}
+
 #[test]
 fn events_parse_and_round_trip() {
     for name in ["connect.json", "message.json", "disconnect.json"] {
@@ -50,17 +64,7 @@ fn events_parse_and_round_trip() {
 async fn connect_message_disconnect() {
     let state = StateHandles::in_memory();
     let posts = Arc::new(Posts::default());
-    let sink: Arc<dyn ConnectionSink> = posts.clone();
-    let server = Server::builder("fixture", "1").build().unwrap();
-    let router = Arc::new(Router::new(
-        Arc::new(server),
-        state.clone(),
-        RequestStateCodec::ephemeral(),
-        RouterConfig::default(),
-        Some(sink.clone()),
-    ));
-    // API Gateway's Host, browsers' origins refused: the policy a deployment uses.
-    let edge = WebSocketEdge::new(router, sink, OriginPolicy { allowed_hosts: vec![], allowed_origins: vec![] });
+    let edge = edge(&state, posts.clone());
 
     let connected = edge.handle(fixture("connect.json")).await;
     assert_eq!(connected.status_code, 200);
@@ -68,8 +72,10 @@ async fn connect_message_disconnect() {
     let record = state.connections.get("CjR4XdCaIAMCJ-w=").await.unwrap().unwrap();
     assert_eq!(record.principal.as_deref(), Some("user-42"), "the authorizer's principal is bound to the connection");
 
+    // Without a route response (the edge's default), the reply is posted, not returned.
     let replied = edge.handle(fixture("message.json")).await;
     assert_eq!(replied.status_code, 200);
+    assert_eq!(response_body(&replied), None);
     let posted = posts.0.lock().unwrap().clone();
     assert_eq!(posted.len(), 1);
     assert_eq!(posted[0].0, "CjR4XdCaIAMCJ-w=");
@@ -84,17 +90,61 @@ async fn connect_message_disconnect() {
 
 #[tokio::test]
 async fn connect_without_the_mcp_subprotocol_is_refused() {
-    let sink: Arc<dyn ConnectionSink> = Arc::new(Posts::default());
-    let server = Server::builder("fixture", "1").build().unwrap();
-    let router = Arc::new(Router::new(
-        Arc::new(server),
-        StateHandles::in_memory(),
-        RequestStateCodec::ephemeral(),
-        RouterConfig::default(),
-        Some(sink.clone()),
-    ));
-    let edge = WebSocketEdge::new(router, sink, OriginPolicy { allowed_hosts: vec![], allowed_origins: vec![] });
+    let edge = edge(&StateHandles::in_memory(), Arc::new(Posts::default()));
     let mut event = fixture("connect.json");
     event.headers.remove("sec-websocket-protocol");
     assert_eq!(edge.handle(event).await.status_code, 400);
+}
+
+/// A `$default` message of the fixture connection carrying `body`, that API Gateway received
+/// `ago_ms` milliseconds ago.
+fn message(body: &str, ago_ms: i64) -> ApiGatewayWebsocketProxyRequest {
+    let mut event = fixture("message.json");
+    event.body = Some(body.to_owned());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    event.request_context.request_time_epoch = now - ago_ms;
+    event
+}
+
+fn response_body(response: &aws_lambda_events::apigw::ApiGatewayProxyResponse) -> Option<serde_json::Value> {
+    match response.body.as_ref()? {
+        aws_lambda_events::encodings::Body::Text(t) if !t.is_empty() => Some(serde_json::from_str(t).unwrap()),
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn with_a_route_response_a_reply_in_time_is_the_response_and_a_late_one_is_posted() {
+    let state = StateHandles::in_memory();
+    let posts = Arc::new(Posts::default());
+    let edge = edge(&state, posts.clone()).with_replies(Replies::RouteResponse);
+    assert_eq!(edge.handle(fixture("connect.json")).await.status_code, 200);
+
+    // Just arrived: the reply is the integration's response, and nothing is posted.
+    let initialize = fixture("message.json").body.unwrap();
+    let initialized = edge.handle(message(&initialize, 0)).await;
+    assert_eq!(initialized.status_code, 200);
+    assert_eq!(response_body(&initialized).unwrap()["result"]["protocolVersion"], "2025-11-25");
+    assert!(posts.0.lock().unwrap().is_empty(), "{:?}", posts.0.lock().unwrap());
+
+    // A notification has no reply: an empty response, nothing posted.
+    let note = edge.handle(message(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, 0)).await;
+    assert_eq!(response_body(&note), None);
+    assert!(posts.0.lock().unwrap().is_empty());
+
+    // Arrived 27 s ago: API Gateway may stop waiting before the response reaches it, so the
+    // reply is posted and the response carries nothing.
+    let late = edge.handle(message(r#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#, 27_000)).await;
+    assert_eq!(late.status_code, 200);
+    assert_eq!(response_body(&late), None);
+    let posted = posts.0.lock().unwrap().clone();
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(posted[0].1["id"], 2);
+    assert_eq!(posted[0].1["result"], serde_json::json!({}));
+
+    // A refusal is a reply too: an oversized message is answered in the response.
+    let big = format!(r#"{{"jsonrpc":"2.0","id":3,"method":"ping","params":{{"pad":"{}"}}}}"#, "x".repeat(200_000));
+    let refused = edge.handle(message(&big, 0)).await;
+    assert_eq!(response_body(&refused).unwrap()["error"]["code"], -32010);
+    assert_eq!(posts.0.lock().unwrap().len(), 1);
 }

@@ -53,6 +53,9 @@ impl StageInfo {
 #[derive(Debug, Default)]
 pub struct Routes {
     by_key: HashMap<String, String>,
+    /// The route keys with a route response (two-way communication): API Gateway sends the
+    /// integration's response body to the client.
+    two_way: std::collections::HashSet<String>,
     authorizer: Option<String>,
     /// The authorizer's id (its `Ref`), for the ARN API Gateway invokes it as.
     authorizer_id: String,
@@ -76,9 +79,23 @@ impl Routes {
             Ok(None)
         };
         let mut routes = Routes::default();
+        // The routes a `$default` route response names (by the route's id, its `Ref`).
+        let mut answered = std::collections::HashSet::new();
+        for (_, response) in stack.resources_of_type("AWS::ApiGatewayV2::RouteResponse") {
+            let p = stack.resolve(&response["Properties"])?.unwrap_or_default();
+            if sam_template::scalar_text(&p["RouteResponseKey"]) == "$default" {
+                answered.insert(sam_template::scalar_text(&p["RouteId"]));
+            }
+        }
         for (logical, route) in stack.resources_of_type("AWS::ApiGatewayV2::Route") {
             let p = stack.resolve(&route["Properties"])?.unwrap_or_default();
             let key = sam_template::scalar_text(&p["RouteKey"]);
+            // Two-way: the route selects a response (`$default`) and that response exists.
+            let id = stack.resolve_string(&json!({ "Ref": logical }))?.unwrap_or_default();
+            if sam_template::scalar_text(&p["RouteResponseSelectionExpression"]) == "$default" && answered.contains(&id)
+            {
+                routes.two_way.insert(key.clone());
+            }
             let target = sam_template::scalar_text(&p["Target"]);
             let integration = target.strip_prefix("integrations/").unwrap_or(&target);
             let uri = by_ref("AWS::ApiGatewayV2::Integration", integration, "IntegrationUri")?
@@ -132,6 +149,20 @@ impl Routes {
     pub fn function<'a>(&self, route_key: &str, functions: &'a [Function]) -> Option<&'a Function> {
         let name = self.by_key.get(route_key).or_else(|| self.by_key.get("$default"))?;
         functions.iter().find(|f| &f.name == name)
+    }
+
+    /// Whether `route_key`'s integration response goes to the client (the route has a route
+    /// response).
+    pub fn has_route_response(&self, route_key: &str) -> bool {
+        let key = if self.by_key.contains_key(route_key) { route_key } else { "$default" };
+        self.two_way.contains(key)
+    }
+
+    /// The route keys with a route response, sorted.
+    pub fn two_way_routes(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.two_way.iter().map(String::as_str).collect();
+        keys.sort_unstable();
+        keys
     }
 
     pub fn authorizer<'a>(&self, functions: &'a [Function]) -> Option<&'a Function> {
@@ -283,7 +314,15 @@ mod tests {
     const TEMPLATE: &str = include_str!("../../../../infra/template.yaml");
 
     fn routes(template: &str) -> (Routes, StageInfo, Vec<sam_template::Function>) {
+        routes_with(template, &[])
+    }
+
+    /// The routes with some of the template's parameters given.
+    fn routes_with(template: &str, parameters: &[(&str, &str)]) -> (Routes, StageInfo, Vec<sam_template::Function>) {
         let mut settings = StackSettings::new("t");
+        for (k, v) in parameters {
+            settings.parameters.insert((*k).into(), (*v).into());
+        }
         settings.parameters.insert("AuthIssuer".into(), "https://issuer.example".into());
         settings.parameters.insert("AuthAudience".into(), "https://mcp.example/mcp".into());
         let stack = sam_template::load(template, settings).unwrap();
@@ -303,6 +342,16 @@ mod tests {
         // A permission for one route does not cover another.
         let message = routes.function("$default", &functions).unwrap();
         assert!(routes.refuse_invoke(message, &stage, "$connect").is_some());
+    }
+
+    #[test]
+    fn the_default_route_is_two_way_unless_replies_are_posted() {
+        let (routes, ..) = routes(TEMPLATE);
+        assert!(routes.has_route_response("$default"));
+        assert!(routes.has_route_response("tools/call"), "any message takes $default");
+        assert!(!routes.has_route_response("$connect"));
+        let (posted, ..) = routes_with(TEMPLATE, &[("WebSocketReplies", "post")]);
+        assert!(!posted.has_route_response("$default"));
     }
 
     #[test]

@@ -126,6 +126,9 @@ impl Lane {
         )?;
         let service = Arc::new(service);
         own_functions.attach(&service);
+        // How the stack's API answers (for the reports that price its messages).
+        let api = serde_json::json!({ "route_responses": routes.two_way_routes() });
+        std::fs::write(out.join("api-gateway.json"), api.to_string())?;
         let lane = Lane { service, connections, stage, routes, url, out, functions, permissions };
         lane.spawn_schedules();
         Ok(lane)
@@ -193,6 +196,12 @@ impl Lane {
             return Err((axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Internal server error".into()));
         }
         api_gateway::authorize(&self.service, &f.name, &self.stage, headers, query, connection_id).await
+    }
+
+    /// Whether API Gateway sends `route`'s integration response to the client (the template
+    /// gives the route a route response).
+    pub fn has_route_response(&self, route: &str) -> bool {
+        self.routes.has_route_response(route)
     }
 
     /// A route's event through its function. A `$default` integration that fails gets the

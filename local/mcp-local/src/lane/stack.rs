@@ -46,6 +46,9 @@ pub fn settings(args: &Args, auth: Option<&mcp_auth::AuthConfig>) -> anyhow::Res
     if let Some(n) = args.max_in_flight {
         p.insert("MaxInFlight".into(), n.to_string());
     }
+    if let Some(replies) = args.ws_replies {
+        p.insert("WebSocketReplies".into(), replies.to_string());
+    }
     if !args.allowed_origins.is_empty() {
         p.insert("AllowedOrigins".into(), args.allowed_origins.join(","));
     }
