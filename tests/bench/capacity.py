@@ -94,8 +94,9 @@ def measure(dirs):
     records = []
     for d in dirs:
         for path in glob.glob(os.path.join(d, "**", "invocations.jsonl"), recursive=True):
+            returned = replies_returned(path)
             with open(path) as f:
-                records += [json.loads(line) for line in f if line.strip()]
+                records += [dict(json.loads(line), replies_returned=returned) for line in f if line.strip()]
     groups = collections.defaultdict(list)
     for r in records:
         if r.get("duration_ms") is None or r.get("error") or r.get("cold"):
@@ -106,6 +107,7 @@ def measure(dirs):
         groups[(function,) + label].append(r)
     figures = {}
     for key, rs in groups.items():
+        is_request = key[1] is not None and not key[1].startswith("notifications/")
         services = [collections.Counter(a.get("service") for a in r.get("aws_requests", [])) for r in rs]
         writes = [sum(1 for a in r.get("aws_requests", []) if a.get("service") == "dynamodb" and is_write(a)) for r in rs]
         redis = [sum(m.get("redis_calls", 0) for m in r.get("metrics", []) if m.get("event") == "mcp::served") for r in rs]
@@ -117,18 +119,24 @@ def measure(dirs):
             "dynamodb_writes": statistics.mean(writes),
             "redis": statistics.mean(redis),
             "posts": statistics.mean(s.get("execute-api", 0) for s in services),
+            # Messages to the client: the posts, and a request's reply when it was returned.
+            "out": statistics.mean(
+                s.get("execute-api", 0) + (1 if r["replies_returned"] and is_request else 0)
+                for s, r in zip(services, rs)
+            ),
         }
     return figures
 
 
-def replies_in_response(dirs):
-    """Whether the lane's `$default` route had a route response (its api-gateway.json): the
-    replies then went out as the integration's response, which the lane counts as no post."""
-    for d in dirs:
-        for path in glob.glob(os.path.join(d, "**", "api-gateway.json"), recursive=True):
-            with open(path) as f:
-                return "$default" in json.load(f).get("route_responses", [])
-    return False
+def replies_returned(records_path):
+    """Whether the lane run that wrote `records_path` returned replies as `$default`
+    responses (its api-gateway.json, beside it): each such reply is a message out that the
+    lane counts as no post."""
+    path = os.path.join(os.path.dirname(records_path), "api-gateway.json")
+    if not os.path.exists(path):
+        return False
+    with open(path) as f:
+        return bool(json.load(f).get("replies_returned"))
 
 
 def is_write(request):
@@ -149,15 +157,14 @@ def money(x):
     return f"${x:,.2f}" if x >= 1 else f"${x:,.4f}"
 
 
-NO_FIGURES = {"ms": 0.0, "billed_ms": 0.0, "dynamodb": 0.0, "dynamodb_writes": 0.0, "redis": 0.0, "posts": 0.0}
+NO_FIGURES = {"ms": 0.0, "billed_ms": 0.0, "dynamodb": 0.0, "dynamodb_writes": 0.0, "redis": 0.0, "posts": 0.0, "out": 0.0}
 
 
-def scenario(figures, connections, rate, mix, life_s, two_way, post_ms):
+def scenario(figures, connections, rate, mix, life_s, post_ms):
     """Costs a month and the limits, for `connections` open WebSocket connections sending
     `rate` messages a second in the proportions of `mix`, each connection living `life_s`
-    (at most API Gateway's 2 hours). `two_way`: each reply went out in the integration's
-    response (one message out that is no post); `post_ms`: what a post adds to an
-    invocation on AWS (the lane's posts are on loopback)."""
+    (at most API Gateway's 2 hours). `post_ms`: what a post adds to an invocation on AWS (the
+    lane's posts are on loopback)."""
     life_s = min(life_s, QUOTAS["apigw_connection_hours"] * 3600)
     per = dict(NO_FIGURES)
     # Kinds the lane did not record warm are left out of the mix, and the rest weighed up.
@@ -171,8 +178,8 @@ def scenario(figures, connections, rate, mix, life_s, two_way, post_ms):
     per["redis"] += EDGE_REDIS_CALLS["websocket"]
     per["ms"] += per["posts"] * post_ms
     per["billed_ms"] += per["posts"] * post_ms
-    # Every message of the mix is a request with one reply: posted, or in the response.
-    messages_out = per["posts"] + (1 if two_way else 0)
+    messages_out = per["out"]
+    two_way = per["posts"] < 0.5  # most replies went back as responses, not posts
     churn = connections / life_s  # new connections (and as many ends) a second
     connect = pick(figures, "WsConnectFunction")
     disconnect = pick(figures, "WsDisconnectFunction")
@@ -276,21 +283,19 @@ def main(argv):
     ap.add_argument("--post-ms", type=float, default=20, help="one PostToConnection round trip on AWS")
     a = ap.parse_args(argv)
     figures = measure(a.dirs)
-    two_way = replies_in_response(a.dirs)
     # The mix: 2026-07-28 clients mostly call tools; lists are served from the L1 mostly.
     mix = {("tools/call", "2026"): 0.6, ("tools/list", "2026"): 0.1, ("tools/call", "session"): 0.25, ("tools/list", "session"): 0.05}
     out = []
-    out.append("Per message, as measured (warm, means of the lane's invocations; replies "
-               + ("in the integration's response, `$default` has a route response" if two_way else "posted through `@connections`")
-               + "):\n")
-    out.append("| function | message | n | ms | DynamoDB | Redis (function) | @connections |")
-    out.append("|---|---|---:|---:|---:|---:|---:|")
+    out.append("Per message, as measured (warm, means of the lane's invocations; messages out: the posts,"
+               " and the reply when the lane returned it as the `$default` response):\n")
+    out.append("| function | message | n | ms | DynamoDB | Redis (function) | @connections | messages out |")
+    out.append("|---|---|---:|---:|---:|---:|---:|---:|")
     for key, f in sorted(figures.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
         function, method, transport, era = key
         label = f"{method} ({transport}, {era})" if method else "-"
-        out.append(f"| {function} | {label} | {f['n']} | {f['ms']:.1f} | {f['dynamodb']:.2f} | {f['redis']:.2f} | {f['posts']:.2f} |")
+        out.append(f"| {function} | {label} | {f['n']} | {f['ms']:.1f} | {f['dynamodb']:.2f} | {f['redis']:.2f} | {f['posts']:.2f} | {f['out']:.2f} |")
     for rate in [int(r) for r in a.rates.split(",")]:
-        s = scenario(figures, a.connections, rate, mix, a.connection_minutes * 60, two_way, a.post_ms)
+        s = scenario(figures, a.connections, rate, mix, a.connection_minutes * 60, a.post_ms)
         out.append(f"\n### {a.connections:,} connections, {rate:,} messages/s, each connection living {a.connection_minutes:g} min\n")
         for method, era in mix:
             if ("WsMessageFunction", method, "websocket", era) not in figures:

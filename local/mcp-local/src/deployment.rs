@@ -21,9 +21,6 @@ pub struct Deployment {
     /// With `--auth`: what API Gateway's `$connect` authorizer would run.
     pub authorizer: Option<Arc<TokenValidator>>,
     sink: Arc<dyn ConnectionSink>,
-    /// Whether the `$default` route has a route response (two-way communication): the
-    /// instances return replies as their response, and the gateway sends it on.
-    pub route_response: bool,
 }
 
 impl Deployment {
@@ -37,7 +34,6 @@ impl Deployment {
         connections: Arc<LocalConnections>,
     ) -> anyhow::Result<Self> {
         let settings = args.settings(auth)?;
-        let route_response = settings.ws_replies == mcp_edge::websocket::Replies::RouteResponse;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let shared = Shared::build(settings, sdk).await.map_err(anyhow::Error::from_boxed)?;
         let authorizer = auth.map(|config| TokenValidator::from_config(config.clone()).map(Arc::new));
@@ -50,7 +46,7 @@ impl Deployment {
             .map(|_| App::new(&shared, server()?, sink.clone()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(anyhow::Error::from_boxed)?;
-        Ok(Deployment { instances, next: AtomicUsize::new(0), authorizer, sink, route_response })
+        Ok(Deployment { instances, next: AtomicUsize::new(0), authorizer, sink })
     }
 
     /// The next instance, round-robin.

@@ -96,18 +96,20 @@ impl Gateway {
 
     /// A WebSocket route's event, handled as API Gateway hands it to its integration. Where
     /// the route has a route response (two-way communication), the integration's response
-    /// body goes to the client as a message, as API Gateway sends it.
+    /// body goes to the client as a message, as API Gateway sends it. In process, `$default`
+    /// has one, as the template gives it.
     pub async fn websocket(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
         let route = event.request_context.route_key.clone().unwrap_or_default();
         let connection = event.request_context.connection_id.clone().unwrap_or_default();
         let (response, two_way) = match &self.backend {
-            Backend::InProcess(d) => {
-                (Box::pin(d.pick().websocket.handle(event)).await, d.route_response && route == "$default")
-            }
+            Backend::InProcess(d) => (Box::pin(d.pick().websocket.handle(event)).await, route == "$default"),
             Backend::Lane(lane) => (lane.websocket(event).await, lane.has_route_response(&route)),
         };
         if two_way && let Some(body) = response.body.as_ref().map(body_bytes).filter(|b| !b.is_empty()) {
             let _ = mcp_server::ConnectionSink::post(&*self.connections, &connection, body).await;
+            if let Backend::Lane(lane) = &self.backend {
+                lane.reply_returned();
+            }
         }
         response
     }

@@ -1,6 +1,7 @@
 //! WebSocket connections, turned into API Gateway events: the upgrade becomes `$connect`,
 //! each text frame a `$default` event handled by the next instance, the close `$disconnect`.
-//! Replies come back through `@connections` ([`LocalConnections`]).
+//! Messages come back through `@connections` ([`LocalConnections`]), and replies also as
+//! `$default`'s response, which the gateway sends on as API Gateway does.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -35,7 +35,8 @@ pub struct App {
 
 impl App {
     /// A function's application serving `server`: settings from the environment, AWS
-    /// configuration from the usual chain, replies through `@connections`. No network calls
+    /// configuration from the usual chain, messages through `@connections` (and replies as
+    /// the response, with `MCP_WS_REPLIES=route-response`). No network calls
     /// but the request-state key's read from Secrets Manager, when configured: credentials
     /// resolve and Redis connects on first use.
     pub async fn from_env(server: Server) -> Result<App, BoxError> {

@@ -70,7 +70,10 @@ pub async fn run_websocket(server: impl ServerFn) -> Result<(), lambda_runtime::
     let app = &app;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ApiGatewayWebsocketProxyRequest>| async move {
         let response = app.websocket_event(event.payload).await;
-        telemetry.event_done().await;
+        // A reply in the response must reach API Gateway within its wait (the edge keeps
+        // 3 s of it): a slow span export must not hold the response longer. What is not
+        // exported by then goes with the next event's.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), telemetry.event_done()).await;
         Ok::<_, lambda_runtime::Error>(response)
     }))
     .await

@@ -82,7 +82,8 @@ impl std::str::FromStr for Replies {
 }
 
 /// The API Gateway WebSocket edge of one instance: a connection's server is chosen at
-/// `$connect` and kept in its record; replies and server messages are posted through the sink.
+/// `$connect` and kept in its record; replies are returned or posted through the sink (see
+/// [`Replies`]), server messages are posted.
 pub struct WebSocketEdge {
     servers: Servers,
     /// The server of each connection this instance has served (it never changes), so that

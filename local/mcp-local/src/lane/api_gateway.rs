@@ -345,13 +345,22 @@ mod tests {
     }
 
     #[test]
-    fn the_default_route_is_two_way_unless_replies_are_posted() {
-        let (routes, ..) = routes(TEMPLATE);
-        assert!(routes.has_route_response("$default"));
-        assert!(routes.has_route_response("tools/call"), "any message takes $default");
-        assert!(!routes.has_route_response("$connect"));
+    fn the_default_route_is_two_way_where_it_has_a_route_response() {
+        let (deployed, ..) = routes(TEMPLATE);
+        assert!(deployed.has_route_response("$default"));
+        assert!(deployed.has_route_response("tools/call"), "any message takes $default");
+        assert!(!deployed.has_route_response("$connect"));
+        // Replies posted: the route keeps its route response, the function returns no body.
         let (posted, ..) = routes_with(TEMPLATE, &[("WebSocketReplies", "post")]);
-        assert!(!posted.has_route_response("$default"));
+        assert!(posted.has_route_response("$default"));
+        // A template without the route response (as before it existed): one-way.
+        let start = TEMPLATE.find("  DefaultRouteResponse:").unwrap();
+        let end = start + TEMPLATE[start..].find("\n\n").unwrap();
+        let without = format!("{}{}", &TEMPLATE[..start], &TEMPLATE[end + 2..])
+            .replace(", DefaultRouteResponse,", ",")
+            .replace("      RouteResponseSelectionExpression: $default\n", "");
+        let (one_way, ..) = routes(&without);
+        assert!(!one_way.has_route_response("$default"));
     }
 
     #[test]

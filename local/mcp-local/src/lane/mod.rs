@@ -45,6 +45,9 @@ pub struct Lane {
     pub out: PathBuf,
     functions: Vec<Function>,
     permissions: permissions::Permissions,
+    /// Whether a `$default` response has carried a reply to its client yet (see
+    /// [`Lane::reply_returned`]).
+    replies_returned: std::sync::atomic::AtomicBool,
 }
 
 impl Lane {
@@ -126,10 +129,18 @@ impl Lane {
         )?;
         let service = Arc::new(service);
         own_functions.attach(&service);
-        // How the stack's API answers (for the reports that price its messages).
-        let api = serde_json::json!({ "route_responses": routes.two_way_routes() });
-        std::fs::write(out.join("api-gateway.json"), api.to_string())?;
-        let lane = Lane { service, connections, stage, routes, url, out, functions, permissions };
+        let lane = Lane {
+            service,
+            connections,
+            stage,
+            routes,
+            url,
+            out,
+            functions,
+            permissions,
+            replies_returned: Default::default(),
+        };
+        lane.write_api_record()?;
         lane.spawn_schedules();
         Ok(lane)
     }
@@ -202,6 +213,27 @@ impl Lane {
     /// gives the route a route response).
     pub fn has_route_response(&self, route: &str) -> bool {
         self.routes.has_route_response(route)
+    }
+
+    /// A `$default` response carried a message's reply to its client. The first one is
+    /// recorded (`api-gateway.json`), so that the reports pricing this run's messages know
+    /// its replies were no posts.
+    pub fn reply_returned(&self) {
+        if !self.replies_returned.swap(true, std::sync::atomic::Ordering::Relaxed)
+            && let Err(e) = self.write_api_record()
+        {
+            tracing::warn!(error = %e, "cannot record the lane's API");
+        }
+    }
+
+    /// `api-gateway.json`: the routes with a route response, and whether a reply went back
+    /// through one.
+    fn write_api_record(&self) -> std::io::Result<()> {
+        let api = serde_json::json!({
+            "route_responses": self.routes.two_way_routes(),
+            "replies_returned": self.replies_returned.load(std::sync::atomic::Ordering::Relaxed),
+        });
+        std::fs::write(self.out.join("api-gateway.json"), api.to_string())
     }
 
     /// A route's event through its function. A `$default` integration that fails gets the
