@@ -130,8 +130,8 @@ def measure(dirs):
 
 def replies_returned(records_path):
     """Whether the lane run that wrote `records_path` returned replies as `$default`
-    responses (its api-gateway.json, beside it): each such reply is a message out that the
-    lane counts as no post."""
+    responses (its api-gateway.json, beside it, written at the first; without it every reply
+    was posted): each such reply is a message out that the lane counts as no post."""
     path = os.path.join(os.path.dirname(records_path), "api-gateway.json")
     if not os.path.exists(path):
         return False
@@ -179,7 +179,7 @@ def scenario(figures, connections, rate, mix, life_s, post_ms):
     per["ms"] += per["posts"] * post_ms
     per["billed_ms"] += per["posts"] * post_ms
     messages_out = per["out"]
-    two_way = per["posts"] < 0.5  # most replies went back as responses, not posts
+    two_way = per["out"] - per["posts"] >= 0.5  # most replies went back as responses
     churn = connections / life_s  # new connections (and as many ends) a second
     connect = pick(figures, "WsConnectFunction")
     disconnect = pick(figures, "WsDisconnectFunction")

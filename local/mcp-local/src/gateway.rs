@@ -101,11 +101,12 @@ impl Gateway {
     pub async fn websocket(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
         let route = event.request_context.route_key.clone().unwrap_or_default();
         let connection = event.request_context.connection_id.clone().unwrap_or_default();
-        let (response, two_way) = match &self.backend {
+        let (mut response, two_way) = match &self.backend {
             Backend::InProcess(d) => (Box::pin(d.pick().websocket.handle(event)).await, route == "$default"),
             Backend::Lane(lane) => (lane.websocket(event).await, lane.has_route_response(&route)),
         };
-        if two_way && let Some(body) = response.body.as_ref().map(body_bytes).filter(|b| !b.is_empty()) {
+        // API Gateway consumes the body it sends on; `$default`'s callers read only the status.
+        if two_way && let Some(body) = response.body.take().map(body_bytes).filter(|b| !b.is_empty()) {
             let _ = mcp_server::ConnectionSink::post(&*self.connections, &connection, body).await;
             if let Backend::Lane(lane) = &self.backend {
                 lane.reply_returned();
@@ -151,10 +152,10 @@ impl StageInfo {
 }
 
 /// A proxy response's body as API Gateway sends it: text as is, binary decoded.
-fn body_bytes(body: &aws_lambda_events::encodings::Body) -> Vec<u8> {
+fn body_bytes(body: aws_lambda_events::encodings::Body) -> Vec<u8> {
     match body {
-        aws_lambda_events::encodings::Body::Text(t) => t.clone().into_bytes(),
-        aws_lambda_events::encodings::Body::Binary(b) => b.clone(),
+        aws_lambda_events::encodings::Body::Text(t) => t.into_bytes(),
+        aws_lambda_events::encodings::Body::Binary(b) => b,
         _ => Vec::new(),
     }
 }

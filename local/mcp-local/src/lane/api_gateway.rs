@@ -158,13 +158,6 @@ impl Routes {
         self.two_way.contains(key)
     }
 
-    /// The route keys with a route response, sorted.
-    pub fn two_way_routes(&self) -> Vec<&str> {
-        let mut keys: Vec<&str> = self.two_way.iter().map(String::as_str).collect();
-        keys.sort_unstable();
-        keys
-    }
-
     pub fn authorizer<'a>(&self, functions: &'a [Function]) -> Option<&'a Function> {
         let name = self.authorizer.as_ref()?;
         functions.iter().find(|f| &f.name == name)

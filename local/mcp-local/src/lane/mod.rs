@@ -45,8 +45,7 @@ pub struct Lane {
     pub out: PathBuf,
     functions: Vec<Function>,
     permissions: permissions::Permissions,
-    /// Whether a `$default` response has carried a reply to its client yet (see
-    /// [`Lane::reply_returned`]).
+    /// Whether a `$default` response has carried a reply to its client yet.
     replies_returned: std::sync::atomic::AtomicBool,
 }
 
@@ -129,18 +128,8 @@ impl Lane {
         )?;
         let service = Arc::new(service);
         own_functions.attach(&service);
-        let lane = Lane {
-            service,
-            connections,
-            stage,
-            routes,
-            url,
-            out,
-            functions,
-            permissions,
-            replies_returned: Default::default(),
-        };
-        lane.write_api_record()?;
+        let replies_returned = Default::default();
+        let lane = Lane { service, connections, stage, routes, url, out, functions, permissions, replies_returned };
         lane.spawn_schedules();
         Ok(lane)
     }
@@ -216,24 +205,15 @@ impl Lane {
     }
 
     /// A `$default` response carried a message's reply to its client. The first one is
-    /// recorded (`api-gateway.json`), so that the reports pricing this run's messages know
-    /// its replies were no posts.
+    /// recorded (`api-gateway.json`; a run without it posted every reply), so that the
+    /// reports pricing this run's messages know its replies were no posts.
     pub fn reply_returned(&self) {
-        if !self.replies_returned.swap(true, std::sync::atomic::Ordering::Relaxed)
-            && let Err(e) = self.write_api_record()
-        {
-            tracing::warn!(error = %e, "cannot record the lane's API");
+        if !self.replies_returned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            let record = serde_json::json!({ "replies_returned": true }).to_string();
+            if let Err(e) = std::fs::write(self.out.join("api-gateway.json"), record) {
+                tracing::warn!(error = %e, "cannot record the lane's replies");
+            }
         }
-    }
-
-    /// `api-gateway.json`: the routes with a route response, and whether a reply went back
-    /// through one.
-    fn write_api_record(&self) -> std::io::Result<()> {
-        let api = serde_json::json!({
-            "route_responses": self.routes.two_way_routes(),
-            "replies_returned": self.replies_returned.load(std::sync::atomic::Ordering::Relaxed),
-        });
-        std::fs::write(self.out.join("api-gateway.json"), api.to_string())
     }
 
     /// A route's event through its function. A `$default` integration that fails gets the
