@@ -1,18 +1,23 @@
 //! The benchmark peer: a minimal MCP server built with the official Rust SDK (rmcp),
 //! stateless Streamable HTTP with JSON replies, with the same `echo` tool as the reference
 //! server. `mcp-load` drives it and the local gateway in one run (`tests/bench/load-compare`).
+//! With `sessions` it keeps 2025-11-25 sessions instead, in its own memory (rmcp's
+//! `LocalSessionManager`, SSE replies, as rmcp serves sessions).
 //!
 //! ```sh
 //! cargo run --profile bench -p mcp-bench --example rmcp_peer -- 8788
+//! cargo run --profile bench -p mcp-bench --example rmcp_peer -- 8789 sessions
 //! ```
 
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, JsonObject, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::RequestContext;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -72,15 +77,27 @@ impl ServerHandler for Echo {
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let port: u16 = std::env::args().nth(1).and_then(|p| p.parse().ok()).unwrap_or(8788);
-    let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
-        .with_json_response(true)
-        .with_sse_keep_alive(None);
+    let sessions = std::env::args().nth(2).is_some_and(|a| a == "sessions");
     let echo = Echo::new();
-    let service: StreamableHttpService<Echo, NeverSessionManager> =
-        StreamableHttpService::new(move || Ok(echo.clone()), Arc::new(NeverSessionManager::default()), config);
-    let app = axum::Router::new().route_service("/mcp", service);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("rmcp peer listening on 127.0.0.1:{port}");
+    let app = if sessions {
+        let config = StreamableHttpServerConfig::default().with_legacy_session_mode(true).with_sse_keep_alive(None);
+        let service: StreamableHttpService<Echo, LocalSessionManager> =
+            StreamableHttpService::new(move || Ok(echo.clone()), Arc::new(LocalSessionManager::default()), config);
+        axum::Router::new().route_service("/mcp", service)
+    } else {
+        let config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_sse_keep_alive(None);
+        let service: StreamableHttpService<Echo, NeverSessionManager> =
+            StreamableHttpService::new(move || Ok(echo.clone()), Arc::new(NeverSessionManager::default()), config);
+        axum::Router::new().route_service("/mcp", service)
+    };
+    // Without TCP_NODELAY a reply written in parts (an SSE stream) waits on delayed ACKs.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    let mode = if sessions { "with sessions" } else { "stateless" };
+    println!("rmcp peer ({mode}) listening on 127.0.0.1:{port}");
     axum::serve(listener, app).await
 }

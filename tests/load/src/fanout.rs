@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::client::Client;
-use crate::target::{Target, Transport};
+use crate::target::{Era, Target, Transport};
 
 pub struct FanOut {
     pub ws: http::Uri,
@@ -61,7 +61,13 @@ pub async fn run(f: &FanOut) -> Result<Vec<Round>> {
     if let Some(Err(e)) = opened.into_iter().find(Result::is_err) {
         bail!("{failed} of {} connections failed to subscribe; the first: {e:#}", f.connections);
     }
-    let target = Target { transport: Transport::Http, name: "trigger".into(), url: f.http.clone(), pid: None };
+    let target = Target {
+        transport: Transport::Http,
+        name: "trigger".into(),
+        url: f.http.clone(),
+        pid: None,
+        era: Era::Stateless,
+    };
     let mut trigger = Client::connect(&target).await?;
     let mut rounds = Vec::new();
     for round in 0..f.rounds {

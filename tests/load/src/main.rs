@@ -11,7 +11,8 @@
 //! ```
 //!
 //! Every request is a 2026-07-28 `tools/call` of the `echo` tool (no session, no
-//! initialization), the request both servers answer without any state.
+//! initialization), the request both servers answer without any state; with `--era session`
+//! it is a 2025-11-25 `tools/call` in a session each client opened once.
 //!
 //! `mcp-load fanout` measures the other direction: one resource update delivered to N
 //! subscribed WebSocket connections. `mcp-load cold-start` times each function binary from
@@ -35,7 +36,7 @@ use anyhow::Result;
 use clap::Parser;
 
 use crate::run::Load;
-use crate::target::Target;
+use crate::target::{Era, Target};
 
 #[derive(Parser)]
 #[command(name = "mcp-load", about = "Load generator for MCP servers (Streamable HTTP and WebSocket)")]
@@ -110,6 +111,11 @@ struct RequestArgs {
     /// Concurrent clients, each with its own connection and one request in flight.
     #[arg(long, default_value_t = 32)]
     clients: usize,
+    /// The protocol era every client speaks: `stateless` (2026-07-28 calls, no
+    /// initialization) or `session` (2025-11-25: one `initialize` per client, then calls
+    /// in its session).
+    #[arg(long, value_enum, default_value_t = Era::Stateless)]
+    era: Era,
     /// How long each target is measured.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
@@ -222,7 +228,8 @@ async fn requests(args: RequestArgs) -> Result<()> {
     };
     let mut results = Vec::new();
     for target in &args.targets {
-        results.push(run::measure(target, &load).await?);
+        let target = Target { era: args.era, ..target.clone() };
+        results.push(run::measure(&target, &load).await?);
     }
     print!("{}", report::table(&results, &load));
     if let Some(path) = &args.json {

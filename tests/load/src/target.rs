@@ -8,6 +8,16 @@ pub enum Transport {
     WebSocket,
 }
 
+/// Which protocol era the clients speak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Era {
+    /// 2026-07-28: every request complete in itself, no initialization.
+    #[default]
+    Stateless,
+    /// 2025-11-25: each client initializes once, and its calls then name its session.
+    Session,
+}
+
 #[derive(Clone, Debug)]
 pub struct Target {
     pub transport: Transport,
@@ -15,6 +25,7 @@ pub struct Target {
     pub url: http::Uri,
     /// The server's process, when given (`NAME@PID`): its CPU time is measured too.
     pub pid: Option<u32>,
+    pub era: Era,
 }
 
 impl Target {
@@ -23,7 +34,10 @@ impl Target {
             Transport::Http => "http",
             Transport::WebSocket => "ws",
         };
-        format!("{} ({transport})", self.name)
+        match self.era {
+            Era::Stateless => format!("{} ({transport})", self.name),
+            Era::Session => format!("{} ({transport}, session)", self.name),
+        }
     }
 
     /// `host:port` to connect to.
@@ -56,7 +70,7 @@ impl FromStr for Target {
             (Transport::Http, Some("http")) | (Transport::WebSocket, Some("ws")) => {}
             _ => return Err(format!("{s:?}: http targets need an http:// URL, ws targets a ws:// URL (no TLS)")),
         }
-        Ok(Target { transport, name: name.to_owned(), url, pid })
+        Ok(Target { transport, name: name.to_owned(), url, pid, era: Era::Stateless })
     }
 }
 
