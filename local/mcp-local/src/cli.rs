@@ -95,6 +95,14 @@ pub struct Args {
     /// through `@connections`). With --functions it sets the template's `WebSocketReplies`.
     #[arg(long, env = "MCP_WS_REPLIES")]
     pub ws_replies: Option<mcp_edge::websocket::Replies>,
+    /// Seconds without a message from its client after which a WebSocket connection is
+    /// closed (1001), as API Gateway closes idle connections after 10 minutes.
+    #[arg(long, env = "MCP_WS_IDLE_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_idle_seconds: u64,
+    /// Seconds after which any WebSocket connection is closed (1001), as API Gateway closes
+    /// every connection after 2 hours.
+    #[arg(long, env = "MCP_WS_LIFETIME_SECONDS", default_value_t = 7200, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ws_lifetime_seconds: u64,
     /// Instances post to WebSocket connections through this gateway's own `@connections`
     /// endpoint with the AWS SDK client the functions use (as a deployment does), instead of
     /// handing messages over in process. For measuring fan-out the way it runs on AWS.

@@ -15,6 +15,9 @@ use mcp_server::{ConnectionSink, PostError};
 pub enum Frame {
     Text(String),
     Close,
+    /// API Gateway's close when a connection was idle too long or reached its lifetime:
+    /// 1001 (going away).
+    GoingAway,
 }
 
 /// One open connection: its writer's queue, and a switch that ends it.

@@ -29,6 +29,15 @@ pub struct Gateway {
     backend: Backend,
     pub connections: Arc<LocalConnections>,
     stage: StageInfo,
+    pub connection_bounds: ConnectionBounds,
+}
+
+/// How long API Gateway keeps a WebSocket connection: it closes one whose client has sent
+/// nothing for `idle` (10 minutes), and any one after `lifetime` (2 hours).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionBounds {
+    pub idle: std::time::Duration,
+    pub lifetime: std::time::Duration,
 }
 
 /// A refused handshake: its status, headers and message.
@@ -39,12 +48,12 @@ pub struct Refused {
 }
 
 impl Gateway {
-    pub fn new(backend: Backend, connections: Arc<LocalConnections>) -> Gateway {
+    pub fn new(backend: Backend, connections: Arc<LocalConnections>, connection_bounds: ConnectionBounds) -> Gateway {
         let stage = match &backend {
             Backend::Lane(lane) => lane.stage.clone(),
             Backend::InProcess(_) => StageInfo::local(),
         };
-        Gateway { backend, connections, stage }
+        Gateway { backend, connections, stage, connection_bounds }
     }
 
     pub fn stage(&self) -> &StageInfo {

@@ -102,6 +102,10 @@ pub async fn run(args: cli::Args, server: ServerDef) -> Result<()> {
             deployment::Deployment::new(&args, &server, config, Some(&base_url), connections.clone()).await?,
         )),
     };
-    let gateway = Arc::new(gateway::Gateway::new(backend, connections));
+    let bounds = gateway::ConnectionBounds {
+        idle: std::time::Duration::from_secs(args.ws_idle_seconds),
+        lifetime: std::time::Duration::from_secs(args.ws_lifetime_seconds),
+    };
+    let gateway = Arc::new(gateway::Gateway::new(backend, connections, bounds));
     http_server::serve(gateway, listener, auth, &args).await
 }

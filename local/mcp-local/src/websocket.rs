@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_lambda_events::apigw::{ApiGatewayWebsocketProxyRequest, ApiGatewayWebsocketProxyRequestContext};
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -126,12 +126,20 @@ async fn run(gateway: Arc<Gateway>, socket: WebSocket, caller: Caller) {
                     let _ = sender.close().await;
                     break;
                 }
+                Frame::GoingAway => {
+                    let close = CloseFrame { code: close_code::AWAY, reason: "Going away".into() };
+                    let _ = sender.send(Message::Close(Some(close))).await;
+                    break;
+                }
             };
             if sent.is_err() {
                 break;
             }
         }
     });
+    let bounds = gateway.connection_bounds;
+    let ends_at = tokio::time::Instant::now() + bounds.lifetime;
+    let mut idle_until = tokio::time::Instant::now() + bounds.idle;
     loop {
         let received = tokio::select! {
             r = receiver.next() => r,
@@ -139,6 +147,14 @@ async fn run(gateway: Arc<Gateway>, socket: WebSocket, caller: Caller) {
             // possible with a client that does not read.
             () = kill.notified() => {
                 writer.abort();
+                break;
+            }
+            // API Gateway's bounds: the client sent nothing for too long, or the connection
+            // reached its lifetime.
+            () = tokio::time::sleep_until(idle_until.min(ends_at)) => {
+                if let Some(tx) = gateway.connections.sender(&connection_id) {
+                    let _ = tx.send(Frame::GoingAway).await;
+                }
                 break;
             }
         };
@@ -151,6 +167,9 @@ async fn run(gateway: Arc<Gateway>, socket: WebSocket, caller: Caller) {
             // answer with a close frame, as the WebSocket handshake requires.
             Ok(Message::Close(_)) | Err(_) => break,
         };
+        // Only messages count as activity: whether API Gateway counts ping frames is not
+        // documented, so a client that keeps a connection open sends messages.
+        idle_until = tokio::time::Instant::now() + bounds.idle;
         // Each message is its own invocation, on whichever instance comes next. Requests may
         // wait (on the client, for elicitation), so at most MESSAGES_IN_HAND run at once and
         // one more is refused; replies and notifications finish at once and have their own
