@@ -31,7 +31,7 @@ export interface WebSocketTransportOptions {
   tokenIn?: 'subprotocol' | 'header';
   /** More handshake headers. */
   headers?: Record<string, string>;
-  /** Idle time before a `ping`, in ms (default 5 minutes; 0 for none). API Gateway closes idle connections after 10 minutes. */
+  /** Idle time before a `ping` (2026-07-28: `server/discover`), in ms (default 5 minutes; 0 for none). API Gateway closes idle connections after 10 minutes. */
   keepaliveMs?: number;
   /** New connections tried, one after another, when one ends (default 5; 0 for none). */
   reconnects?: number;

@@ -5,8 +5,8 @@
 // What it adds to a bare WebSocket, because API Gateway needs it:
 // - the token, as the subprotocol `mcp.auth.<token>` or an `Authorization` header;
 // - a refused handshake becomes a `HandshakeError` with the HTTP status and the reason;
-// - a `ping` after `keepaliveMs` without a message sent (API Gateway closes a connection idle
-//   for 10 minutes);
+// - a `ping` (2026-07-28: `server/discover`) after `keepaliveMs` without a message sent (API
+//   Gateway closes a connection idle for 10 minutes);
 // - a new connection when the old one ends (API Gateway closes every connection after 2
 //   hours): a session-era client's session is gone with it, so the transport starts a new
 //   one with the client's own `initialize` and says so (`onreconnect`, and a
@@ -312,9 +312,11 @@ export class WebSocketTransport {
     if (!every) return;
     this.keepaliveTimer = setInterval(() => {
       if (Date.now() - this.lastSent < every || this.socket?.readyState !== WebSocket.OPEN) return;
-      // A 2026-07-28 request is complete in itself: the ping carries the client's last `_meta`.
-      const params = this.initialize === undefined && this.statelessMeta ? { _meta: this.statelessMeta } : undefined;
-      this.ownRequest('ping', params).catch((error) => this.onerror?.(error));
+      // 2026-07-28 has no `ping`: its keepalive is `server/discover`, complete in itself with
+      // the client's last `_meta`.
+      const stateless = this.initialize === undefined && this.statelessMeta;
+      const [method, params] = stateless ? ['server/discover', { _meta: this.statelessMeta }] : ['ping', undefined];
+      this.ownRequest(method, params).catch((error) => this.onerror?.(error));
     }, Math.max(10, Math.min(every / 4, 30_000)));
     this.keepaliveTimer.unref?.();
   }

@@ -165,18 +165,22 @@ test('over a limit: a message over 128 KiB is refused before it is sent, and a -
 
 describe('API Gateway closes connections: idle, and at the end of their lifetime', () => {
   test('keepalive pings hold an idle connection open; without them it is closed and the transport reconnects', async () => {
-    const kept = await v2(gw.wsUrl, { keepaliveMs: 500 });
+    // A 2026-07-28 client's keepalive is server/discover, a session-era one's ping.
+    const kept = [await v2(gw.wsUrl, { keepaliveMs: 500 }), await v1(gw.wsUrl, { keepaliveMs: 500 })];
     const dropped = await v2(gw.wsUrl, { keepaliveMs: 0 });
     try {
       // Idle for longer than the gateway's idle bound, well short of its lifetime.
       await sleep((IDLE_SECONDS + 1.5) * 1000);
       await until('the unpinged connection to be reconnected', () => dropped.seen.reconnects.length > 0);
-      assert.deepEqual(kept.seen.reconnects, [], 'the pinged connection stayed open');
-      assert.equal(await echo(kept.client, 'kept'), 'kept');
+      for (const k of kept) {
+        assert.deepEqual(k.seen.reconnects, [], 'the pinged connection stayed open');
+        assert.deepEqual(k.seen.errors.map(String), [], 'every keepalive was answered');
+        assert.equal(await echo(k.client, 'kept'), 'kept');
+      }
       assert.equal(dropped.seen.reconnects[0].sessionRestarted, false);
       assert.equal(await echo(dropped.client, 'back'), 'back');
     } finally {
-      await kept.client.close();
+      for (const k of kept) await k.client.close();
       await dropped.client.close();
     }
   });
