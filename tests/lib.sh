@@ -71,6 +71,35 @@ start_moto() {
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 }
 
+# The Python client transport's test environments (.tools/py-mcp1, .tools/py-mcp2): one per
+# line of the `mcp` package, pinned.
+python_clients="mcp1:mcp==1.30.0 websockets==15.0.1|mcp2:mcp==2.3.0 websockets==15.0.1"
+install_python_clients() {
+  local entry name packages venv
+  IFS='|' read -ra entries <<<"$python_clients"
+  for entry in "${entries[@]}"; do
+    name=${entry%%:*} packages=${entry#*:} venv=$root/.tools/py-$name
+    if [ ! -f "$venv/installed" ] || [ "$(cat "$venv/installed")" != "$packages" ]; then
+      python3 -m venv "$venv"
+      # shellcheck disable=SC2086 # one word per package
+      "$venv/bin/pip" install --quiet $packages
+      echo "$packages" >"$venv/installed"
+    fi
+  done
+}
+
+# Runs the Python client tests once with each `mcp` line; output to PREFIX-mcp1.txt and
+# PREFIX-mcp2.txt (the gateway's flags come from MCP_LOCAL_EXTRA_ARGS, as for the Node suites).
+python_client_suites() { # PREFIX
+  local line
+  for line in mcp1 mcp2; do
+    echo "-- mcp ${line#mcp}.x"
+    (cd "$root/tests/python" && PYTHONPATH=$root/clients/python "$root/.tools/py-$line/bin/python" \
+      -m unittest -v test_ws_client 2>&1) | tee "$1-$line.txt" | grep -E '^(test_|Ran |OK|FAILED)|\.\.\. (ok|FAIL|ERROR)'
+    grep -q '^OK' "$1-$line.txt"
+  done
+}
+
 # The template's tools (SAM CLI, cfn-lint, checkov) and cargo-lambda (with zig), pinned, in
 # .tools/iac; puts them on PATH.
 iac_tools="aws-sam-cli==1.170.0 cfn-lint==1.58.0 checkov==3.2.459 cargo-lambda==1.9.2"
