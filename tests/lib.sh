@@ -71,6 +71,13 @@ start_moto() {
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 }
 
+# Debian's chromium, for the console's browser test (driven by playwright-core).
+install_chromium() {
+  if ! command -v chromium >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 # The Python client transport's test environments (.tools/py-mcp1, .tools/py-mcp2): one per
 # line of the `mcp` package, pinned.
 python_clients="mcp1:mcp==1.30.0 websockets==15.0.1|mcp2:mcp==2.3.0 websockets==15.0.1"

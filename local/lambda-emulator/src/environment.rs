@@ -302,11 +302,13 @@ async fn forward_output<R: tokio::io::AsyncRead + Unpin>(environment: Arc<Enviro
     };
     let mut lines = reader.lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        if line.starts_with("{\"_aws\"")
-            && let Ok(mut record) = environment.record.lock()
-            && let Some(record) = record.as_mut()
-        {
-            record.metrics_line(&line);
+        if line.starts_with("{\"_aws\"") {
+            let kept = environment.record.lock().ok().and_then(|mut r| r.as_mut().and_then(|r| r.metrics_line(&line)));
+            if let (Some(kept), Some(hook)) = (kept, &environment.config.on_metrics) {
+                hook(&serde_json::json!({
+                    "function": environment.function.name, "environment": environment.id, "metrics": [kept],
+                }));
+            }
         }
         if let Some(f) = &mut file {
             let _ = f.write_all(format!("[{}] {line}\n", environment.id).as_bytes()).await;

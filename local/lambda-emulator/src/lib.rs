@@ -72,7 +72,13 @@ pub struct ServiceConfig {
     pub log_dir: Option<PathBuf>,
     /// One JSON line per invocation.
     pub records: Option<PathBuf>,
+    /// Also given each metrics line a function prints, as it prints it (the local gateway's
+    /// console): `{"function", "environment", "metrics": [the line's kept fields]}`.
+    pub on_metrics: Option<MetricsHook>,
 }
+
+/// What [`ServiceConfig::on_metrics`] calls.
+pub type MetricsHook = Arc<dyn Fn(&serde_json::Value) + Send + Sync>;
 
 /// What an invocation answered.
 pub enum Response {

@@ -59,9 +59,10 @@ impl Record {
         self.aws_requests.push(calls);
     }
 
-    /// An EMF line: its metrics and the fields that say what was served.
-    pub(crate) fn metrics_line(&mut self, line: &str) {
-        if let Ok(v) = serde_json::from_str::<Value>(line) {
+    /// An EMF line: its metrics and the fields that say what was served (returned too).
+    pub(crate) fn metrics_line(&mut self, line: &str) -> Option<Value> {
+        let v = serde_json::from_str::<Value>(line).ok()?;
+        {
             let keep = [
                 "method",
                 "transport",
@@ -71,11 +72,13 @@ impl Record {
                 "dynamodb_calls",
                 "redis_calls",
                 "latency_us",
+                "principal_hash",
                 "event",
             ];
             let kept: serde_json::Map<String, Value> =
                 keep.iter().filter_map(|k| v.get(*k).map(|x| ((*k).to_owned(), x.clone()))).collect();
-            self.metrics.push(Value::Object(kept));
+            self.metrics.push(Value::Object(kept.clone()));
+            Some(Value::Object(kept))
         }
     }
 

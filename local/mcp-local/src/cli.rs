@@ -95,6 +95,10 @@ pub struct Args {
     /// through `@connections`). With --functions it sets the template's `WebSocketReplies`.
     #[arg(long, env = "MCP_WS_REPLIES")]
     pub ws_replies: Option<mcp_edge::websocket::Replies>,
+    /// No console: without this flag the gateway serves `/console` (loopback callers only), a
+    /// live view of connections, sessions, subscriptions, servers and every message served.
+    #[arg(long, env = "MCP_LOCAL_NO_CONSOLE")]
+    pub no_console: bool,
     /// Seconds without a message from its client after which a WebSocket connection is
     /// closed (1001), as API Gateway closes idle connections after 10 minutes.
     #[arg(long, env = "MCP_WS_IDLE_SECONDS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]

@@ -51,8 +51,13 @@ impl Deployment {
 
     /// The next instance, round-robin.
     pub fn pick(&self) -> &App {
+        self.pick_indexed().1
+    }
+
+    /// The next instance and its index.
+    pub fn pick_indexed(&self) -> (usize, &App) {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.instances.len();
-        &self.instances[i]
+        (i, &self.instances[i])
     }
 
     /// The name of the server the instances serve.

@@ -16,7 +16,10 @@ use mcp_auth::TokenSource;
 use mcp_edge::auth::{authenticate, authorizer_context};
 use mcp_edge::http::HttpBody;
 
+use tracing::Instrument;
+
 use crate::connections::LocalConnections;
+use crate::console::Console;
 use crate::deployment::Deployment;
 use crate::lane::{Lane, StageInfo};
 
@@ -30,6 +33,8 @@ pub struct Gateway {
     pub connections: Arc<LocalConnections>,
     stage: StageInfo,
     pub connection_bounds: ConnectionBounds,
+    /// The console's view, fed from the traffic here (off with `--no-console`).
+    pub console: Option<Arc<Console>>,
 }
 
 /// How long API Gateway keeps a WebSocket connection: it closes one whose client has sent
@@ -48,12 +53,17 @@ pub struct Refused {
 }
 
 impl Gateway {
-    pub fn new(backend: Backend, connections: Arc<LocalConnections>, connection_bounds: ConnectionBounds) -> Gateway {
+    pub fn new(
+        backend: Backend,
+        connections: Arc<LocalConnections>,
+        connection_bounds: ConnectionBounds,
+        console: Option<Arc<Console>>,
+    ) -> Gateway {
         let stage = match &backend {
             Backend::Lane(lane) => lane.stage.clone(),
             Backend::InProcess(_) => StageInfo::local(),
         };
-        Gateway { backend, connections, stage, connection_bounds }
+        Gateway { backend, connections, stage, connection_bounds, console }
     }
 
     pub fn stage(&self) -> &StageInfo {
@@ -110,10 +120,25 @@ impl Gateway {
     pub async fn websocket(&self, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
         let route = event.request_context.route_key.clone().unwrap_or_default();
         let connection = event.request_context.connection_id.clone().unwrap_or_default();
+        let console = self.console.as_deref().map(|c| (c, ConsoleNote::of(&event)));
+        if let Some((console, ConsoleNote::Message(body))) = &console {
+            console.websocket_message(&connection, body);
+        }
         let (mut response, two_way) = match &self.backend {
-            Backend::InProcess(d) => (Box::pin(d.pick().websocket.handle(event)).await, route == "$default"),
+            Backend::InProcess(d) => {
+                let (i, app) = d.pick_indexed();
+                let handled = Box::pin(app.websocket.handle(event)).instrument(instance_span(i)).await;
+                (handled, route == "$default")
+            }
             Backend::Lane(lane) => (lane.websocket(event).await, lane.has_route_response(&route)),
         };
+        match console {
+            Some((console, ConsoleNote::Connect { server, principal })) if response.status_code == 200 => {
+                console.connected(&connection, &server, principal.as_deref());
+            }
+            Some((console, ConsoleNote::Disconnect)) => console.disconnected(&connection),
+            _ => {}
+        }
         // API Gateway consumes the body it sends on; `$default`'s callers read only the status.
         if two_way && let Some(body) = response.body.take().map(body_bytes).filter(|b| !b.is_empty()) {
             let _ = mcp_server::ConnectionSink::post(&*self.connections, &connection, body).await;
@@ -126,9 +151,47 @@ impl Gateway {
 
     /// A request to the Streamable HTTP endpoint (the Function URL).
     pub async fn http(&self, request: Request<Bytes>) -> Response<Body> {
+        let Some(console) = self.console.clone() else { return self.dispatch_http(request).await };
+        let server = request
+            .uri()
+            .path()
+            .strip_prefix("/mcp/")
+            .filter(|s| !s.is_empty())
+            .unwrap_or(crate::console::routes::DEFAULT_SERVER)
+            .to_owned();
+        let session = request.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let deleted = request.method() == axum::http::Method::DELETE;
+        let body = request.body().clone();
+        let response = self.dispatch_http(request).await;
+        let status = response.status().as_u16();
+        if deleted && status < 300 {
+            if let Some(session) = &session {
+                console.session_ended(session);
+            }
+            return response;
+        }
+        let new_session = response.headers().get("mcp-session-id").and_then(|v| v.to_str().ok());
+        console.http_exchange(&server, session.as_deref(), &body, status, new_session);
+        // A 2026-07-28 listen is a subscription for as long as its stream stays open.
+        match (status < 300).then(|| console.http_listen(&server, &body)).flatten() {
+            Some(key) => {
+                let (parts, body) = response.into_parts();
+                let ended = ListenEnded { console, key };
+                let stream = body.into_data_stream().map(move |chunk| {
+                    let _ = &ended;
+                    chunk
+                });
+                Response::from_parts(parts, Body::from_stream(stream))
+            }
+            None => response,
+        }
+    }
+
+    async fn dispatch_http(&self, request: Request<Bytes>) -> Response<Body> {
         match &self.backend {
             Backend::InProcess(d) => {
-                let response = d.pick().http.handle(request).await;
+                let (i, app) = d.pick_indexed();
+                let response = app.http.handle(request).instrument(instance_span(i)).await;
                 let (parts, body) = response.into_parts();
                 let body = match body {
                     HttpBody::Empty => Body::empty(),
@@ -167,4 +230,54 @@ fn body_bytes(body: aws_lambda_events::encodings::Body) -> Vec<u8> {
         aws_lambda_events::encodings::Body::Binary(b) => b,
         _ => Vec::new(),
     }
+}
+
+/// What the console needs of a WebSocket event, taken before the event is handed over.
+enum ConsoleNote {
+    Connect { server: String, principal: Option<String> },
+    Message(String),
+    Disconnect,
+    Nothing,
+}
+
+impl ConsoleNote {
+    fn of(event: &ApiGatewayWebsocketProxyRequest) -> ConsoleNote {
+        match event.request_context.route_key.as_deref() {
+            Some("$connect") => ConsoleNote::Connect {
+                server: event
+                    .query_string_parameters
+                    .first(mcp_edge::websocket::SERVER_PARAMETER)
+                    .unwrap_or(crate::console::routes::DEFAULT_SERVER)
+                    .to_owned(),
+                principal: event
+                    .request_context
+                    .authorizer
+                    .fields
+                    .get(mcp_edge::auth::CONTEXT_PRINCIPAL)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            },
+            Some("$disconnect") => ConsoleNote::Disconnect,
+            _ if !event.is_base64_encoded => event.body.clone().map_or(ConsoleNote::Nothing, ConsoleNote::Message),
+            _ => ConsoleNote::Nothing,
+        }
+    }
+}
+
+/// Ends a listen's subscription in the console when its response stream is dropped.
+struct ListenEnded {
+    console: Arc<Console>,
+    key: String,
+}
+
+impl Drop for ListenEnded {
+    fn drop(&mut self) {
+        self.console.listen_ended(&self.key);
+    }
+}
+
+/// The span each in-process instance handles a message in: the console's message log names
+/// the instance from it.
+fn instance_span(i: usize) -> tracing::Span {
+    tracing::info_span!(target: "mcp::served", "instance", instance = i as u64)
 }

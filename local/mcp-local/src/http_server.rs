@@ -22,6 +22,7 @@ use mcp_auth::METADATA_PATH;
 use mcp_auth::dev_issuer::DevIssuer;
 
 use crate::cli::Args;
+use crate::console;
 use crate::dev_auth::DevAuth;
 use crate::gateway::Gateway;
 use crate::websocket;
@@ -48,6 +49,8 @@ pub async fn serve(
         .route("/mcp/{server}", any(mcp))
         .route("/ws", get(websocket::upgrade))
         .route("/ws/{server}", get(websocket::upgrade_to))
+        .route("/console", get(console::routes::page))
+        .route("/console/events", get(console::routes::events))
         .route(
             "/@connections/{id}",
             post(post_to_connection)
@@ -83,6 +86,9 @@ pub async fn serve(
         "  @connections     {base}/@connections/{{connectionId}}  (SigV4, access key id {})",
         gateway.connections.access_key()
     );
+    if gateway.console.is_some() {
+        println!("  Console          {base}/console  (loopback only; --no-console turns it off)");
+    }
     if auth.is_some() {
         println!("  OAuth issuer     {base}  (development; a token: mcp-local mint-token --gateway {base})");
     }

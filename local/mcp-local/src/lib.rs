@@ -18,6 +18,7 @@
 
 pub mod cli;
 mod connections;
+mod console;
 mod deployment;
 mod dev_auth;
 mod gateway;
@@ -51,10 +52,21 @@ where
 
 /// Serves `server` as `args` say.
 pub async fn run(args: cli::Args, server: ServerDef) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let console =
+        (!args.no_console && !args.stdio && args.command.is_none()).then(|| Arc::new(console::Console::default()));
+    let logs = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .init();
+        .with_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()));
+    // The console hears every message served, whatever RUST_LOG lets through to the logs.
+    let served = console.clone().map(|console| {
+        console::served::ServedLayer { console }.with_filter(
+            tracing_subscriber::filter::Targets::new().with_target(mcp_server::observe::SERVED, tracing::Level::INFO),
+        )
+    });
+    tracing_subscriber::registry().with(logs).with(served).init();
     match &args.command {
         Some(Command::CreateTable) => {
             let client = deployment::dynamodb_client(&args)
@@ -93,9 +105,14 @@ pub async fn run(args: cli::Args, server: ServerDef) -> Result<()> {
     };
     let base_url = http_server::base_url(&listener)?;
     let config = auth.as_ref().map(|a| &a.config);
+    if let (Some(console), Some(auth)) = (&console, &auth) {
+        let (issuer, audience, scopes) =
+            (auth.issuer.clone(), auth.config.audience.clone(), auth.config.required_scopes.clone());
+        console.set_token(Box::new(move || issuer.mint("mcp-local-console", &audience, &scopes, 300).ok()));
+    }
     let backend = match &args.functions {
         Some(dir) => {
-            let lane = lane::Lane::start(&args, dir, &base_url, config, connections.clone()).await?;
+            let lane = lane::Lane::start(&args, dir, &base_url, config, connections.clone(), console.clone()).await?;
             gateway::Backend::Lane(Box::new(lane))
         }
         None => gateway::Backend::InProcess(Box::new(
@@ -106,6 +123,6 @@ pub async fn run(args: cli::Args, server: ServerDef) -> Result<()> {
         idle: std::time::Duration::from_secs(args.ws_idle_seconds),
         lifetime: std::time::Duration::from_secs(args.ws_lifetime_seconds),
     };
-    let gateway = Arc::new(gateway::Gateway::new(backend, connections, bounds));
+    let gateway = Arc::new(gateway::Gateway::new(backend, connections, bounds, console));
     http_server::serve(gateway, listener, auth, &args).await
 }

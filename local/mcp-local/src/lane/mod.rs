@@ -58,6 +58,7 @@ impl Lane {
         base_url: &str,
         auth: Option<&mcp_auth::AuthConfig>,
         connections: Arc<LocalConnections>,
+        console: Option<Arc<crate::console::Console>>,
     ) -> anyhow::Result<Lane> {
         let Some(aws_endpoint) = args.dynamodb_endpoint.clone() else {
             bail!("--functions needs --dynamodb-endpoint: the functions' DynamoDB and Secrets Manager");
@@ -123,6 +124,14 @@ impl Lane {
                 aws: Some(Arc::new(proxy)),
                 log_dir: Some(out.join("functions")),
                 records: Some(out.join("invocations.jsonl")),
+                // The console's message log: what each function reports of what it served.
+                on_metrics: console.map(|console| -> lambda_emulator::MetricsHook {
+                    Arc::new(move |line| {
+                        for row in crate::console::served::rows_of_metrics(line) {
+                            console.served(row);
+                        }
+                    })
+                }),
             },
             configs,
         )?;

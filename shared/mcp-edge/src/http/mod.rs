@@ -9,6 +9,7 @@ mod streams;
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
@@ -189,14 +190,18 @@ impl HttpEdge {
         let state = router.state().clone();
         let session = inbound.session_id.clone();
         let mut task = AbortOnDrop {
-            handle: tokio::spawn(async move {
-                let reply = router.handle(&body, &inbound, out).await;
-                // The place goes back before the reply does (a frozen Lambda runs nothing after).
-                if let Some(ticket) = ticket {
-                    ticket.release().await;
+            // In the caller's span, so that what the request logs stays under it.
+            handle: tokio::spawn(
+                async move {
+                    let reply = router.handle(&body, &inbound, out).await;
+                    // The place goes back before the reply does (a frozen Lambda runs nothing after).
+                    if let Some(ticket) = ticket {
+                        ticket.release().await;
+                    }
+                    reply
                 }
-                reply
-            }),
+                .in_current_span(),
+            ),
             abort: !resumable,
         };
         // The first thing the request produces decides the reply's form: its response
