@@ -111,7 +111,7 @@ export class WebSocketTransport {
   async start() {
     if (this.started) throw new Error('WebSocketTransport already started (client.connect starts it)');
     this.started = true;
-    await this.open();
+    this.socket = await this.open();
     this.startKeepalive();
   }
 
@@ -129,6 +129,8 @@ export class WebSocketTransport {
       });
     }
     if (message.method !== undefined && message.id !== undefined) this.pending.set(message.id, message);
+    // A cancelled request gets no reply: it is no longer waited for.
+    if (message.method === 'notifications/cancelled') this.pending.delete(message.params?.requestId);
     await this.writeText(text);
   }
 
@@ -136,14 +138,24 @@ export class WebSocketTransport {
     this.closing = true;
     clearInterval(this.keepaliveTimer);
     const socket = this.socket;
-    if (socket && socket.readyState !== WebSocket.CLOSED) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
       await new Promise((resolve) => {
         socket.once('close', resolve);
         socket.close(1000);
       });
     } else {
-      this.onclose?.();
+      // Between connections (a reconnection stops at its next step) or never connected.
+      socket?.terminate();
+      this.closed();
     }
+  }
+
+  /** Says `onclose` once, however the transport ended. */
+  closed() {
+    if (this.closeReported) return;
+    this.closeReported = true;
+    clearInterval(this.keepaliveTimer);
+    this.onclose?.();
   }
 
   setProtocolVersion(version) {
@@ -152,7 +164,10 @@ export class WebSocketTransport {
 
   // --- the connection ---
 
-  /** Opens a connection; resolves once it is open, rejects with a HandshakeError if refused. */
+  /**
+   * Opens a connection; resolves with its socket once it is open, rejects with a
+   * HandshakeError if refused. Only the current socket's messages and close count.
+   */
   open() {
     const { token, tokenIn, headers, handshakeTimeoutMs } = this.options;
     const protocols = [SUBPROTOCOL];
@@ -171,17 +186,18 @@ export class WebSocketTransport {
       });
       socket.on('open', () => {
         opened = true;
-        this.socket = socket;
         this.lastSent = Date.now();
-        resolve();
+        resolve(socket);
       });
-      socket.on('message', (data, isBinary) => this.receive(data, isBinary));
+      socket.on('message', (data, isBinary) => {
+        if (socket === this.socket) this.receive(data, isBinary);
+      });
       socket.on('error', (error) => {
         if (!opened) reject(error);
-        else this.onerror?.(error);
+        else if (socket === this.socket) this.onerror?.(error);
       });
       socket.on('close', (code, why) => {
-        if (opened) this.ended(code, why.toString());
+        if (opened && socket === this.socket) this.ended(code, why.toString()).catch((error) => this.onerror?.(error));
       });
     });
   }
@@ -189,7 +205,7 @@ export class WebSocketTransport {
   /** A connection that was open has closed: by us, or by the server or the network. */
   async ended(code, why) {
     if (this.closing) {
-      this.onclose?.();
+      this.closed();
       return;
     }
     const reasonText = `close code ${code}${why ? `: ${why}` : ''}`;
@@ -203,53 +219,70 @@ export class WebSocketTransport {
   }
 
   async reconnect(reasonText) {
-    for (let attempt = 1; attempt <= this.options.reconnects; attempt++) {
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (let attempt = 1; attempt <= this.options.reconnects && !this.closing; attempt++) {
       await sleep(this.options.reconnectDelayMs * 2 ** (attempt - 1));
       if (this.closing) break;
+      let socket;
       try {
-        await this.open();
+        socket = await this.open();
       } catch (error) {
         this.onerror?.(error);
         continue;
       }
-      await this.resume(attempt, reasonText);
-      return;
+      if (this.closing) {
+        socket.terminate();
+        break;
+      }
+      this.socket = socket;
+      if (await this.resume(attempt, reasonText, waiting)) return;
+      // The new session could not start: this socket is dropped and the next attempt made.
+      this.socket = undefined;
+      socket.terminate();
     }
-    clearInterval(this.keepaliveTimer);
-    this.onclose?.();
+    this.fail(waiting, reasonText);
+    this.closed();
   }
 
-  /** On a new connection: a new session for a session-era client; the same requests for a 2026-07-28 one. */
-  async resume(attempt, reasonText) {
+  /** Fails requests the client still waits for: they may or may not have run. */
+  fail(requests, reasonText) {
+    for (const request of requests) {
+      this.onmessage?.({
+        jsonrpc: '2.0',
+        id: request.id,
+        error: { code: -32000, message: `the connection ended before the reply (${reasonText}); the request may or may not have run` },
+      });
+    }
+    requests.length = 0;
+  }
+
+  /**
+   * On a new connection: a new session for a session-era client; the same listens for a
+   * 2026-07-28 one. False when the new session could not start (the caller tries again).
+   */
+  async resume(attempt, reasonText, waiting) {
     const sessionEra = this.initialize !== undefined;
-    const waiting = [...this.pending.values()];
-    this.pending.clear();
-    if (sessionEra) {
-      try {
+    try {
+      if (sessionEra) {
         await this.ownRequest('initialize', this.initialize.params);
         await this.write({ jsonrpc: '2.0', method: 'notifications/initialized' });
-      } catch (error) {
-        this.onerror?.(error);
-        await this.socket?.close(1011);
-        return;
       }
-    }
-    for (const request of waiting) {
       // A listen has no final result over WebSocket: it is sent again and goes on. Any other
       // request may or may not have run: the client hears so, rather than waiting forever.
-      if (!sessionEra && request.method === 'subscriptions/listen') {
-        this.pending.set(request.id, request);
-        await this.write(request);
-      } else {
-        this.onmessage?.({
-          jsonrpc: '2.0',
-          id: request.id,
-          error: { code: -32000, message: `the connection ended before the reply (${reasonText}); the request may or may not have run` },
-        });
+      const listens = sessionEra ? [] : waiting.filter((r) => r.method === 'subscriptions/listen');
+      for (const listen of listens) {
+        this.pending.set(listen.id, listen);
+        await this.write(listen);
       }
+      this.fail(waiting.filter((r) => !listens.includes(r)), reasonText);
+    } catch (error) {
+      this.onerror?.(error);
+      return false;
     }
     this.options.onreconnect?.({ attempt, sessionRestarted: sessionEra });
     if (sessionEra) this.onerror?.(new SessionRestartedError(reasonText));
+    return true;
   }
 
   receive(data, isBinary) {

@@ -239,9 +239,43 @@ test('two servers on one gateway: a client of one can neither see nor call the o
   const refused = await connect(new WebSocketClientTransport(new URL(`${gw.wsUrl}?server=nobody-${run}`))).catch((e) => e);
   assert.ok(refused instanceof Error, 'no connection to an unknown server');
 
+  // The console lists the registry's servers, with the tools each server itself lists.
+  const listed = await consoleServers(gw.base, [alpha, beta]);
+  assert.deepEqual(listed[alpha], ['alpha_words']);
+  assert.deepEqual(listed[beta], ['beta_words']);
+
   for (const client of [a, aOverWs, b, byDefault]) await client.close();
   for (const server of [alpha, beta]) assert.equal(registry('server', 'remove', server).status, 0);
 });
+
+/** Follows the console's event stream until it knows the tools of each of `wanted`. */
+async function consoleServers(base, wanted) {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), 30_000);
+  const servers = {};
+  try {
+    const response = await fetch(`${base}/console/events`, { signal: stop.signal });
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for await (const chunk of response.body) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const data = buffer.slice(0, end).split('\n').find((l) => l.startsWith('data: '))?.slice(6);
+        buffer = buffer.slice(end + 2);
+        if (!data) continue;
+        const event = JSON.parse(data);
+        const items = event.kind === 'snapshot' ? event.servers : event.kind === 'server' ? [event.item] : [];
+        for (const item of items) servers[item.name] = item.tools;
+        if (wanted.every((w) => Array.isArray(servers[w]))) return servers;
+      }
+    }
+  } finally {
+    clearTimeout(timer);
+    stop.abort();
+  }
+  assert.fail(`the console never listed the tools of ${wanted.join(', ')}: ${JSON.stringify(servers)}`);
+}
 
 test('a server admits only its allowed principals, within its rate limit', { skip, timeout: 600_000 }, async () => {
   const keyPath = path.join(os.tmpdir(), `registry-auth-${run}.pem`);

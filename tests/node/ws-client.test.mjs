@@ -26,7 +26,7 @@ import { withTimeout, sleep } from './lib/hostile.mjs';
 const WAIT_MS = 15_000;
 // Idle and lifetime bounds short enough to pass within a test; API Gateway's are 10 min and 2 h.
 const IDLE_SECONDS = 2;
-const LIFETIME_SECONDS = 8;
+const LIFETIME_SECONDS = 12;
 const bin = process.env.MCP_LOCAL_BIN ?? path.resolve(import.meta.dirname, '../../target/debug/mcp-local');
 
 let gw;
@@ -201,5 +201,36 @@ describe('API Gateway closes connections: idle, and at the end of their lifetime
       await session.client.close();
       await stateless.client.close();
     }
+  });
+});
+
+describe('a connection that drops', () => {
+  test('a request in flight fails with -32000 (it may or may not have run), and the client goes on', async () => {
+    const { client, transport, seen } = await v2(gw.wsUrl, { reconnectDelayMs: 100 });
+    try {
+      const slow = client.callTool({ name: 'countdown', arguments: { seconds: 3 } }, undefined, { timeout: WAIT_MS }).then(() => null, (e) => e);
+      await sleep(300);
+      transport.socket.terminate(); // the network drops the connection mid-request
+      const error = await slow;
+      assert.ok(error, 'the request in flight failed');
+      assert.match(String(error.message), /may or may not have run/);
+      await until('the reconnection', () => seen.reconnects.length > 0);
+      assert.equal(await echo(client, 'after the drop'), 'after the drop');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('closing while it reconnects stops the reconnection and says onclose once', async () => {
+    const { client, transport, seen } = await v1(gw.wsUrl, { reconnectDelayMs: 300 });
+    let closes = 0;
+    const onclose = transport.onclose;
+    transport.onclose = () => { closes += 1; onclose?.(); };
+    transport.socket.terminate();
+    await sleep(50); // the transport is now waiting to reconnect
+    await client.close();
+    await sleep(1000); // past the reconnection's first attempt
+    assert.equal(closes, 1);
+    assert.deepEqual(seen.reconnects, [], 'no new connection was made');
   });
 });

@@ -130,6 +130,7 @@ async def websocket_client(
         on_reconnect=on_reconnect,
     )
     await transport.open()
+    transport.connected.set()
     read_writer, read_stream = anyio.create_memory_object_stream[SessionMessage | Exception](16)
     write_stream, write_reader = anyio.create_memory_object_stream[SessionMessage](0)
     transport.incoming = read_writer
@@ -210,7 +211,6 @@ class _Transport:
             body = (response.body or b"").decode("utf-8", "replace")
             raise HandshakeError(self.url, response.status_code, _reason(body)) from None
         self.last_sent = time.monotonic()
-        self.connected.set()
 
     async def close(self) -> None:
         if self.socket is not None:
@@ -234,42 +234,51 @@ class _Transport:
                 return
 
     async def reconnect(self, reason: str) -> bool:
+        """A new connection; messages the client sends meanwhile wait for it (``connected``)."""
         self.connected = anyio.Event()
+        waiting = list(self.pending.values())
+        self.pending.clear()
         for attempt in range(1, self.reconnects + 1):
             await anyio.sleep(self.reconnect_delay * 2 ** (attempt - 1))
             try:
                 await self.open()
-            except (OSError, HandshakeError) as error:
+                await self.resume(waiting, reason)
+            except Exception as error:  # a refused handshake, a network error, a session that would not start
                 await self.incoming.send(error)
+                if self.socket is not None:
+                    await self.socket.close()
                 continue
-            await self.resume(attempt, reason)
+            if self.on_reconnect is not None:
+                self.on_reconnect(Reconnected(attempt=attempt, session_restarted=self.initialize is not None))
+            if self.initialize is not None:
+                await self.incoming.send(SessionRestartedError(reason))
+            self.connected.set()
             return True
+        await self.fail(waiting, reason)
         return False
 
-    async def resume(self, attempt: int, reason: str) -> None:
-        """On a new connection: a new session in the session era; the same requests in 2026-07-28."""
+    async def resume(self, waiting: list[dict[str, Any]], reason: str) -> None:
+        """On a new connection: a new session in the session era; the same listens in 2026-07-28."""
         session_era = self.initialize is not None
-        waiting = list(self.pending.values())
-        self.pending.clear()
         if session_era:
             assert self.initialize is not None
             # The reader is this task, so the reply is read here.
             await self.write(self.own_request("initialize", self.initialize.get("params")))
             await self.await_own_reply_inline()
             await self.write({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        for request in waiting:
-            # A listen has no final result over WebSocket: it is sent again and goes on. Any
-            # other request may or may not have run: the client hears so.
-            if not session_era and request.get("method") == "subscriptions/listen":
-                self.pending[request["id"]] = request
-                await self.write(request)
-            else:
-                message = f"the connection ended before the reply ({reason}); the request may or may not have run"
-                await self.deliver({"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32000, "message": message}})
-        if self.on_reconnect is not None:
-            self.on_reconnect(Reconnected(attempt=attempt, session_restarted=session_era))
-        if session_era:
-            await self.incoming.send(SessionRestartedError(reason))
+        # A listen has no final result over WebSocket: it is sent again and goes on. Any other
+        # request may or may not have run: the client hears so.
+        listens = [] if session_era else [r for r in waiting if r.get("method") == "subscriptions/listen"]
+        for listen in listens:
+            self.pending[listen["id"]] = listen
+            await self.write(listen)
+        await self.fail([r for r in waiting if r not in listens], reason)
+        waiting.clear()
+
+    async def fail(self, requests: list[dict[str, Any]], reason: str) -> None:
+        message = f"the connection ended before the reply ({reason}); the request may or may not have run"
+        for request in requests:
+            await self.deliver({"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32000, "message": message}})
 
     async def await_own_reply_inline(self) -> None:
         """Reads frames until the transport's own latest request is answered (or 10 s pass)."""
@@ -284,6 +293,7 @@ class _Transport:
                         raise RuntimeError(f"a new session could not start: {message['error'].get('message')}")
                     return
                 await self.receive(frame)
+        raise ConnectionError("the connection ended before the new session started")
 
     async def receive(self, frame: str | bytes) -> None:
         if isinstance(frame, bytes):
@@ -343,9 +353,13 @@ class _Transport:
                         error = {"code": LIMIT_EXCEEDED, "message": said}
                         await self.deliver({"jsonrpc": "2.0", "id": request_id, "error": error})
                     continue
+                await self.connected.wait()
+                # Waited for only once it is on the wire: one sent during a reconnection goes
+                # out on the new connection, after its new session.
                 if "method" in message and "id" in message:
                     self.pending[message["id"]] = message
-                await self.connected.wait()
+                if message.get("method") == "notifications/cancelled":
+                    self.pending.pop((message.get("params") or {}).get("requestId"), None)
                 try:
                     await self.write_text(text)
                 except ConnectionClosed:

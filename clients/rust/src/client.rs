@@ -84,10 +84,10 @@ impl Client {
         let request = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": self.with_meta(params)});
         let text = self.checked(&request)?;
         let (reply, wait) = oneshot::channel();
-        if let Ok(mut pending) = self.shared.pending.lock() {
-            pending.insert(id, Pending { reply, request });
-        }
-        self.send(text).await?;
+        self.commands
+            .send(Command::Send(text, Some((id, Pending { reply, request }))))
+            .await
+            .map_err(|_| Error::Closed("the client is closed".to_owned()))?;
         match tokio::time::timeout(self.options.request_timeout, wait).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(Error::Closed("the client's connection task ended".to_owned())),
@@ -111,7 +111,8 @@ impl Client {
         self.send(text).await
     }
 
-    /// The next notification, server request or connection event.
+    /// The next notification, server request or connection event. Up to 256 wait unread;
+    /// later ones are dropped rather than hold up replies.
     pub async fn next_event(&self) -> Option<Event> {
         self.events.lock().await.recv().await
     }
@@ -156,6 +157,9 @@ impl Client {
     }
 
     async fn send(&self, text: String) -> Result<(), Error> {
-        self.commands.send(Command::Send(text)).await.map_err(|_| Error::Closed("the client is closed".to_owned()))
+        self.commands
+            .send(Command::Send(text, None))
+            .await
+            .map_err(|_| Error::Closed("the client is closed".to_owned()))
     }
 }

@@ -129,7 +129,10 @@ pub(crate) async fn start_session(
 
 /// What the caller asks the task to do.
 pub(crate) enum Command {
-    Send(String),
+    /// A message, and for a request the entry its reply goes to: the task files it when the
+    /// request goes on the wire, so that one queued during a reconnection goes out on the new
+    /// connection instead of failing.
+    Send(String, Option<(u64, Pending)>),
     Close,
 }
 
@@ -175,9 +178,12 @@ impl Task {
                     }
                 },
                 command = self.commands.recv() => match command {
-                    Some(Command::Send(t)) => {
+                    Some(Command::Send(t, waiting)) => {
                         if let Some(meta) = stateless_meta(&t) {
                             self.stateless_meta = Some(meta);
+                        }
+                        if let (Some((id, pending)), Ok(mut p)) = (waiting, self.shared.pending.lock()) {
+                            p.insert(id, pending);
                         }
                         last_sent = Instant::now();
                         // A failed send means the connection ended: the reader sees it next,
@@ -301,7 +307,9 @@ async fn handle(frame: &str, shared: &Shared, events: &mpsc::Sender<Event>) {
             None => return,
         },
     };
-    let _ = events.send(event).await;
+    // A caller that does not read its events must not stop replies: past 256 unread, events
+    // are dropped.
+    let _ = events.try_send(event);
 }
 
 fn fail_all(shared: &Shared, why: &str) {

@@ -105,6 +105,11 @@ pub async fn run(args: cli::Args, server: ServerDef) -> Result<()> {
     };
     let base_url = http_server::base_url(&listener)?;
     let config = auth.as_ref().map(|a| &a.config);
+    if let (Some(console), Some(table)) = (&console, &args.registry_table)
+        && let Some(client) = deployment::dynamodb_client(&args).await
+    {
+        console.set_registry(Arc::new(mcp_state_dynamodb::registry::DynamoRegistry::new(client, table.clone())));
+    }
     if let (Some(console), Some(auth)) = (&console, &auth) {
         let (issuer, audience, scopes) =
             (auth.issuer.clone(), auth.config.audience.clone(), auth.config.required_scopes.clone());

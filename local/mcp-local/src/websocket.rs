@@ -152,8 +152,10 @@ async fn run(gateway: Arc<Gateway>, socket: WebSocket, caller: Caller) {
             // API Gateway's bounds: the client sent nothing for too long, or the connection
             // reached its lifetime.
             () = tokio::time::sleep_until(idle_until.min(ends_at)) => {
-                if let Some(tx) = gateway.connections.sender(&connection_id) {
-                    let _ = tx.send(Frame::GoingAway).await;
+                // A client whose queue is full does not read: it is dropped without a close.
+                let queued = gateway.connections.sender(&connection_id).is_some_and(|tx| tx.try_send(Frame::GoingAway).is_ok());
+                if !queued {
+                    writer.abort();
                 }
                 break;
             }

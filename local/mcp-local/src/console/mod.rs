@@ -19,6 +19,7 @@ mod traffic;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use mcp_server::registry::store::RegistryStore;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
@@ -26,12 +27,17 @@ pub use traffic::Message;
 
 /// Messages the log keeps for a page that opens later.
 const LOG_KEPT: usize = 500;
+/// Sessions kept: an HTTP session that expires instead of being deleted is never seen to
+/// end, so the oldest go first past this.
+const SESSIONS_KEPT: usize = 10_000;
 
 pub struct Console {
     events: broadcast::Sender<Arc<str>>,
     state: Mutex<State>,
     /// With `--auth`: a token the console asks the servers for their tools with.
     token: std::sync::OnceLock<TokenFn>,
+    /// With `--registry-table`: where the registered servers are listed.
+    registry: std::sync::OnceLock<Arc<dyn RegistryStore>>,
 }
 
 /// Mints a bearer token for the console's own requests.
@@ -49,7 +55,12 @@ struct State {
 
 impl Default for Console {
     fn default() -> Self {
-        Console { events: broadcast::channel(1024).0, state: Mutex::new(State::default()), token: Default::default() }
+        Console {
+            events: broadcast::channel(1024).0,
+            state: Mutex::new(State::default()),
+            token: Default::default(),
+            registry: Default::default(),
+        }
     }
 }
 
@@ -61,6 +72,20 @@ impl Console {
 
     pub fn token(&self) -> Option<String> {
         self.token.get().and_then(|mint| mint())
+    }
+
+    /// The registry whose servers the console lists (with `--registry-table`); set once.
+    pub fn set_registry(&self, registry: Arc<dyn RegistryStore>) {
+        let _ = self.registry.set(registry);
+    }
+
+    /// Adds the registered servers to the list: one read of the registry when a page opens.
+    pub async fn list_registered_servers(&self) {
+        let Some(registry) = self.registry.get() else { return };
+        match registry.servers().await {
+            Ok(servers) => servers.iter().for_each(|s| self.server_seen(&s.name)),
+            Err(e) => tracing::warn!(error = %e, "the console cannot list the registry's servers"),
+        }
     }
 
     /// The state now and the changes from now on, with nothing lost in between.
@@ -94,6 +119,9 @@ impl Console {
                 Some(gone) => gone,
                 None => return,
             },
+            // An update of something that is gone (a message after its connection closed)
+            // brings nothing back.
+            "update" if !table.contains_key(key) => return,
             _ => {
                 let merged = match (table.remove(key), item) {
                     (Some(Value::Object(mut old)), Value::Object(new)) => {
@@ -136,7 +164,7 @@ impl Console {
         if let Some(era) = message.era() {
             update["era"] = json!(era);
         }
-        self.change("connection", "put", connection, update);
+        self.change("connection", "update", connection, update);
         let server = self.server_of(connection);
         match message.method.as_deref() {
             // The binding keys a WebSocket session by its connection; a new initialize
@@ -171,10 +199,14 @@ impl Console {
         status: u16,
         new_session: Option<&str>,
     ) {
-        self.server_seen(server);
+        // Only a server that answered: any caller can ask for `/mcp/<anything>`.
+        if status < 400 {
+            self.server_seen(server);
+        }
         let message = Message::parse(std::str::from_utf8(body).unwrap_or_default());
         match (message.method.as_deref(), new_session) {
             (Some("initialize"), Some(id)) if status < 300 => {
+                self.forget_oldest_sessions();
                 let item = json!({"id": id, "transport": "http", "server": server, "started_ms": now_ms()});
                 self.change("session", "put", id, item);
             }
@@ -184,6 +216,22 @@ impl Console {
                 }
             }
             _ => {}
+        }
+    }
+
+    fn forget_oldest_sessions(&self) {
+        let oldest: Vec<String> = {
+            let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            if state.sessions.len() < SESSIONS_KEPT {
+                return;
+            }
+            let mut by_age: Vec<(&String, i64)> =
+                state.sessions.iter().map(|(k, s)| (k, s["started_ms"].as_i64().unwrap_or(0))).collect();
+            by_age.sort_by_key(|(_, started)| *started);
+            by_age.iter().take(state.sessions.len() + 1 - SESSIONS_KEPT).map(|(k, _)| (*k).clone()).collect()
+        };
+        for session in oldest {
+            self.session_ended(&session);
         }
     }
 

@@ -95,6 +95,7 @@ fn sse(data: &str) -> Bytes {
 /// gateway as any client would (a 2026-07-28 `tools/list`).
 async fn list_tools(gateway: Arc<Gateway>) {
     let Some(console) = gateway.console.clone() else { return };
+    console.list_registered_servers().await;
     let mut servers = console.servers_to_list();
     if !servers.iter().any(|s| s == DEFAULT_SERVER) {
         servers.push(DEFAULT_SERVER.to_owned());
