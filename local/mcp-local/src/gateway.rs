@@ -121,7 +121,9 @@ impl Gateway {
         let route = event.request_context.route_key.clone().unwrap_or_default();
         let connection = event.request_context.connection_id.clone().unwrap_or_default();
         let console = self.console.as_deref().map(|c| (c, ConsoleNote::of(&event)));
-        if let Some((console, ConsoleNote::Message(body))) = &console {
+        if let Some((console, ConsoleNote::Message)) = &console
+            && let Some(body) = event.body.as_deref()
+        {
             console.websocket_message(&connection, body);
         }
         let (mut response, two_way) = match &self.backend {
@@ -232,10 +234,14 @@ fn body_bytes(body: aws_lambda_events::encodings::Body) -> Vec<u8> {
     }
 }
 
-/// What the console needs of a WebSocket event, taken before the event is handed over.
+/// What the console needs of a WebSocket event, noted before the event is handed over.
 enum ConsoleNote {
-    Connect { server: String, principal: Option<String> },
-    Message(String),
+    Connect {
+        server: String,
+        principal: Option<String>,
+    },
+    /// A text message: the console reads its body before the event is handed over.
+    Message,
     Disconnect,
     Nothing,
 }
@@ -258,7 +264,7 @@ impl ConsoleNote {
                     .map(str::to_owned),
             },
             Some("$disconnect") => ConsoleNote::Disconnect,
-            _ if !event.is_base64_encoded => event.body.clone().map_or(ConsoleNote::Nothing, ConsoleNote::Message),
+            _ if !event.is_base64_encoded => ConsoleNote::Message,
             _ => ConsoleNote::Nothing,
         }
     }

@@ -134,7 +134,7 @@ impl Console {
                 merged
             }
         };
-        let _ = self.events.send(json!({"kind": kind, "op": op, "key": key, "item": item}).to_string().into());
+        self.publish(|| json!({"kind": kind, "op": op, "key": key, "item": item}));
     }
 
     /// One message an instance served.
@@ -144,7 +144,14 @@ impl Console {
             state.messages.pop_front();
         }
         state.messages.push_back(row.clone());
-        let _ = self.events.send(json!({"kind": "message", "item": row}).to_string().into());
+        self.publish(|| json!({"kind": "message", "item": row}));
+    }
+
+    /// Sends a change to the pages that follow; with none open, the text is not even made.
+    fn publish(&self, event: impl FnOnce() -> Value) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(event().to_string().into());
+        }
     }
 
     // --- WebSocket traffic (what API Gateway sees) ---
@@ -165,11 +172,11 @@ impl Console {
             update["era"] = json!(era);
         }
         self.change("connection", "update", connection, update);
-        let server = self.server_of(connection);
         match message.method.as_deref() {
             // The binding keys a WebSocket session by its connection; a new initialize
             // replaces it.
             Some("initialize") => {
+                let server = self.server_of(connection);
                 let session =
                     json!({"id": connection, "transport": "websocket", "server": server, "started_ms": now_ms()});
                 self.change("session", "put", connection, session);

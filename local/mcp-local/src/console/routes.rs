@@ -19,6 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use mcp_edge::origin::OriginPolicy;
 
+use super::Console;
 use crate::gateway::Gateway;
 
 /// The name the console gives the server a URL without a server name reaches.
@@ -26,11 +27,13 @@ pub const DEFAULT_SERVER: &str = "(default)";
 
 const PAGE: &str = include_str!("page.html");
 
-fn refused(peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {
+/// The console, for a loopback caller of a gateway whose console is on; else the refusal.
+fn admitted(gateway: &Gateway, peer: SocketAddr, headers: &HeaderMap) -> Result<Arc<Console>, (StatusCode, String)> {
     if !peer.ip().is_loopback() {
-        return Some((StatusCode::FORBIDDEN, "the console answers loopback callers only").into_response());
+        return Err((StatusCode::FORBIDDEN, "the console answers loopback callers only".to_owned()));
     }
-    OriginPolicy::loopback().check(headers).err().map(|why| (StatusCode::FORBIDDEN, why).into_response())
+    OriginPolicy::loopback().check(headers).map_err(|why| (StatusCode::FORBIDDEN, why.to_string()))?;
+    gateway.console.clone().ok_or_else(|| (StatusCode::NOT_FOUND, "the console is off".to_owned()))
 }
 
 pub async fn page(
@@ -38,11 +41,8 @@ pub async fn page(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(no) = refused(peer, &headers) {
-        return no;
-    }
-    if gateway.console.is_none() {
-        return (StatusCode::NOT_FOUND, "the console is off").into_response();
+    if let Err(no) = admitted(&gateway, peer, &headers) {
+        return no.into_response();
     }
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-store")], PAGE).into_response()
 }
@@ -52,11 +52,9 @@ pub async fn events(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(no) = refused(peer, &headers) {
-        return no;
-    }
-    let Some(console) = gateway.console.clone() else {
-        return (StatusCode::NOT_FOUND, "the console is off").into_response();
+    let console = match admitted(&gateway, peer, &headers) {
+        Ok(console) => console,
+        Err(no) => return no.into_response(),
     };
     tokio::spawn(list_tools(gateway.clone()));
     let following: Option<broadcast::Receiver<Arc<str>>> = None;
